@@ -1,0 +1,176 @@
+"""Networks as plain mappings: the YAML files and the Hydra ``network`` config group.
+
+Shape (every section keyed by id; a list of mappings with an ``id`` key is accepted too)::
+
+    name: demo
+    unmet_demand: lost            # or backorder
+    items:    {product: {name: Widget, unit: pcs}}          # optional
+    nodes:    {plant: {kind: manufacturer, item: product, bom: {motor: 1}, region: east}}
+    lanes:    {motor-plant: {source: motor_a, target: plant, lead_time_days: 3, share: 1}}
+    demand:   {north: {node: dc_north, mean: 40, sd: 8, law: normal}}
+
+Field names and units are those of :mod:`sim.network`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.errors import Issue, NetworkError
+from sim.network import DemandZone, Item, Lane, Network, Node, spec_fields
+
+__all__ = ["SECTIONS", "network_from_mapping", "network_to_mapping", "read_yaml_network"]
+
+SECTIONS: dict[str, type] = {"items": Item, "nodes": Node, "lanes": Lane, "demand": DemandZone}
+TOP_LEVEL_KEYS = ("name", "unmet_demand", *SECTIONS)
+
+
+def network_from_mapping(data: Mapping[str, Any], *, where: str = "network",
+                         name: str | None = None) -> Network:
+    """Build a :class:`~sim.network.Network` from a mapping of the documented shape.
+
+    Parameters
+    ----------
+    data : mapping
+        Parsed YAML or a Hydra ``DictConfig`` turned into a dict.
+    where : str
+        Label for error messages, usually the file name.
+    name : str, optional
+        Network name when ``data`` has none.
+
+    Raises
+    ------
+    NetworkError
+        Naming ``where``, the key path (``lanes.l3.share``), the value and the rule broken.
+    """
+    if not isinstance(data, Mapping):
+        raise NetworkError(Issue(where, "", data, "a network must be a mapping of sections"))
+    issues: list[Issue] = []
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            issues.append(Issue(where, str(key), "...",
+                                f"unknown section; expected one of {', '.join(TOP_LEVEL_KEYS)}"))
+    parts: dict[str, list[Any]] = {}
+    for section, cls in SECTIONS.items():
+        parts[section] = []
+        for entry_where, entry in _entries(data.get(section), section, where, issues):
+            spec = _build(cls, entry, entry_where, issues)
+            if spec is not None:
+                parts[section].append(spec)
+    if issues:
+        raise NetworkError(issues, source=where)
+    return Network(
+        name=str(data.get("name") or name or Path(where).stem),
+        nodes=parts["nodes"],
+        lanes=parts["lanes"],
+        demand=parts["demand"],
+        items=parts["items"],
+        unmet_demand=data.get("unmet_demand", "lost"),
+        source=where,
+    )
+
+
+def _entries(section: Any, label: str, where: str,
+             issues: list[Issue]) -> list[tuple[str, dict[str, Any]]]:
+    """Normalise a section to ``[(where, {id: ..., field: ...}), ...]``."""
+    if section is None:
+        return []
+    out = []
+    if isinstance(section, Mapping):
+        for entry_id, fields_ in section.items():
+            entry_where = f"{where}: {label}.{entry_id}"
+            if fields_ is None:
+                fields_ = {}
+            if not isinstance(fields_, Mapping):
+                issues.append(Issue(entry_where, "", fields_, "must be a mapping of fields"))
+                continue
+            if "id" in fields_ and str(fields_["id"]) != str(entry_id):
+                issues.append(Issue(entry_where, "id", fields_["id"],
+                                    "differs from the key it is listed under"))
+            out.append((entry_where, {**fields_, "id": entry_id}))
+    elif isinstance(section, list | tuple):
+        for i, fields_ in enumerate(section):
+            entry_where = f"{where}: {label}[{i}]"
+            if not isinstance(fields_, Mapping) or "id" not in fields_:
+                issues.append(Issue(entry_where, "id", None,
+                                    "each list entry must be a mapping with an id"))
+                continue
+            out.append((entry_where, dict(fields_)))
+    else:
+        issues.append(Issue(where, label, type(section).__name__,
+                            "must be a mapping keyed by id (or a list of mappings)"))
+    return out
+
+
+def _build(cls: type, entry: dict[str, Any], where: str, issues: list[Issue]) -> Any:
+    allowed = spec_fields(cls)
+    unknown = [key for key in entry if key not in allowed]
+    for key in unknown:
+        issues.append(Issue(where, str(key), entry[key],
+                            f"unknown field; expected one of {', '.join(allowed)}"))
+    if unknown:
+        return None
+    try:
+        return cls(**{k: _plain(v) for k, v in entry.items()}, origin=where)
+    except NetworkError as error:
+        issues.extend(error.issues)
+    except TypeError as error:  # a required field is missing
+        issues.append(Issue(where, "", None, f"missing required field ({error})"))
+    return None
+
+
+def _plain(value: Any) -> Any:
+    """Turn OmegaConf containers into plain Python objects."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def network_to_mapping(network: Network) -> dict[str, Any]:
+    """Return the mapping form of a network; fields left at their defaults are omitted.
+
+    ``network_from_mapping(network_to_mapping(net))`` equals ``net``.
+    """
+    out: dict[str, Any] = {"name": network.name, "unmet_demand": network.unmet_demand}
+    defaults = {cls: cls.__dataclass_fields__ for cls in SECTIONS.values()}
+    for section, cls in SECTIONS.items():
+        entries: dict[str, Any] = {}
+        for spec in getattr(network, section):
+            fields_: dict[str, Any] = {}
+            for name in spec_fields(cls):
+                if name == "id":
+                    continue
+                value = getattr(spec, name)
+                default = defaults[cls][name].default
+                if name == "bom":
+                    value = {item: qty for item, qty in value}
+                    if not value:
+                        continue
+                elif value == default:
+                    continue
+                if isinstance(value, float) and math.isinf(value):
+                    value = "inf"
+                fields_[name] = value
+            entries[spec.id] = fields_
+        if entries:
+            out[section] = entries
+    return out
+
+
+def read_yaml_network(path: Path, *, source: str | None = None) -> Network:
+    """Read a network from a YAML file of the mapping shape."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        raise NetworkError(Issue(f"{path}{line}", "", None, f"not valid YAML: {error}")) from None
+    network = network_from_mapping(data or {}, where=str(path), name=path.stem)
+    return network if source is None else network.replace(source=source)
