@@ -1,0 +1,141 @@
+"""All randomness of a run: demand and disruption events, drawn per replicate.
+
+Replicate r draws from ``SeedSequence(seed).spawn(R)[r]`` (built directly as
+``SeedSequence(seed, spawn_key=(r,))``, so it does not depend on R, on chunking or on workers).
+Its children split the draws by purpose: child 0 draws demand, child 1 + i draws the events of
+disruption i. No policy enters here, so two policies run on one scenario see the same demand and
+the same events, day by day (common random numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.demand import sample_demand
+from sim.disruptions import EVENT_DTYPE, disruptions_from_config, node_capacity_factor
+from sim.errors import ConfigError, Issue
+from sim.layout import Layout
+from sim.network import Network
+
+__all__ = ["Scenario", "ScenarioDraws"]
+
+DEMAND_STREAM = 0
+
+
+@dataclass(frozen=True, eq=False)
+class ScenarioDraws:
+    """The draws of a set of replicates (one chunk).
+
+    Attributes
+    ----------
+    replicates : ndarray, shape (replicate,)
+        Global replicate numbers.
+    demand : ndarray, shape (replicate, day, zone)
+        Daily demand per zone over the whole horizon, warm-up included [units].
+    events : ndarray of EVENT_DTYPE
+        Disruption events; their ``replicate`` field is the position in this chunk.
+    horizon : int
+        Simulated days (warm-up + recorded).
+    """
+
+    replicates: np.ndarray
+    demand: np.ndarray
+    events: np.ndarray
+    horizon: int
+
+    def node_capacity_factor(self, day: int, n_nodes: int) -> np.ndarray:
+        """Capacity factor per (replicate, node) on a simulated day."""
+        return node_capacity_factor(self.events, day, len(self.replicates), n_nodes)
+
+    def replicate(self, position: int) -> ScenarioDraws:
+        """The draws of one replicate of the chunk, as a chunk of one."""
+        events = self.events[self.events["replicate"] == position].copy()
+        events["replicate"] = 0
+        return ScenarioDraws(self.replicates[position:position + 1],
+                             self.demand[position:position + 1], events, self.horizon)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Demand and disruptions of a study, with the seed that draws them.
+
+    Parameters
+    ----------
+    network : Network
+        The network the draws are for.
+    days : int
+        Recorded days (after warm-up).
+    warmup_days : int
+        Days simulated before recording starts.
+    disruptions : sequence
+        Disruption specs (:mod:`sim.disruptions`) or their mapping forms.
+    seed : int
+        Root seed (non-negative integer).
+    """
+
+    network: Network
+    days: int
+    warmup_days: int = 0
+    disruptions: tuple[Any, ...] = field(default=())
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        issues = []
+        for key, minimum in (("days", 1), ("warmup_days", 0), ("seed", 0)):
+            value = getattr(self, key)
+            whole = isinstance(value, int | np.integer) and not isinstance(value, bool)
+            if not whole or value < minimum:
+                issues.append(Issue("run", key, value, f"must be a whole number >= {minimum}"))
+        if issues:
+            raise ConfigError(issues)
+        object.__setattr__(self, "disruptions", disruptions_from_config(self.disruptions))
+        layout = self.layout
+        for spec in self.disruptions:
+            spec.validate(layout, self.warmup_days)
+
+    @property
+    def layout(self) -> Layout:
+        """The network's arrays."""
+        return Layout.of(self.network)
+
+    @property
+    def horizon(self) -> int:
+        """Simulated days: warm-up plus recorded."""
+        return self.warmup_days + self.days
+
+    def seed_sequence(self, replicate: int, stream: int) -> np.random.SeedSequence:
+        """Seed of one purpose (``stream``) of one replicate."""
+        return np.random.SeedSequence(self.seed, spawn_key=(int(replicate), int(stream)))
+
+    def draw(self, replicates: Iterable[int] | int) -> ScenarioDraws:
+        """Draw demand and events for some replicates.
+
+        Parameters
+        ----------
+        replicates : int or iterable of int
+            Replicate numbers (an int r means ``range(r)``).
+        """
+        reps = np.arange(replicates) if isinstance(replicates, int) else np.asarray(
+            list(replicates), dtype=np.int64)
+        layout, horizon = self.layout, self.horizon
+        demand = np.empty((reps.size, horizon, layout.n_zones))
+        chunks: list[np.ndarray] = []
+        for position, r in enumerate(reps):
+            rng = np.random.default_rng(self.seed_sequence(r, DEMAND_STREAM))
+            demand[position] = sample_demand(rng, layout, horizon)
+            for cause, spec in enumerate(self.disruptions):
+                rng = np.random.default_rng(self.seed_sequence(r, 1 + cause))
+                events = spec.sample(rng, layout, horizon, self.warmup_days)
+                events["replicate"] = position
+                events["cause"] = cause
+                chunks.append(events)
+        events = np.concatenate(chunks) if chunks else np.zeros(0, dtype=EVENT_DTYPE)
+        return ScenarioDraws(reps, demand, events, horizon)
+
+    def disruption_specs(self) -> Sequence[Any]:
+        """The disruption specs, in order (their index is the events' ``cause``)."""
+        return self.disruptions
