@@ -1,0 +1,49 @@
+"""Tables of KPIs with confidence intervals over replicates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import stats
+
+__all__ = ["kpi_summary"]
+
+
+def kpi_summary(dataset: xr.Dataset, *, confidence: float = 0.95) -> pd.DataFrame:
+    """Mean, t confidence interval and 5th/95th percentiles of each per-replicate KPI.
+
+    Parameters
+    ----------
+    dataset : xarray.Dataset
+        Output of :func:`sim.simulate`.
+    confidence : float
+        Confidence level of the interval on the mean.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per KPI (those with only a ``replicate`` dimension), columns ``mean``,
+        ``ci_low``, ``ci_high``, ``p05``, ``p95``, ``units``.
+    """
+    rows = {}
+    for name, var in dataset.data_vars.items():
+        if var.attrs.get("kpi") != 1 or var.dims != ("replicate",):
+            continue
+        values = np.asarray(var.values, dtype=float)
+        values = values[np.isfinite(values)]
+        n = values.size
+        mean = values.mean() if n else np.nan
+        if n > 1:
+            half = stats.t.ppf(0.5 + confidence / 2, n - 1) * values.std(ddof=1) / np.sqrt(n)
+        else:
+            half = np.nan
+        rows[name] = {
+            "mean": mean,
+            "ci_low": mean - half,
+            "ci_high": mean + half,
+            "p05": np.percentile(values, 5) if n else np.nan,
+            "p95": np.percentile(values, 95) if n else np.nan,
+            "units": var.attrs.get("units", ""),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")

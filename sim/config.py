@@ -1,0 +1,143 @@
+"""Run configuration: typed schemas of the Hydra config groups and their conversion to specs.
+
+The dataclasses here are plain (no Hydra import); :mod:`sim.cli` registers them in Hydra's
+``ConfigStore`` so that a badly typed override (``run.days=abc``) is refused before anything runs.
+:func:`build_run` turns a resolved config (a plain mapping) into the arguments of
+:func:`sim.simulate`, once, at the boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sim.disruptions import disruptions_from_config
+from sim.errors import ConfigError, Issue
+from sim.io import load_network, network_from_mapping
+from sim.network import Network
+from sim.policy import policy_from_mapping
+
+__all__ = [
+    "AppConfig",
+    "DisruptionConfig",
+    "EngineConfig",
+    "PolicyConfig",
+    "RunConfig",
+    "RunSpec",
+    "build_run",
+]
+
+
+@dataclass
+class RunConfig:
+    """What to simulate: horizon, warm-up, seed and what to record."""
+
+    days: int = 180
+    warmup_days: int = 30
+    seed: int = 0
+    record: str = "full"
+
+
+@dataclass
+class EngineConfig:
+    """Which engine and how many replicates."""
+
+    name: str = "mesa"
+    replicates: int = 20
+
+
+@dataclass
+class PolicyConfig:
+    """Replenishment policy (:class:`sim.policy.BaseStockPolicy`)."""
+
+    kind: str = "base_stock"
+    safety_factor: float = 1.65
+    safety_factor_by_node: dict[str, float] = field(default_factory=dict)
+    order_up_to_by_node: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class DisruptionConfig:
+    """A list of disruption events (each a mapping with a ``kind``)."""
+
+    name: str = "none"
+    events: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class AppConfig:
+    """The whole run config; ``network`` is free-form (inline network or ``source: path``)."""
+
+    network: Any = None
+    disruption: DisruptionConfig = field(default_factory=DisruptionConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything :func:`sim.simulate` needs, built from a config."""
+
+    network: Network
+    disruptions: tuple[Any, ...]
+    policy: Any
+    days: int
+    warmup_days: int
+    seed: int
+    engine: str
+    replicates: int
+    record: str
+
+    def simulate_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`sim.simulate` (without the network)."""
+        return {"days": self.days, "warmup_days": self.warmup_days, "seed": self.seed,
+                "engine": self.engine, "replicates": self.replicates, "record": self.record,
+                "disruptions": self.disruptions, "policy": self.policy}
+
+
+NETWORK_OVERRIDES = ("name", "unmet_demand")
+
+
+def network_from_config(data: Any) -> Network:
+    """Build the network of a config: inline mapping, or ``source`` plus optional overrides."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(Issue("network", "", data,
+                                "choose a network (network=demo) or give network.source=PATH"))
+    if "source" in data:
+        extra = sorted(set(data) - {"source", *NETWORK_OVERRIDES})
+        if extra:
+            raise ConfigError(Issue("network", extra[0], "...",
+                                    "a network read from `source` takes only name and "
+                                    "unmet_demand beside it"))
+        return load_network(str(data["source"]), name=data.get("name"),
+                            unmet_demand=data.get("unmet_demand"))
+    return network_from_mapping(data, where="network config")
+
+
+def build_run(data: Mapping[str, Any]) -> RunSpec:
+    """Convert a resolved config (a plain mapping: the CLI resolves Hydra's) into a RunSpec.
+
+    Raises
+    ------
+    ConfigError, NetworkError
+        Naming the key, the value and the rule broken.
+    """
+    network = network_from_config(data.get("network"))
+    disruption = data.get("disruption") or {}
+    policy = policy_from_mapping(data.get("policy") or {})
+    run = data.get("run") or {}
+    engine = data.get("engine") or {}
+    return RunSpec(
+        network=network,
+        disruptions=disruptions_from_config(disruption.get("events")),
+        policy=policy,
+        days=run.get("days", 180),
+        warmup_days=run.get("warmup_days", 30),
+        seed=run.get("seed", 0),
+        engine=engine.get("name", "mesa"),
+        replicates=engine.get("replicates", 20),
+        record=run.get("record", "full"),
+    )
+
