@@ -1,0 +1,112 @@
+"""The Hydra command line: every shipped config runs; bad input, a short error."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import xarray as xr
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+import sim
+from sim.cli import register_schemas
+from sim.config import build_run
+from tests.conftest import CONFIGS, DEMO
+
+SMALL = ["engine.replicates=1", "run.days=8", "run.warmup_days=2"]
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONFIGS / group).glob("*.yaml"))
+
+
+def composed(overrides: list[str]) -> dict:
+    register_schemas()
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        cfg = compose("config", overrides=overrides)
+    return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
+    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True,
+                          text=True, check=False, env=env)
+
+
+@pytest.mark.parametrize("network", options("network"))
+def test_every_network_config_runs(network: str, tmp_path: Path) -> None:
+    extra = [f"network.source={DEMO}"] if network == "file" else []
+    cfg = composed([f"network={network}", "disruption=random_supplier_outages", *SMALL, *extra])
+    spec = build_run(cfg)
+    ds = sim.simulate(spec.network, **{**spec.simulate_kwargs(), "record": "kpis"})
+    assert ds.sizes["replicate"] == 1 and 0 <= ds.fill_rate.item() <= 1
+
+
+@pytest.mark.parametrize("group", ["disruption", "policy", "engine", "experiment"])
+def test_every_other_config_runs(group: str) -> None:
+    for option in options(group):
+        spec = build_run(composed([f"{group}={option}", *SMALL]))
+        ds = sim.simulate(spec.network, **spec.simulate_kwargs())
+        assert "fill_rate" in ds
+
+
+def test_demo_experiment_settings() -> None:
+    spec = build_run(composed(["experiment=demo"]))
+    assert spec.network.name == "demo" and spec.engine == "mesa"
+    assert [d.kind for d in spec.disruptions] == ["node_outage"]
+    assert (spec.days, spec.warmup_days, spec.replicates, spec.seed) == (180, 30, 20, 2024)
+
+
+def test_run_writes_dataset_config_and_figure(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = run_cli("experiment=demo", *SMALL, f"hydra.run.dir={out}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for name in ("results.nc", "config.yaml", "service_level.png"):
+        assert (out / name).is_file()
+        assert str(out / name) in result.stdout
+    assert "fill_rate" in result.stdout and "KPIs over 1 replicates" in result.stdout
+    with xr.open_dataset(out / "results.nc", engine="h5netcdf") as ds:
+        assert ds.attrs["engine"] == "mesa" and ds.sizes["day"] == 8
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # nothing else written
+
+
+def test_multirun_sweep(tmp_path: Path) -> None:
+    result = run_cli("-m", "policy.safety_factor=0,2", *SMALL, f"hydra.sweep.dir={tmp_path}/sweep",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    runs = sorted((tmp_path / "sweep").glob("*/results.nc"))
+    assert len(runs) == 2
+    factors = [OmegaConf.load(r.parent / "config.yaml").policy.safety_factor for r in runs]
+    assert factors == [0.0, 2.0]
+
+
+@pytest.mark.parametrize("args,fragment,status", [
+    (["run.days=abc"], "could not be converted to Integer", 1),
+    (["network=nowhere"], "Could not find 'network/nowhere'", 1),
+    (["network=file"], "Missing mandatory value: source", 2),
+    (["network=file", "network.source=missing.yaml"], "missing.yaml: no such file or folder", 2),
+    (["network=willems_01", "disruption=supplier_outage"],
+     "node = 'ctrl_a': not a node of network 'chain-01'", 2),
+    (["policy.safety_factor=-1", "engine.replicates=0"], "replicates = 0", 2),
+    (["engine.name=warp"], "engine = 'warp'", 2),
+])
+def test_bad_input_gives_a_short_error(tmp_path: Path, args: list[str], fragment: str,
+                                       status: int) -> None:
+    result = run_cli(*args, f"hydra.run.dir={tmp_path}/run", cwd=tmp_path)
+    assert result.returncode == status
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert len(result.stderr.strip().splitlines()) < 25
+
+
+def test_broken_network_file_names_the_place(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(DEMO.read_text().replace("share: 0.5}", "share: 0.6}", 1))
+    result = run_cli("network=file", f"network.source={bad}", f"hydra.run.dir={tmp_path}/run",
+                     cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{bad}: lanes." in result.stderr and "sum to 1.1, not 1" in result.stderr

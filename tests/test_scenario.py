@@ -1,0 +1,150 @@
+"""Scenario draws: seeding per replicate, demand laws, outage events."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import sim
+from sim.disruptions import NODE_CAPACITY, node_capacity_factor
+from sim.errors import ConfigError
+from sim.layout import Layout
+from sim.scenario import Scenario
+from tests.conftest import single_stage
+
+
+def test_replicate_draws_do_not_depend_on_how_many_or_which(demo: sim.Network) -> None:
+    scenario = Scenario(demo, days=40, warmup_days=5, seed=7,
+                        disruptions=[sim.RandomOutages(mttf_days=20, mttr_days=5)])
+    all_ten = scenario.draw(10)
+    some = scenario.draw([7, 3])
+    np.testing.assert_array_equal(some.demand[0], all_ten.demand[7])
+    np.testing.assert_array_equal(some.demand[1], all_ten.demand[3])
+    one = scenario.draw([7]).events
+    ref = all_ten.replicate(7).events
+    np.testing.assert_array_equal(one, ref)
+
+
+def test_streams_follow_seedsequence_spawn(demo: sim.Network) -> None:
+    scenario = Scenario(demo, days=10, seed=123)
+    child = np.random.SeedSequence(123).spawn(5)[3]
+    assert scenario.seed_sequence(3, 0).entropy == child.entropy
+    assert scenario.seed_sequence(3, 0).spawn_key == (*child.spawn_key, 0)
+
+
+def test_different_seeds_differ(demo: sim.Network) -> None:
+    a = Scenario(demo, days=20, seed=1).draw(2).demand
+    b = Scenario(demo, days=20, seed=2).draw(2).demand
+    assert not np.array_equal(a, b)
+    assert not np.array_equal(a[0], a[1])
+
+
+def _zone_net(law: str, mean: float, sd: float) -> sim.Network:
+    return sim.Network(
+        name="z", nodes=[sim.Node("s", "supplier", "x"), sim.Node("w", "warehouse", "x")],
+        lanes=[sim.Lane("l", "s", "w")],
+        demand=[sim.DemandZone("z", "w", mean=mean, sd=sd if law != "poisson" else 0, law=law)])
+
+
+@pytest.mark.parametrize("law,mean,sd", [("normal", 50, 10), ("poisson", 12, 0), ("gamma", 8, 6),
+                                         ("lognormal", 30, 15)])
+def test_demand_laws_have_their_mean_and_sd(law: str, mean: float, sd: float) -> None:
+    days = 40_000
+    draws = Scenario(_zone_net(law, mean, sd), days=days, seed=11).draw(1).demand[0, :, 0]
+    assert draws.min() >= 0
+    expected_sd = np.sqrt(mean) if law == "poisson" else sd
+    # 4 standard errors of the mean; the sd within 3 %.
+    assert abs(draws.mean() - mean) < 4 * expected_sd / np.sqrt(days)
+    assert draws.std() == pytest.approx(expected_sd, rel=0.03)
+    if law == "poisson":
+        assert np.all(draws == np.round(draws))
+
+
+def test_constant_demand_when_sd_is_zero() -> None:
+    draws = Scenario(_zone_net("gamma", 5, 0), days=30, seed=0).draw(2).demand
+    assert np.all(draws == 5)
+
+
+def test_normal_is_censored_at_zero() -> None:
+    draws = Scenario(_zone_net("normal", 1, 5), days=5000, seed=0).draw(1).demand
+    assert draws.min() == 0 and (draws == 0).mean() == pytest.approx(stats.norm.cdf(-0.2), abs=0.03)
+
+
+def test_scripted_outage_events(demo: sim.Network) -> None:
+    outage = sim.NodeOutage("ctrl_a", start_day=10, duration_days=5, severity=0.6)
+    draws = Scenario(demo, days=30, warmup_days=4, disruptions=[outage]).draw(3)
+    assert len(draws.events) == 3
+    ctrl_a = demo.node_index["ctrl_a"]
+    assert set(draws.events["target"]) == {ctrl_a}
+    assert set(draws.events["start"]) == {14} and set(draws.events["end"]) == {19}
+    factor = np.stack([draws.node_capacity_factor(t, len(demo.nodes)) for t in range(34)])
+    expected = np.ones((34, 3, len(demo.nodes)))
+    expected[14:19, :, ctrl_a] = 0.4
+    np.testing.assert_array_equal(factor, expected)
+
+
+def test_outage_clipped_to_horizon(demo: sim.Network) -> None:
+    outage = sim.NodeOutage("plant", start_day=8, duration_days=50)
+    draws = Scenario(demo, days=10, disruptions=[outage]).draw(1)
+    assert draws.events["end"][0] == 10
+
+
+def test_overlapping_events_take_the_worst() -> None:
+    events = np.zeros(2, dtype=sim.disruptions.EVENT_DTYPE)
+    events["kind"] = NODE_CAPACITY
+    events["target"] = 1
+    events["start"] = [0, 3]
+    events["end"] = [5, 8]
+    events["severity"] = [0.5, 0.8]
+    assert node_capacity_factor(events, 4, 1, 2)[0].tolist() == [1.0, pytest.approx(0.2)]
+    assert node_capacity_factor(events, 6, 1, 2)[0].tolist() == [1.0, pytest.approx(0.2)]
+    assert node_capacity_factor(events, 2, 1, 2)[0].tolist() == [1.0, 0.5]
+
+
+def test_random_outages_match_mttf_and_mttr() -> None:
+    net = single_stage()
+    mttf, mttr, days = 40.0, 8.0, 20_000
+    spec = sim.RandomOutages(mttf_days=mttf, mttr_days=mttr, nodes=("source",))
+    events = Scenario(net, days=days, disruptions=[spec], seed=5).draw(1).events
+    durations = events["end"] - events["start"]
+    inner = durations[(events["start"] > 0) & (events["end"] < days)]  # not clipped
+    assert inner.mean() == pytest.approx(mttr, rel=0.1)
+    ups = events["start"][1:] - events["end"][:-1]
+    assert ups.mean() == pytest.approx(mttf, rel=0.1)
+    down_share = durations.sum() / days
+    assert down_share == pytest.approx(mttr / (mttf + mttr), abs=0.02)
+    assert set(events["target"]) == {Layout.of(net).network.node_index["source"]}
+
+
+def test_random_outages_select_by_kind(demo: sim.Network) -> None:
+    spec = sim.RandomOutages(mttf_days=5, mttr_days=2, node_kind="supplier")
+    events = Scenario(demo, days=200, disruptions=[spec]).draw(1).events
+    kinds = {demo.nodes[t].kind for t in events["target"]}
+    assert kinds == {"supplier"}
+
+
+@pytest.mark.parametrize("spec,fragment", [
+    (lambda: sim.NodeOutage("nowhere", 1, 2), "node = 'nowhere': not a node of network 'demo'"),
+    (lambda: sim.NodeOutage("plant", 1, 0), "duration_days = 0"),
+    (lambda: sim.NodeOutage("plant", -50, 2), "starts before the simulation"),
+    (lambda: sim.NodeOutage("plant", 1, 2, severity=1.5), "severity = 1.5"),
+    (lambda: sim.RandomOutages(mttf_days=0.5, mttr_days=3), "mttf_days = 0.5"),
+    (lambda: sim.RandomOutages(mttf_days=5, mttr_days=3, node_kind="port"), "node_kind = 'port'"),
+    (lambda: sim.RandomOutages(5, 3, nodes=("ghost",)), "nodes = 'ghost'"),
+    (lambda: {"kind": "meteor", "node": "plant"}, "kind = 'meteor'"),
+    (lambda: {"kind": "node_outage", "node": "plant", "start": 3}, "start = 3: unknown field"),
+    (lambda: {"kind": "node_outage", "node": "plant"}, "start_day = None: required field"),
+])
+def test_bad_disruptions_are_refused(demo: sim.Network, spec, fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Scenario(demo, days=10, warmup_days=5, disruptions=[spec()])
+    assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("key,value", [("days", 0), ("warmup_days", -1), ("seed", -3),
+                                       ("seed", 1.5)])
+def test_bad_run_settings(demo: sim.Network, key: str, value) -> None:
+    kwargs = {"days": 10, key: value}
+    with pytest.raises(ConfigError, match=f"{key} = {value}"):
+        Scenario(demo, **kwargs)
