@@ -97,7 +97,7 @@ class SupplyChainModel(mesa.Model):
         super().__init__(rng=np.random.default_rng(scenario.seed_sequence(replicate,
                                                                            MODEL_STREAM)))
         self.network = network
-        self.scenario = scenario
+        self.supply_scenario = scenario  # not `scenario`: Mesa >= 3.5 owns Model.scenario
         self.layout = Layout.of(network)
         self.policy = policy or BaseStockPolicy()
         self.levels = self.policy.levels(self.layout)
