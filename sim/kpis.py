@@ -1,4 +1,4 @@
-"""Per-replicate KPIs computed from daily traces (the same code for both engines).
+"""Per-replicate KPIs, accumulated day by day (the same code for both engines).
 
 All sums run over the recorded days (after warm-up) and over the whole network unless the name
 says otherwise. Definitions:
@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.grouping import row_sums
 from sim.layout import Layout
-from sim.trace import Trace, Var
+from sim.trace import NODE, DayBlock, Trace, Var
 
-__all__ = ["KPI_VARS", "NODE_KPI_VARS", "replicate_kpis"]
+__all__ = ["KPI_VARS", "NETWORK_SERIES", "NODE_KPI_VARS", "KpiAccumulator", "NodeTotals",
+           "network_series", "replicate_kpis"]
 
 STOCKOUT_TOLERANCE = 1e-9  # relative: a shortage below this share of a day's demand is rounding
 
@@ -51,6 +53,114 @@ NODE_KPI_VARS: dict[str, Var] = {
 }
 
 
+NETWORK_SERIES: dict[str, Var] = {
+    "network_service_level": Var("1", "share of the day's demand served that day, whole network"),
+    "network_shortage": Var("units/day", "demand not served on the day, whole network"),
+    "network_backlog": Var("units", "end-customer backorders at day end, whole network"),
+    "network_stock": Var("units", "finished plus input stock at day end, whole network"),
+    "network_cost": Var("money/day", "holding + transport + shortage cost, whole network"),
+}
+
+
+class NodeTotals:
+    """Per-replicate sums over nodes (and inputs) of a day block, in a fixed order.
+
+    Sparse products (:mod:`sim.grouping`) add nodes in index order whatever the number of
+    replicates, so the KPIs of a replicate are the same bits in any chunk and in both engines.
+    """
+
+    def __init__(self, layout: Layout) -> None:
+        n, k = layout.n_nodes, layout.n_inputs
+        self.by_variable = row_sums(len(NODE), n)  # (variable, variable x node)
+        self.inputs = row_sums(1, k)
+        self.stock_value = row_sums(1, n, layout.unit_value)
+        self.input_value = row_sums(1, k, layout.input_value)
+
+    def nodes(self, block: DayBlock) -> np.ndarray:
+        """Every node variable summed over nodes: (variable, replicate)."""
+        values = block.nodes.reshape(-1, block.nodes.shape[-1])
+        return self.by_variable @ values
+
+
+def network_series(block: DayBlock, totals: np.ndarray,
+                   node_totals: NodeTotals) -> dict[str, np.ndarray]:
+    """Network totals of one day, per replicate (shape (replicate,)).
+
+    ``totals`` is ``node_totals.nodes(block)``: every node variable summed over nodes.
+    """
+    demand, shortage = totals[NODE["demand"]], totals[NODE["shortage"]]
+    level = np.ones_like(demand)
+    np.subtract(1.0, shortage / np.where(demand > 0, demand, 1.0), out=level, where=demand > 0)
+    return {
+        "network_service_level": level,
+        "network_shortage": shortage,
+        "network_backlog": totals[NODE["backlog"]],
+        "network_stock": totals[NODE["stock"]] + (node_totals.inputs @ block.inputs)[0],
+        "network_cost": totals[NODE["cost"]],
+    }
+
+
+class KpiAccumulator:
+    """Per-replicate KPIs (:data:`KPI_VARS`, :data:`NODE_KPI_VARS`), updated day by day."""
+
+    def __init__(self, replicates: int, days: int, layout: Layout,
+                 node_totals: NodeTotals | None = None) -> None:
+        self.days = days
+        self.node_totals = node_totals or NodeTotals(layout)
+        self.serving = np.flatnonzero(layout.mean_zone_demand > 0)
+        self.totals = np.zeros((len(NODE), replicates))  # every node variable, summed
+        self.stock_units = np.zeros(replicates)
+        self.stock_value = np.zeros(replicates)
+        self.stockouts = np.zeros(replicates)
+        self.peak_shortage = np.zeros(replicates)
+        self.final_backlog = np.zeros(replicates)
+        self.node_demand = np.zeros((layout.n_nodes, replicates))
+        self.node_shortage = np.zeros((layout.n_nodes, replicates))
+
+    def record(self, day: int, block: DayBlock, totals: np.ndarray,
+               series: dict[str, np.ndarray]) -> None:
+        """Add one day (``totals``: node variables summed over nodes, (variable, replicate))."""
+        self.totals += totals
+        self.stock_units += series["network_stock"]
+        self.stock_value += ((self.node_totals.stock_value @ block.node("stock"))[0]
+                             + (self.node_totals.input_value @ block.inputs)[0])
+        demand, shortage = block.node("demand"), block.node("shortage")
+        self.node_demand += demand
+        self.node_shortage += shortage
+        if self.serving.size:
+            limit = STOCKOUT_TOLERANCE * np.maximum(demand[self.serving], 1.0)
+            self.stockouts += (shortage[self.serving] > limit).sum(axis=0)
+        np.maximum(self.peak_shortage, series["network_shortage"], out=self.peak_shortage)
+        self.final_backlog = series["network_backlog"].copy()
+
+    def result(self) -> dict[str, np.ndarray]:
+        """The KPIs: (replicate,) arrays, and (replicate, node) for ``node_fill_rate``."""
+        t = {name: self.totals[i] for name, i in NODE.items()}
+        pairs = self.days * self.serving.size
+        csl = 1.0 - self.stockouts / pairs if pairs else np.full_like(self.stockouts, np.nan)
+        costs = t["holding_cost"] + t["transport_cost"] + t["shortage_cost"]
+        return {
+            "fill_rate": 1.0 - _ratio(t["shortage"], t["demand"]),
+            "cycle_service_level": csl,
+            "demand_units": t["demand"],
+            "served_units": t["served"],
+            "lost_sales": t["lost"],
+            "shortage_units": t["shortage"],
+            "backlog_unit_days": t["backlog"],
+            "final_backlog": self.final_backlog,
+            "peak_shortage": self.peak_shortage,
+            "mean_stock_units": self.stock_units / self.days,
+            "mean_inventory_value": self.stock_value / self.days,
+            "holding_cost_total": t["holding_cost"],
+            "transport_cost_total": t["transport_cost"],
+            "shortage_cost_total": t["shortage_cost"],
+            "total_cost": costs,
+            "co2e_kg": t["co2e"],
+            "co2e_per_unit_served": _ratio(t["co2e"], t["served"]),
+            "node_fill_rate": (1.0 - _ratio(self.node_shortage, self.node_demand)).T,
+        }
+
+
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     out = np.full(np.shape(numerator), np.nan)
     np.divide(numerator, denominator, out=out, where=denominator > 0)
@@ -58,54 +168,13 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 
 def replicate_kpis(trace: Trace, layout: Layout) -> dict[str, np.ndarray]:
-    """KPIs of each replicate of a trace.
-
-    Parameters
-    ----------
-    trace : Trace
-        Daily traces, shape (replicate, day, ...).
-    layout : Layout
-        The network's arrays (unit values, which nodes serve demand).
-
-    Returns
-    -------
-    dict of str to ndarray
-        Shape (replicate,) for :data:`KPI_VARS`, (replicate, node) for :data:`NODE_KPI_VARS`.
-    """
-    node, inputs = trace.node, trace.input["input_stock"]
-    demand_rd = node["demand"].sum(axis=2)
-    shortage_rd = node["shortage"].sum(axis=2)
-    demand = demand_rd.sum(axis=1)
-    shortage = shortage_rd.sum(axis=1)
-    served = node["served"].sum(axis=(1, 2))
-
-    serving = layout.mean_zone_demand > 0
-    daily_demand = node["demand"][:, :, serving]
-    stockout = node["shortage"][:, :, serving] > STOCKOUT_TOLERANCE * np.maximum(daily_demand, 1)
-    pairs = stockout.shape[1] * stockout.shape[2]
-    csl = 1.0 - stockout.sum(axis=(1, 2)) / pairs if pairs else np.full(len(demand), np.nan)
-
-    value = (node["stock"] * layout.unit_value).sum(axis=2) + (inputs * layout.input_value).sum(
-        axis=2)
-    co2e = node["co2e"].sum(axis=(1, 2))
-    costs = {f"{name}_total": node[name].sum(axis=(1, 2))
-             for name in ("holding_cost", "transport_cost", "shortage_cost")}
-    return {
-        "fill_rate": 1.0 - _ratio(shortage, demand),
-        "cycle_service_level": csl,
-        "demand_units": demand,
-        "served_units": served,
-        "lost_sales": node["lost"].sum(axis=(1, 2)),
-        "shortage_units": shortage,
-        "backlog_unit_days": node["backlog"].sum(axis=(1, 2)),
-        "final_backlog": node["backlog"][:, -1, :].sum(axis=1),
-        "peak_shortage": shortage_rd.max(axis=1),
-        "mean_stock_units": (node["stock"].sum(axis=2) + inputs.sum(axis=2)).mean(axis=1),
-        "mean_inventory_value": value.mean(axis=1),
-        **costs,
-        "total_cost": (costs["holding_cost_total"] + costs["transport_cost_total"]
-                       + costs["shortage_cost_total"]),
-        "co2e_kg": co2e,
-        "co2e_per_unit_served": _ratio(co2e, served),
-        "node_fill_rate": 1.0 - _ratio(node["shortage"].sum(axis=1), node["demand"].sum(axis=1)),
-    }
+    """KPIs of each replicate of a full trace (replaying its days through the accumulator)."""
+    replicates, days = trace.shape
+    node_totals = NodeTotals(layout)
+    accumulator = KpiAccumulator(replicates, days, layout, node_totals)
+    for day in range(days):
+        block = trace.day(day)
+        block = DayBlock(np.ascontiguousarray(block.nodes), np.ascontiguousarray(block.inputs))
+        totals = node_totals.nodes(block)
+        accumulator.record(day, block, totals, network_series(block, totals, node_totals))
+    return accumulator.result()

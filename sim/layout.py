@@ -2,7 +2,10 @@
 
 Nodes, lanes, inputs and demand zones get positions 0..N-1, 0..E-1, 0..K-1, 0..Z-1. An *input*
 is one (node, input item) pair: each BOM entry of a manufacturer, and the stocked item of a
-warehouse. Inputs are sorted by node, so ``input_start[n]:input_start[n+1]`` are node n's inputs.
+warehouse. Manufacturers' inputs come first, node by node, then warehouses' (one each), so node
+n's inputs are ``input_first[n]`` to ``input_first[n] + input_count[n]`` and all manufacturer
+inputs form one contiguous block ``0:n_manufacturer_inputs`` (the batch engine works on it as a
+view).
 
 The layout also carries the *nominal flows*: the mean and standard deviation of each node's daily
 outflow when every node passes demand upstream one for one (base-stock), computed from the demand
@@ -48,7 +51,8 @@ class Layout:
     input_item: tuple[str, ...]
     input_bom: np.ndarray
     input_value: np.ndarray
-    input_start: np.ndarray  # shape (node + 1,)
+    input_first: np.ndarray  # shape (node,): first input of each node
+    input_count: np.ndarray  # shape (node,): number of inputs (0 for suppliers)
     # lanes, shape (lane,)
     lane_ids: tuple[str, ...]
     lane_source: np.ndarray
@@ -105,6 +109,16 @@ class Layout:
         return len(self.zone_ids)
 
     @cached_property
+    def n_manufacturer_inputs(self) -> int:
+        """Number of manufacturer inputs: they are inputs ``0:n_manufacturer_inputs``."""
+        return int(self.input_count[self.kind == MANUFACTURER].sum())
+
+    def inputs_of(self, node: int) -> slice:
+        """Positions of one node's inputs."""
+        return slice(int(self.input_first[node]),
+                     int(self.input_first[node] + self.input_count[node]))
+
+    @cached_property
     def input_ids(self) -> tuple[str, ...]:
         """Readable id of each input: ``"node/item"``."""
         return tuple(f"{self.node_ids[n]}/{item}" for n, item in
@@ -141,20 +155,21 @@ def _compile(network: Network) -> Layout:
     tiers = network.tiers
     tier = np.array([tiers[node.id] for node in nodes], dtype=np.int16)
 
-    # inputs sorted by node
+    # inputs: manufacturers' first (node by node), then warehouses'
     input_node, input_item, input_bom = [], [], []
-    input_start = np.zeros(n + 1, dtype=np.int64)
+    input_first = np.zeros(n, dtype=np.int64)
+    input_count = np.zeros(n, dtype=np.int64)
     input_of: dict[tuple[int, str], int] = {}
-    for i, node in enumerate(nodes):
-        input_start[i] = len(input_node)
-        if node.kind == "supplier":
-            continue
-        for item, qty in node.inputs:
-            input_of[(i, item)] = len(input_node)
-            input_node.append(i)
-            input_item.append(item)
-            input_bom.append(qty)
-    input_start[n] = len(input_node)
+    for stocking_kind in ("manufacturer", "warehouse"):
+        for i, node in enumerate(nodes):
+            if node.kind != stocking_kind:
+                continue
+            input_first[i], input_count[i] = len(input_node), len(node.inputs)
+            for item, qty in node.inputs:
+                input_of[(i, item)] = len(input_node)
+                input_node.append(i)
+                input_item.append(item)
+                input_bom.append(qty)
 
     lanes = network.lanes
     lane_source = np.array([index[lane.source] for lane in lanes], dtype=np.int64)
@@ -192,7 +207,8 @@ def _compile(network: Network) -> Layout:
         input_item=tuple(input_item),
         input_bom=np.asarray(input_bom, dtype=float),
         input_value=input_value,
-        input_start=input_start,
+        input_first=input_first,
+        input_count=input_count,
         lane_ids=tuple(lane.id for lane in lanes),
         lane_source=lane_source,
         lane_target=lane_target,

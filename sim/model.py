@@ -35,8 +35,9 @@ from sim.agents import (
 from sim.layout import Layout
 from sim.network import Network
 from sim.policy import BaseStockPolicy
+from sim.recording import Recording
 from sim.scenario import Scenario, ScenarioDraws
-from sim.trace import Trace
+from sim.trace import NODE_VARS, DayBlock, Trace
 
 __all__ = ["MODEL_STREAM", "SupplyChainModel"]
 
@@ -65,8 +66,9 @@ class SupplyChainModel(mesa.Model):
         Which replicate of the scenario to run (its draws are ``SeedSequence(seed).spawn(R)[r]``).
     draws : ScenarioDraws, optional
         Precomputed draws of this replicate (a chunk of one); drawn here when omitted.
-    record : bool
-        Keep daily traces in :attr:`trace`.
+    record : {"full", "summary", "kpis"}, Recording or None
+        What to keep of the recorded days (:mod:`sim.recording`), or the recorders to feed;
+        ``None`` keeps nothing.
     shuffle : bool
         Activate agents in random order in every phase (the result must not change: a test).
 
@@ -74,8 +76,8 @@ class SupplyChainModel(mesa.Model):
     ----------
     t : int
         Simulated day index (0 is the first warm-up day).
-    trace : Trace or None
-        Recorded days of this replicate (one replicate row).
+    recording : Recording or None
+        The recorders fed by each recorded day; ``.trace`` is the full trace when kept.
     """
 
     def __init__(
@@ -89,7 +91,7 @@ class SupplyChainModel(mesa.Model):
         seed: int = 0,
         replicate: int = 0,
         draws: ScenarioDraws | None = None,
-        record: bool = True,
+        record: str | Recording | None = "full",
         shuffle: bool = False,
     ) -> None:
         scenario = Scenario(network, days=days, warmup_days=warmup_days,
@@ -108,8 +110,9 @@ class SupplyChainModel(mesa.Model):
         self.t = 0
         self._activate = "shuffle_do" if shuffle else "do"
         self._build()
-        self.trace = (Trace(1, days, self.layout.n_nodes, self.layout.n_lanes,
-                            self.layout.n_inputs) if record else None)
+        if isinstance(record, str):
+            record = Recording(record, np.array([replicate]), days, self.layout)
+        self.recording = record
 
     # -- construction ------------------------------------------------------------------------
     def _build(self) -> None:
@@ -121,7 +124,8 @@ class SupplyChainModel(mesa.Model):
                                            float(levels.order_up_to[k]),
                                            float(levels.initial_inputs[k]),
                                            float(layout.input_value[k])))
-        buffers = [buffer for node in nodes for buffer in node.inputs]
+        buffers = sorted((b for node in nodes for b in node.inputs), key=lambda b: b.index)
+        self.buffers: list[InputBuffer] = buffers  # in input order
         self.lanes = []
         by_carrier: dict[str, list[LaneState]] = defaultdict(list)
         for j, spec in enumerate(self.network.lanes):
@@ -168,8 +172,8 @@ class SupplyChainModel(mesa.Model):
         getattr(self.nodes, act)("ship")
         getattr(self.nodes, act)("order")
         getattr(self.nodes, act)("account")
-        if self.trace is not None and self.day >= 0:
-            self._record(self.day)
+        if self.recording is not None and self.day >= 0:
+            self.recording.record(self.day, self.day_block())
         self.t += 1
         self.running = self.t < self.horizon
 
@@ -186,43 +190,44 @@ class SupplyChainModel(mesa.Model):
         return self
 
     # -- recording -----------------------------------------------------------------------------
-    def _record(self, d: int) -> None:
-        node, lane, inputs = self.trace.node, self.trace.lane, self.trace.input
-        for agent in self.node_list:
-            i = agent.index
-            demand = shortage = lost = backlog = 0.0
-            for zone in agent.zones:
-                demand += zone.demand
-                shortage += zone.shortage
-                lost += zone.lost
-                backlog += zone.backlog
-            values = {
-                "stock": agent.stock,
-                "production": agent.production,
-                "received": agent.received,
-                "demand": demand,
-                "served": agent.served,
-                "shortage": shortage,
-                "lost": lost,
-                "backlog": backlog,
-                "shipped": agent.shipped,
-                "owed": sum(x.owed for x in agent.out_lanes),
-                "in_transit": sum(x.in_transit for x in agent.in_lanes),
-                "capacity_factor": agent.capacity_factor,
-                "holding_cost": agent.holding_cost,
-                "transport_cost": agent.transport_cost,
-                "shortage_cost": agent.shortage_cost,
-                "cost": agent.holding_cost + agent.transport_cost + agent.shortage_cost,
-                "co2e": agent.co2e,
-            }
-            for name, value in values.items():
-                node[name][0, d, i] = value
-            for buffer in agent.inputs:
-                inputs["input_stock"][0, d, buffer.index] = buffer.stock
-        for state in self.lanes:
-            j = state.index
-            lane["lane_ordered"][0, d, j] = state.ordered
-            lane["lane_shipped"][0, d, j] = state.shipped
-            lane["lane_delivered"][0, d, j] = state.delivered
-            lane["lane_owed"][0, d, j] = state.owed
-            lane["lane_in_transit"][0, d, j] = state.in_transit
+    @property
+    def trace(self) -> Trace | None:
+        """Full daily trace of this replicate (``record="full"``), else ``None``."""
+        if self.recording is None or self.recording.trace is None:
+            return None
+        return self.recording.trace.trace
+
+    def day_block(self) -> DayBlock:
+        """Today's variables (:mod:`sim.trace`) as a block of one replicate."""
+        nodes, lanes = self.node_list, self.lanes
+        columns = {
+            "stock": [a.stock for a in nodes],
+            "production": [a.production for a in nodes],
+            "received": [a.received for a in nodes],
+            "demand": [sum(z.demand for z in a.zones) for a in nodes],
+            "served": [a.served for a in nodes],
+            "shortage": [sum(z.shortage for z in a.zones) for a in nodes],
+            "lost": [sum(z.lost for z in a.zones) for a in nodes],
+            "backlog": [sum(z.backlog for z in a.zones) for a in nodes],
+            "shipped": [a.shipped for a in nodes],
+            "owed": [sum(lane.owed for lane in a.out_lanes) for a in nodes],
+            "in_transit": [sum(lane.in_transit for lane in a.in_lanes) for a in nodes],
+            "capacity_factor": [a.capacity_factor for a in nodes],
+            "holding_cost": [a.holding_cost for a in nodes],
+            "transport_cost": [a.transport_cost for a in nodes],
+            "shortage_cost": [a.shortage_cost for a in nodes],
+            "cost": [a.holding_cost + a.transport_cost + a.shortage_cost for a in nodes],
+            "co2e": [a.co2e for a in nodes],
+        }
+        lane_columns = [
+            [lane.ordered for lane in lanes],
+            [lane.shipped for lane in lanes],
+            [lane.delivered for lane in lanes],
+            [lane.owed for lane in lanes],
+            [lane.in_transit for lane in lanes],
+        ]
+        return DayBlock(
+            np.array([columns[name] for name in NODE_VARS], dtype=float)[:, :, None],
+            np.array([b.stock for b in self.buffers], dtype=float)[:, None],
+            np.array(lane_columns, dtype=float).reshape(len(lane_columns), len(lanes), 1),
+        )

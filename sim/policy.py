@@ -139,7 +139,7 @@ class BaseStockPolicy:
             + z[k_node] * sigma[k_node] * np.sqrt(protection)
         )
         for node, value in self.order_up_to_by_node.items():
-            k = slice(layout.input_start[index[node]], layout.input_start[index[node] + 1])
+            k = layout.inputs_of(index[node])
             order_up_to[k] = layout.input_bom[k] * value
 
         # Steady state: each lane holds its mean flow for each day of lead time plus one day of

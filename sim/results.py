@@ -1,10 +1,12 @@
 """Results as one :class:`xarray.Dataset` with named dimensions (the schema of ``DESIGN.md``).
 
 Dimensions: ``replicate``, ``day`` (recorded days, 0 = first day after warm-up), ``node``,
-``lane``, ``input`` (a (node, input item) pair). Coordinates describe each node (kind, item, tier,
-region, cluster), lane (source, target, carrier, mode, lead time) and input. Daily variables are
-those of :mod:`sim.trace`; per-replicate KPIs those of :mod:`sim.kpis`. Every variable carries
-``units`` and ``description`` attributes.
+``lane``, ``input`` (a (node, input item) pair) and, in summary mode, ``quantile``. Coordinates
+describe each node (kind, item, tier, region, cluster), lane (source, target, carrier, mode, lead
+time) and input. Per-replicate KPIs are those of :mod:`sim.kpis`; the daily variables of
+:mod:`sim.trace` appear per replicate (``record="full"``) or as their mean and ``_sd`` over
+replicates (``record="summary"``), with network series and their quantiles (:mod:`sim.recording`).
+Every variable carries ``units`` and ``description`` attributes.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from sim.kpis import KPI_VARS, NODE_KPI_VARS
+from sim.kpis import KPI_VARS, NETWORK_SERIES, NODE_KPI_VARS
 from sim.layout import Layout
-from sim.trace import INPUT_VARS, LANE_VARS, NODE_VARS, Trace
+from sim.recording import QUANTILES, ChunkRecord
+from sim.trace import INPUT_VARS, LANE_VARS, NODE_VARS, Var
 
 __all__ = ["coordinates", "save_dataset", "to_dataset"]
 
@@ -46,43 +49,58 @@ def coordinates(layout: Layout) -> dict[str, tuple[str, object]]:
     }
 
 
-def to_dataset(layout: Layout, trace: Trace | None, kpis: dict[str, np.ndarray],
-               replicates: np.ndarray, *, days: int) -> xr.Dataset:
-    """Assemble traces and KPIs into a dataset.
+def _var(dims: tuple[str, ...], data: np.ndarray, var: Var, **extra: object) -> xr.Variable:
+    return xr.Variable(dims, data, attrs={"units": var.units, "description": var.description,
+                                          **extra})
+
+
+def to_dataset(layout: Layout, record: ChunkRecord, *, days: int, mode: str) -> xr.Dataset:
+    """Assemble what the engines recorded into a dataset.
 
     Parameters
     ----------
     layout : Layout
         The network's arrays.
-    trace : Trace or None
-        Daily traces, shape (replicate, day, ...); ``None`` keeps only the KPIs.
-    kpis : dict of str to ndarray
-        Output of :func:`sim.kpis.replicate_kpis`.
-    replicates : ndarray
-        Replicate numbers.
+    record : ChunkRecord
+        The merged record of all replicates (:func:`sim.runner.run_plan`).
     days : int
         Number of recorded days.
+    mode : {"summary", "full", "kpis"}
+        The recording mode (:mod:`sim.recording`).
     """
     data_vars: dict[str, xr.Variable] = {}
-    if trace is not None:
+    for name, var in KPI_VARS.items():
+        data_vars[name] = _var(("replicate",), record.kpis[name], var, kpi=1)
+    for name, var in NODE_KPI_VARS.items():
+        data_vars[name] = _var(("replicate", "node"), record.kpis[name], var, kpi=1)
+    coords = coordinates(layout)
+    coords["replicate"] = ("replicate", np.asarray(record.replicates, dtype=np.int64))
+    if mode == "full":
+        trace = record.trace
         for group, variables, dim in (("node", NODE_VARS, "node"), ("lane", LANE_VARS, "lane"),
                                       ("input", INPUT_VARS, "input")):
             for name, var in variables.items():
-                data_vars[name] = xr.Variable(("replicate", "day", dim),
-                                              getattr(trace, group)[name],
-                                              attrs={"units": var.units,
-                                                     "description": var.description})
-    for name, var in KPI_VARS.items():
-        data_vars[name] = xr.Variable(("replicate",), kpis[name],
-                                      attrs={"units": var.units, "description": var.description,
-                                             "kpi": 1})
-    for name, var in NODE_KPI_VARS.items():
-        data_vars[name] = xr.Variable(("replicate", "node"), kpis[name],
-                                      attrs={"units": var.units, "description": var.description,
-                                             "kpi": 1})
-    coords = coordinates(layout)
-    coords["replicate"] = ("replicate", np.asarray(replicates, dtype=np.int64))
-    coords["day"] = ("day", np.arange(days, dtype=np.int64))
+                data_vars[name] = _var(("replicate", "day", dim), getattr(trace, group)[name], var)
+        for name, var in NETWORK_SERIES.items():
+            data_vars[name] = _var(("replicate", "day"), record.series[name], var)
+    elif mode == "summary":
+        node_stats, network_stats = record.summary.statistics()
+        for name, (mean, sd) in node_stats.items():
+            var = {**NODE_VARS, **INPUT_VARS}[name]
+            dim = "input" if name in INPUT_VARS else "node"
+            data_vars[name] = _var(("day", dim), mean, var, statistic="mean over replicates")
+            data_vars[f"{name}_sd"] = _var(("day", dim), sd, var,
+                                           statistic="standard deviation over replicates")
+        kept = int(record.summary.kept_ids.size)
+        for name, (quantiles, mean) in network_stats.items():
+            var = NETWORK_SERIES[name]
+            data_vars[name] = _var(("quantile", "day"), quantiles, var,
+                                   statistic=f"quantiles over the first {kept} replicates")
+            data_vars[f"{name}_mean"] = _var(("day",), mean, var,
+                                             statistic="mean over all replicates")
+        coords["quantile"] = ("quantile", np.asarray(QUANTILES))
+    if mode != "kpis":
+        coords["day"] = ("day", np.arange(days, dtype=np.int64))
     return xr.Dataset(data_vars, coords=coords)
 
 

@@ -1,8 +1,11 @@
-"""Daily traces: the variables both engines record, with their units and meaning.
+"""Daily variables both engines record, with units and meaning, and the arrays that hold them.
 
-A :class:`Trace` holds arrays shaped (replicate, day, node), (replicate, day, lane) and
-(replicate, day, input) for the recorded days of a set of replicates. Both engines write the same
-variables with the same meaning; the engine-equivalence tests compare them one by one.
+Each recorded day an engine hands over a :class:`DayBlock`: all node variables stacked in one
+array shaped (variable, node, replicate), the input stocks (input, replicate) and, when full
+traces are kept, the lane variables (variable, lane, replicate). Stacking lets a recorder update
+every statistic of every variable in one numpy call. A :class:`Trace` keeps the blocks of every
+day, shaped (replicate, day, variable, node | lane) and (replicate, day, input); ``trace.node``
+and friends give per-variable views.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["INPUT_VARS", "LANE_VARS", "NODE_VARS", "Trace", "Var"]
+__all__ = ["INPUT_VARS", "LANE_VARS", "NODE_VARS", "DayBlock", "Trace", "Var"]
 
 
 @dataclass(frozen=True)
@@ -51,10 +54,35 @@ LANE_VARS: dict[str, Var] = {
 INPUT_VARS: dict[str, Var] = {
     "input_stock": Var("units of input", "stock of each input item at its node, end of day"),
 }
+NODE = {name: i for i, name in enumerate(NODE_VARS)}
+LANE = {name: i for i, name in enumerate(LANE_VARS)}
+
+
+@dataclass
+class DayBlock:
+    """One recorded day of a set of replicates.
+
+    Attributes
+    ----------
+    nodes : ndarray, shape (variable, node, replicate)
+        Node variables in the order of :data:`NODE_VARS`.
+    inputs : ndarray, shape (input, replicate)
+        Input stocks.
+    lanes : ndarray or None, shape (variable, lane, replicate)
+        Lane variables in the order of :data:`LANE_VARS` (only when full traces are kept).
+    """
+
+    nodes: np.ndarray
+    inputs: np.ndarray
+    lanes: np.ndarray | None = None
+
+    def node(self, name: str) -> np.ndarray:
+        """One node variable, shape (node, replicate)."""
+        return self.nodes[NODE[name]]
 
 
 class Trace:
-    """Preallocated daily arrays for ``replicates`` x ``days`` of one network.
+    """Every recorded day of a set of replicates.
 
     Parameters
     ----------
@@ -63,22 +91,49 @@ class Trace:
     """
 
     def __init__(self, replicates: int, days: int, nodes: int, lanes: int, inputs: int) -> None:
-        self.node = {name: np.zeros((replicates, days, nodes)) for name in NODE_VARS}
-        self.lane = {name: np.zeros((replicates, days, lanes)) for name in LANE_VARS}
-        self.input = {name: np.zeros((replicates, days, inputs)) for name in INPUT_VARS}
+        self.nodes = np.zeros((replicates, days, len(NODE_VARS), nodes))
+        self.lanes = np.zeros((replicates, days, len(LANE_VARS), lanes))
+        self.inputs = np.zeros((replicates, days, inputs))
+
+    def store(self, day: int, block: DayBlock) -> None:
+        """Keep one day."""
+        self.nodes[:, day] = block.nodes.transpose(2, 0, 1)
+        self.inputs[:, day] = block.inputs.T
+        if block.lanes is not None:
+            self.lanes[:, day] = block.lanes.transpose(2, 0, 1)
 
     @property
     def shape(self) -> tuple[int, int]:
         """(replicates, days)."""
-        return self.node["stock"].shape[:2]
+        return self.nodes.shape[:2]
+
+    @property
+    def node(self) -> dict[str, np.ndarray]:
+        """Node variables by name, each shaped (replicate, day, node) (views)."""
+        return {name: self.nodes[:, :, i] for name, i in NODE.items()}
+
+    @property
+    def lane(self) -> dict[str, np.ndarray]:
+        """Lane variables by name, each shaped (replicate, day, lane) (views)."""
+        return {name: self.lanes[:, :, i] for name, i in LANE.items()}
+
+    @property
+    def input(self) -> dict[str, np.ndarray]:
+        """``{"input_stock": (replicate, day, input)}``."""
+        return {"input_stock": self.inputs}
+
+    def day(self, day: int) -> DayBlock:
+        """One recorded day back as a block."""
+        return DayBlock(self.nodes[:, day].transpose(1, 2, 0), self.inputs[:, day].T,
+                        self.lanes[:, day].transpose(1, 2, 0))
 
     @classmethod
     def concatenate(cls, traces: list[Trace]) -> Trace:
         """Stack traces of consecutive replicate sets along the replicate axis."""
         out = cls.__new__(cls)
-        for group in ("node", "lane", "input"):
-            setattr(out, group, {name: np.concatenate([getattr(t, group)[name] for t in traces])
-                                 for name in getattr(traces[0], group)})
+        out.nodes = np.concatenate([t.nodes for t in traces])
+        out.lanes = np.concatenate([t.lanes for t in traces])
+        out.inputs = np.concatenate([t.inputs for t in traces])
         return out
 
     def items(self) -> list[tuple[str, str, np.ndarray]]:
