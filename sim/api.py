@@ -14,20 +14,16 @@ import yaml
 from sim.disruptions import disruption_to_mapping
 from sim.errors import ConfigError, Issue
 from sim.io import load_network, network_from_mapping
-from sim.kpis import replicate_kpis
 from sim.layout import Layout
-from sim.model import SupplyChainModel
 from sim.network import Network
 from sim.policy import BaseStockPolicy, policy_from_mapping
 from sim.provenance import network_record, network_sha256, run_attrs
+from sim.recording import DEFAULT_QUANTILE_REPLICATES, RECORD_MODES
 from sim.results import to_dataset
+from sim.runner import ENGINES, RunPlan, run_plan
 from sim.scenario import Scenario
-from sim.trace import Trace
 
 __all__ = ["ENGINES", "RECORD_MODES", "rerun", "simulate"]
-
-ENGINES = ("mesa",)
-RECORD_MODES = ("full", "kpis")
 
 
 def _as_policy(policy: Any) -> BaseStockPolicy:
@@ -38,29 +34,30 @@ def _as_policy(policy: Any) -> BaseStockPolicy:
     return policy
 
 
-def _check_run(engine: str, replicates: Any, record: str) -> None:
+def _whole(value: Any, minimum: int) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool) \
+        and value >= minimum
+
+
+def _check_run(engine: str, replicates: Any, record: str, chunk_size: Any, workers: Any,
+               quantile_replicates: Any) -> None:
     issues = []
     if engine not in ENGINES:
         issues.append(Issue("run", "engine", engine, f"must be one of {', '.join(ENGINES)}"))
-    if not isinstance(replicates, int | np.integer) or isinstance(replicates, bool) \
-            or replicates < 1:
+    if not _whole(replicates, 1):
         issues.append(Issue("run", "replicates", replicates, "must be a whole number >= 1"))
     if record not in RECORD_MODES:
         issues.append(Issue("run", "record", record, f"must be one of {', '.join(RECORD_MODES)}"))
+    if chunk_size is not None and not _whole(chunk_size, 1):
+        issues.append(Issue("engine", "chunk_size", chunk_size,
+                            "must be a whole number >= 1, or empty for automatic"))
+    if not _whole(workers, 1):
+        issues.append(Issue("engine", "workers", workers, "must be a whole number >= 1"))
+    if not _whole(quantile_replicates, 1):
+        issues.append(Issue("run", "quantile_replicates", quantile_replicates,
+                            "must be a whole number >= 1"))
     if issues:
         raise ConfigError(issues)
-
-
-def run_mesa(scenario: Scenario, policy: BaseStockPolicy, replicates: Sequence[int]) -> Trace:
-    """Run replicates one by one with the Mesa engine; return their stacked traces."""
-    traces = []
-    for r in replicates:
-        model = SupplyChainModel(scenario.network, days=scenario.days,
-                                 warmup_days=scenario.warmup_days, policy=policy,
-                                 disruptions=scenario.disruptions, seed=scenario.seed,
-                                 replicate=int(r), draws=scenario.draw([r]))
-        traces.append(model.run().trace)
-    return Trace.concatenate(traces)
 
 
 def simulate(
@@ -73,7 +70,10 @@ def simulate(
     disruptions: Sequence[Any] | None = None,
     policy: BaseStockPolicy | Mapping[str, Any] | None = None,
     warmup_days: int = 0,
-    record: str = "full",
+    record: str = "summary",
+    chunk_size: int | None = None,
+    workers: int = 1,
+    quantile_replicates: int = DEFAULT_QUANTILE_REPLICATES,
 ) -> xr.Dataset:
     """Simulate a supply chain and return its results.
 
@@ -87,22 +87,32 @@ def simulate(
         Monte Carlo replicates; replicate r draws from ``SeedSequence(seed).spawn(R)[r]``.
     seed : int
         Root seed (non-negative).
-    engine : {"mesa"}
-        ``"mesa"``: the agent-based reference engine.
+    engine : {"mesa", "batch"}
+        ``"mesa"``: the agent-based reference engine, one replicate at a time; ``"batch"``: the
+        vectorised engine (:mod:`sim.batch`), many replicates at once, same results.
     disruptions : sequence, optional
         Disruption specs (:class:`~sim.disruptions.NodeOutage`, ...) or their mapping forms.
     policy : BaseStockPolicy or mapping, optional
         Replenishment policy; base-stock with z = 1.65 by default.
     warmup_days : int
         Days simulated before recording (disruption days count from the end of the warm-up).
-    record : {"full", "kpis"}
-        ``"full"`` keeps every daily variable of every replicate; ``"kpis"`` only the KPIs.
+    record : {"summary", "full", "kpis"}
+        ``"summary"``: KPIs per replicate, daily mean and sd over replicates of every node
+        variable, and network series with quantiles; ``"full"``: every daily variable of every
+        replicate; ``"kpis"``: only the KPIs (:mod:`sim.recording`).
+    chunk_size : int, optional
+        Replicates simulated together; automatic by default (:func:`sim.runner.auto_chunk_size`).
+        Results do not depend on it.
+    workers : int
+        Worker processes running chunks in parallel. Results do not depend on it.
+    quantile_replicates : int
+        Daily quantiles (summary mode) are taken over the first this many replicates.
 
     Returns
     -------
     xarray.Dataset
-        Daily variables (replicate, day, node|lane|input) and KPIs (replicate[, node]); attrs hold
-        the resolved config, seed, engine, version and git revision (see :func:`rerun`).
+        KPIs (replicate[, node]) and daily variables as ``record`` says; attrs hold the resolved
+        config, seed, engine, version, git revision and timings (see :func:`rerun`).
 
     Examples
     --------
@@ -110,29 +120,33 @@ def simulate(
     >>> net = sim.load_network("configs/network/demo.yaml")
     >>> ds = sim.simulate(net, days=60, replicates=2,
     ...                   disruptions=[sim.NodeOutage("ctrl_a", start_day=10, duration_days=20)])
-    >>> float(ds.fill_rate.mean()) < 1
+    >>> bool(ds.fill_rate.mean() < 1)
     True
     """
     started = time.perf_counter()
     net = network if isinstance(network, Network) else load_network(network)
     policy_spec = _as_policy(policy)
-    _check_run(engine, replicates, record)
+    _check_run(engine, replicates, record, chunk_size, workers, quantile_replicates)
     scenario = Scenario(net, days=days, warmup_days=warmup_days,
                         disruptions=tuple(disruptions or ()), seed=seed)
     layout = Layout.of(net)
-    reps = np.arange(int(replicates))
-    trace = run_mesa(scenario, policy_spec, reps)
-    kpis = replicate_kpis(trace, layout)
-    dataset = to_dataset(layout, trace if record == "full" else None, kpis, reps, days=days)
+    policy_spec.levels(layout)  # refuse a bad policy here, not in a worker
+    plan = RunPlan(scenario, policy_spec, engine, record, int(quantile_replicates))
+    merged = run_plan(plan, int(replicates), chunk_size=chunk_size, workers=int(workers))
+    dataset = to_dataset(layout, merged, days=days, mode=record)
     config = {
         "run": {"days": days, "warmup_days": warmup_days, "replicates": int(replicates),
-                "seed": int(seed), "engine": engine, "record": record},
+                "seed": int(seed), "engine": engine, "record": record,
+                "quantile_replicates": int(quantile_replicates)},
         "network": network_record(net),
         "disruptions": [disruption_to_mapping(d) for d in scenario.disruptions],
         "policy": policy_spec.to_mapping(),
     }
     dataset.attrs.update(run_attrs(config, seed=seed, engine=engine, network=net,
                                    wall_time_s=time.perf_counter() - started))
+    dataset.attrs.update(record=record, chunk_size=int(chunk_size or 0), workers=int(workers),
+                         sampling_s=merged.timings["sampling_s"],
+                         simulation_s=merged.timings["simulation_s"])
     return dataset
 
 
@@ -171,6 +185,7 @@ def rerun(dataset: xr.Dataset | str | Path, **changes: Any) -> xr.Dataset:
     arguments = {
         "days": run["days"], "warmup_days": run["warmup_days"], "replicates": run["replicates"],
         "seed": run["seed"], "engine": run["engine"], "record": run["record"],
+        "quantile_replicates": run.get("quantile_replicates", DEFAULT_QUANTILE_REPLICATES),
         "disruptions": config["disruptions"], "policy": config["policy"],
     }
     arguments.update(changes)

@@ -42,7 +42,8 @@ def _print_summary(dataset: Any, spec: Any, paths: dict[str, Path], wall: float)
     console.print(f"disruptions: {shocks}")
     console.print(f"policy: {spec.policy.to_mapping()}")
     console.print(f"engine {spec.engine}: {spec.replicates} replicates x {spec.days} days "
-                  f"(+{spec.warmup_days} warm-up), seed {spec.seed}, {wall:.1f} s")
+                  f"(+{spec.warmup_days} warm-up), seed {spec.seed}, record {spec.record}, "
+                  f"{wall:.1f} s")
     table = Table(title=f"KPIs over {spec.replicates} replicates")
     for column in ("KPI", "mean", "95 % CI of the mean", "5 %-95 % of replicates", "units"):
         table.add_column(column, justify="left" if column in ("KPI", "units") else "right")
@@ -97,7 +98,7 @@ def _run(cfg: Any) -> None:
     partial.write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
     partial.replace(config_path)
     paths["resolved config"] = config_path
-    if "demand" in dataset and dataset["demand"].sum() > 0:
+    if "network_service_level" in dataset:
         figure = service_level_over_time(dataset, disruption_days=_disruption_window(spec))
         paths["figure"] = out / "service_level.png"
         figure.savefig(paths["figure"], dpi=120)

@@ -36,15 +36,18 @@ class RunConfig:
     days: int = 180
     warmup_days: int = 30
     seed: int = 0
-    record: str = "full"
+    record: str = "summary"
+    quantile_replicates: int = 10_000
 
 
 @dataclass
 class EngineConfig:
-    """Which engine and how many replicates."""
+    """Which engine, how many replicates, and how to split them."""
 
     name: str = "mesa"
     replicates: int = 20
+    chunk_size: int | None = None
+    workers: int = 1
 
 
 @dataclass
@@ -89,11 +92,16 @@ class RunSpec:
     engine: str
     replicates: int
     record: str
+    chunk_size: int | None = None
+    workers: int = 1
+    quantile_replicates: int = 10_000
 
     def simulate_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :func:`sim.simulate` (without the network)."""
         return {"days": self.days, "warmup_days": self.warmup_days, "seed": self.seed,
                 "engine": self.engine, "replicates": self.replicates, "record": self.record,
+                "chunk_size": self.chunk_size, "workers": self.workers,
+                "quantile_replicates": self.quantile_replicates,
                 "disruptions": self.disruptions, "policy": self.policy}
 
 
@@ -138,6 +146,9 @@ def build_run(data: Mapping[str, Any]) -> RunSpec:
         seed=run.get("seed", 0),
         engine=engine.get("name", "mesa"),
         replicates=engine.get("replicates", 20),
-        record=run.get("record", "full"),
+        record=run.get("record", "summary"),
+        chunk_size=engine.get("chunk_size"),
+        workers=engine.get("workers", 1),
+        quantile_replicates=run.get("quantile_replicates", 10_000),
     )
 

@@ -1,0 +1,169 @@
+"""Running replicates in chunks, in this process or in worker processes, and merging them.
+
+A chunk is a contiguous range of replicate numbers. Replicate r always draws from its own stream
+(:mod:`sim.scenario`), so per-replicate results do not depend on the chunk size or the number of
+workers; chunk results are merged in replicate order, whatever order they finish in.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from sim.batch import BatchEngine
+from sim.layout import Layout
+from sim.model import SupplyChainModel
+from sim.recording import ChunkRecord, Recording
+from sim.scenario import Scenario
+from sim.trace import Trace
+
+__all__ = ["ENGINES", "RunPlan", "auto_chunk_size", "merge_chunks", "run_chunk", "run_plan"]
+
+ENGINES = ("mesa", "batch")
+# Measured on this 2-core machine (benchmarks/chunk_size.py, summary recording): a day costs a
+# fixed overhead that grows with the network (Python calls, per-row work of sparse products) plus
+# a per-replicate part. The demo (12 lanes) runs fastest at 1,000-2,000 replicates per chunk and
+# slows beyond 4,000 as arrays outgrow the cache; chain 38 (15,666 lanes) at 32-64, and 4x slower
+# at 2. Both optima are near a million (replicate x lane) elements per chunk.
+CHUNK_ELEMENTS = 1_000_000
+MAX_CHUNK = 2048
+
+
+def auto_chunk_size(layout: Layout, replicates: int) -> int:
+    """Replicates per chunk: (replicate x lane) arrays near :data:`CHUNK_ELEMENTS` elements."""
+    width = max(layout.n_nodes, layout.n_lanes, 1)
+    return int(max(1, min(replicates, MAX_CHUNK, CHUNK_ELEMENTS // width)))
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Everything a worker needs to run a chunk (picklable)."""
+
+    scenario: Scenario
+    policy: Any
+    engine: str
+    record: str
+    quantile_replicates: int
+
+
+def _chunks(replicates: int, size: int) -> Iterator[np.ndarray]:
+    for start in range(0, replicates, size):
+        yield np.arange(start, min(start + size, replicates))
+
+
+def run_chunk(plan: RunPlan, replicates: np.ndarray) -> ChunkRecord:
+    """Run one chunk of replicates and return what it recorded."""
+    scenario = plan.scenario
+    layout = scenario.layout
+    started = time.perf_counter()
+    draws = scenario.draw(replicates)
+    sampled = time.perf_counter()
+    if plan.engine == "batch":
+        recording = Recording(plan.record, replicates, scenario.days, layout,
+                              plan.quantile_replicates)
+        # One BLAS thread: its products here are small, and threads cost more than they give
+        # (measured: summary recording 17 % faster); parallelism comes from worker processes.
+        with threadpool_limits(limits=1, user_api="blas"):
+            BatchEngine(layout, plan.policy.levels(layout)).run(draws, scenario.warmup_days,
+                                                                recording)
+        record = recording.result()
+    else:
+        parts = []
+        for position, r in enumerate(replicates):
+            recording = Recording(plan.record, np.array([r]), scenario.days, layout,
+                                  plan.quantile_replicates)
+            SupplyChainModel(scenario.network, days=scenario.days,
+                             warmup_days=scenario.warmup_days, policy=plan.policy,
+                             disruptions=scenario.disruptions, seed=scenario.seed,
+                             replicate=int(r), draws=draws.replicate(position),
+                             record=recording).run()
+            parts.append(recording.result())
+        record = merge_chunks(parts)
+    record.timings = {"sampling_s": sampled - started,
+                      "simulation_s": time.perf_counter() - sampled}
+    return record
+
+
+def merge_chunks(records: Iterable[ChunkRecord]) -> ChunkRecord:
+    """Merge chunk records in replicate order (all at once; see :class:`_Merger` to stream)."""
+    records = sorted(records, key=lambda rec: int(rec.replicates[0]))
+    first = records[0]
+    merged = ChunkRecord(
+        replicates=np.concatenate([rec.replicates for rec in records]),
+        kpis={name: np.concatenate([rec.kpis[name] for rec in records]) for name in first.kpis},
+        trace=Trace.concatenate([rec.trace for rec in records]) if first.trace else None,
+        series=({name: np.concatenate([rec.series[name] for rec in records])
+                 for name in first.series} if first.series else None),
+        summary=first.summary,
+        timings={key: sum(rec.timings.get(key, 0.0) for rec in records)
+                 for key in ("sampling_s", "simulation_s")},
+    )
+    if first.summary is not None:
+        for rec in records[1:]:
+            merged.summary.merge(rec.summary)
+    return merged
+
+
+# Workers keep freed memory for reuse instead of returning every multi-MB temporary to the
+# system: with glibc's defaults each such array is a fresh mmap whose pages fault in on first
+# touch, which cost 20-35 % of the batch engine's time on chain 38 (measured). Applied only to
+# the worker processes this module starts, and only when the user has not set the variable.
+WORKER_ENVIRONMENT = {
+    "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=268435456",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+}
+
+
+@contextmanager
+def _worker_environment() -> Iterator[None]:
+    added = {key: value for key, value in WORKER_ENVIRONMENT.items() if key not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
+
+
+def _merge_stream(records: Iterable[ChunkRecord]) -> ChunkRecord:
+    """Merge records arriving in replicate order, one at a time, so memory stays bounded.
+
+    Per-replicate arrays are small and kept; each chunk's summary is folded into the running
+    one as soon as it arrives (with chain 38 a chunk's summary is about 240 MB).
+    """
+    merged: ChunkRecord | None = None
+    parts: list[ChunkRecord] = []
+    for record in records:
+        summary, record.summary = record.summary, None
+        parts.append(record)
+        if merged is None:
+            merged = ChunkRecord(record.replicates, {}, summary=summary)
+        elif summary is not None:
+            merged.summary.merge(summary)
+    combined = merge_chunks(parts)
+    combined.summary = merged.summary
+    return combined
+
+
+def run_plan(plan: RunPlan, replicates: int, *, chunk_size: int | None = None,
+             workers: int = 1) -> ChunkRecord:
+    """Run all replicates of a plan in chunks; in ``workers`` processes when above 1."""
+    size = chunk_size or auto_chunk_size(plan.scenario.layout, replicates)
+    chunks = list(_chunks(replicates, size))
+    if workers <= 1 or len(chunks) == 1:
+        return _merge_stream(run_chunk(plan, chunk) for chunk in chunks)
+    context = multiprocessing.get_context("spawn")
+    with _worker_environment(), ProcessPoolExecutor(max_workers=workers,
+                                                    mp_context=context) as pool:
+        # map yields in submission order (replicate order) as results come in
+        return _merge_stream(pool.map(run_chunk, [plan] * len(chunks), chunks))
