@@ -11,14 +11,14 @@ import sim
 
 @st.composite
 def networks(draw: st.DrawFn, *, max_tiers: int = 4, max_width: int = 3,
-             max_lead: int = 6, unmet: str | None = None) -> sim.Network:
+             max_lead: int = 6, unmet: str | None = None, min_tiers: int = 2) -> sim.Network:
     """A layered DAG: suppliers at the top tier, manufacturers and warehouses below.
 
     Manufacturers take 1-3 distinct input items, each from 1-3 sources with random shares;
     lane and node capacities sometimes bind; demand sits on some bottom-tier nodes (at least
     one) and sometimes higher up.
     """
-    tiers = draw(st.integers(2, max_tiers))
+    tiers = draw(st.integers(min_tiers, max_tiers))
     layers: list[list[sim.Node]] = []
     nodes: list[sim.Node] = []
     lanes: list[sim.Lane] = []

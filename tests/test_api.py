@@ -21,7 +21,7 @@ OUTAGE = sim.NodeOutage("ctrl_a", start_day=10, duration_days=20)
 
 @pytest.fixture(scope="module")
 def run(demo: sim.Network) -> xr.Dataset:
-    return sim.simulate(demo, days=50, warmup_days=10, replicates=3, seed=42,
+    return sim.simulate(demo, record="full", days=50, warmup_days=10, replicates=3, seed=42,
                         disruptions=[OUTAGE], policy={"kind": "base_stock", "safety_factor": 1.2})
 
 
@@ -57,7 +57,7 @@ def test_attrs_hold_what_a_rerun_needs(run: xr.Dataset) -> None:
     assert attrs["git_revision"]
     config = yaml.safe_load(attrs["config"])
     assert config["run"] == {"days": 50, "warmup_days": 10, "replicates": 3, "seed": 42,
-                             "engine": "mesa", "record": "full"}
+                             "engine": "mesa", "record": "full", "quantile_replicates": 10_000}
     assert config["disruptions"][0]["node"] == "ctrl_a"
     assert config["policy"]["safety_factor"] == 1.2
     assert config["network"]["sha256"] == attrs["network_sha256"]
@@ -76,7 +76,7 @@ def test_rerun_reproduces_bit_for_bit(run: xr.Dataset, tmp_path: Path) -> None:
 def test_rerun_uses_the_inline_copy_of_a_small_network(tmp_path: Path) -> None:
     path = tmp_path / "net.yaml"
     path.write_text(DEMO.read_text())
-    ds = sim.simulate(path, days=5)
+    ds = sim.simulate(path, record="full", days=5)
     assert yaml.safe_load(ds.attrs["config"])["network"]["source"] == str(path)
     path.unlink()  # the dataset alone is enough
     xr.testing.assert_equal(sim.rerun(ds), ds)
@@ -103,15 +103,15 @@ def test_large_networks_are_referenced_not_inlined() -> None:
 
 
 def test_same_seed_same_data_other_seed_other_data(demo: sim.Network) -> None:
-    a = sim.simulate(demo, days=30, replicates=2, seed=1, disruptions=[OUTAGE])
-    b = sim.simulate(demo, days=30, replicates=2, seed=1, disruptions=[OUTAGE])
-    c = sim.simulate(demo, days=30, replicates=2, seed=2, disruptions=[OUTAGE])
+    a = sim.simulate(demo, record="full", days=30, replicates=2, seed=1, disruptions=[OUTAGE])
+    b = sim.simulate(demo, record="full", days=30, replicates=2, seed=1, disruptions=[OUTAGE])
+    c = sim.simulate(demo, record="full", days=30, replicates=2, seed=2, disruptions=[OUTAGE])
     xr.testing.assert_identical(a.drop_attrs(), b.drop_attrs())
     assert not np.array_equal(a.demand.values, c.demand.values)
 
 
 def test_demand_draws_do_not_depend_on_the_policy(demo: sim.Network) -> None:
-    runs = [sim.simulate(demo, days=40, replicates=3, seed=8, disruptions=[OUTAGE],
+    runs = [sim.simulate(demo, record="full", days=40, replicates=3, seed=8, disruptions=[OUTAGE],
                          policy=sim.BaseStockPolicy(safety_factor=z)) for z in (0.0, 2.0)]
     np.testing.assert_array_equal(runs[0].demand.values, runs[1].demand.values)
     np.testing.assert_array_equal(runs[0].capacity_factor.values, runs[1].capacity_factor.values)
@@ -119,8 +119,8 @@ def test_demand_draws_do_not_depend_on_the_policy(demo: sim.Network) -> None:
 
 
 def test_replicate_r_is_the_same_in_any_run_size(demo: sim.Network) -> None:
-    small = sim.simulate(demo, days=20, replicates=2, seed=4)
-    large = sim.simulate(demo, days=20, replicates=5, seed=4)
+    small = sim.simulate(demo, record="full", days=20, replicates=2, seed=4)
+    large = sim.simulate(demo, record="full", days=20, replicates=5, seed=4)
     xr.testing.assert_identical(small.drop_attrs(), large.isel(replicate=[0, 1]).drop_attrs())
 
 
@@ -141,7 +141,7 @@ def test_kpis_agree_with_the_traces(run: xr.Dataset) -> None:
 
 
 def test_costs_and_emissions_follow_the_specs(demo: sim.Network) -> None:
-    ds = sim.simulate(demo, days=10, seed=0).isel(replicate=0)
+    ds = sim.simulate(demo, record="full", days=10, seed=0).isel(replicate=0)
     lane = demo.lanes[demo.lane_index["plant-dc_north"]]
     dc = ds.sel(node="dc_north")
     np.testing.assert_allclose(dc.transport_cost,
@@ -176,5 +176,5 @@ def test_bad_arguments_are_refused(demo: sim.Network, kwargs: dict, fragment: st
 
 
 def test_simulate_accepts_a_path() -> None:
-    ds = sim.simulate(str(DEMO), days=3)
+    ds = sim.simulate(str(DEMO), record="full", days=3)
     assert ds.attrs["network_name"] == "demo"

@@ -56,9 +56,9 @@ def test_every_other_config_runs(group: str) -> None:
 
 def test_demo_experiment_settings() -> None:
     spec = build_run(composed(["experiment=demo"]))
-    assert spec.network.name == "demo" and spec.engine == "mesa"
+    assert spec.network.name == "demo" and spec.engine == "batch"
     assert [d.kind for d in spec.disruptions] == ["node_outage"]
-    assert (spec.days, spec.warmup_days, spec.replicates, spec.seed) == (180, 30, 20, 2024)
+    assert (spec.days, spec.warmup_days, spec.replicates, spec.seed) == (180, 30, 1000, 2024)
 
 
 def test_run_writes_dataset_config_and_figure(tmp_path: Path) -> None:
@@ -70,7 +70,7 @@ def test_run_writes_dataset_config_and_figure(tmp_path: Path) -> None:
         assert str(out / name) in result.stdout
     assert "fill_rate" in result.stdout and "KPIs over 1 replicates" in result.stdout
     with xr.open_dataset(out / "results.nc", engine="h5netcdf") as ds:
-        assert ds.attrs["engine"] == "mesa" and ds.sizes["day"] == 8
+        assert ds.attrs["engine"] == "batch" and ds.sizes["day"] == 8
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # nothing else written
 
 

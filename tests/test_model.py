@@ -44,7 +44,7 @@ def test_conservation_on_the_demo_under_outages(demo: sim.Network) -> None:
     shocks = [OUTAGE, sim.RandomOutages(mttf_days=30, mttr_days=5)]
     for unmet in ("lost", "backorder"):
         network = demo.replace(unmet_demand=unmet)
-        check_conservation(sim.simulate(network, days=120, replicates=2, seed=3,
+        check_conservation(sim.simulate(network, record="full", days=120, replicates=2, seed=3,
                                         disruptions=shocks), network)
 
 
@@ -53,8 +53,8 @@ def test_conservation_on_the_demo_under_outages(demo: sim.Network) -> None:
 def test_conservation_on_random_networks(data: st.DataObject) -> None:
     network = data.draw(networks())
     shocks = data.draw(disruptions(network, days=30))
-    ds = sim.simulate(network, days=30, replicates=2, seed=data.draw(st.integers(0, 2**32)),
-                      disruptions=shocks)
+    ds = sim.simulate(network, record="full", days=30, replicates=2,
+                      seed=data.draw(st.integers(0, 2**32)), disruptions=shocks)
     check_conservation(ds, network)
 
 
@@ -71,7 +71,7 @@ def test_activation_order_does_not_matter(network: sim.Network, seed: int) -> No
 
 
 def test_outage_stops_the_node_and_only_in_its_window(demo: sim.Network) -> None:
-    ds = sim.simulate(demo, days=80, disruptions=[OUTAGE], seed=1)
+    ds = sim.simulate(demo, record="full", days=80, disruptions=[OUTAGE], seed=1)
     ctrl_a = ds.sel(node="ctrl_a", replicate=0)
     window = slice(20, 49)
     assert (ctrl_a.capacity_factor.sel(day=window) == 0).all()
@@ -85,8 +85,8 @@ def test_outage_stops_the_node_and_only_in_its_window(demo: sim.Network) -> None
 
 
 def test_outage_lowers_fill_rate_pair_by_pair(demo: sim.Network) -> None:
-    base = sim.simulate(demo, days=120, replicates=6, seed=9)
-    hit = sim.simulate(demo, days=120, replicates=6, seed=9, disruptions=[OUTAGE])
+    base = sim.simulate(demo, record="full", days=120, replicates=6, seed=9)
+    hit = sim.simulate(demo, record="full", days=120, replicates=6, seed=9, disruptions=[OUTAGE])
     np.testing.assert_array_equal(base.demand.values, hit.demand.values)  # same draws
     assert (hit.fill_rate < base.fill_rate).all()
     assert float((base.fill_rate - hit.fill_rate).mean()) > 0.05
@@ -94,7 +94,7 @@ def test_outage_lowers_fill_rate_pair_by_pair(demo: sim.Network) -> None:
 
 def test_partial_outage_caps_production(demo: sim.Network) -> None:
     partial = sim.NodeOutage("motor_a", start_day=5, duration_days=20, severity=0.75)
-    ds = sim.simulate(demo, days=40, disruptions=[partial], seed=2)
+    ds = sim.simulate(demo, record="full", days=40, disruptions=[partial], seed=2)
     motor = ds.sel(node="motor_a", replicate=0, day=slice(5, 24))
     assert float(motor.production.max()) <= 0.25 * 70 + 1e-9
     assert float(motor.shipped.max()) > 0  # a partial loss still ships from stock
@@ -104,7 +104,7 @@ def test_lane_capacity_binds() -> None:
     network = single_stage(sd=30, lead=2, unmet="lost")
     network = network.replace(lanes=[sim.Lane("supply", "source", "stage", lead_time_days=2,
                                               capacity_per_day=105)])
-    ds = sim.simulate(network, days=300, seed=4)
+    ds = sim.simulate(network, record="full", days=300, seed=4)
     shipped = ds.lane_shipped.sel(lane="supply")
     assert float(shipped.max()) == pytest.approx(105)
     assert int((shipped > 105 - 1e-9).sum()) > 10
@@ -118,7 +118,7 @@ def test_proportional_rationing_between_customers() -> None:
                sim.Node("a", "warehouse", "x"), sim.Node("b", "warehouse", "x")],
         lanes=[sim.Lane("sa", "s", "a"), sim.Lane("sb", "s", "b", lead_time_days=2)],
         demand=[sim.DemandZone("za", "a", 30, 5), sim.DemandZone("zb", "b", 50, 5)])
-    ds = sim.simulate(network, days=60, seed=0).isel(replicate=0)
+    ds = sim.simulate(network, record="full", days=60, seed=0).isel(replicate=0)
     owed_before = (ds.lane_owed.shift(day=1) + ds.lane_ordered.shift(day=1)).isel(
         day=slice(1, None))
     shipped = ds.lane_shipped.isel(day=slice(1, None))
@@ -152,7 +152,8 @@ def test_zones_rationed_in_proportion_to_requests() -> None:
 def test_backorders_are_filled_later_and_first() -> None:
     network = single_stage(sd=10, unmet="backorder")
     outage = sim.NodeOutage("source", start_day=10, duration_days=15)
-    ds = sim.simulate(network, days=120, disruptions=[outage], seed=1).isel(replicate=0)
+    ds = sim.simulate(network, record="full", days=120, disruptions=[outage],
+                      seed=1).isel(replicate=0)
     stage = ds.sel(node="stage")
     assert float(stage.backlog.max()) > 100
     assert float(stage.backlog.isel(day=-1)) == 0
@@ -163,15 +164,16 @@ def test_backorders_are_filled_later_and_first() -> None:
 def test_lost_sales_never_backlog() -> None:
     network = single_stage(sd=10, unmet="lost")
     outage = sim.NodeOutage("source", start_day=10, duration_days=15)
-    ds = sim.simulate(network, days=80, disruptions=[outage], seed=1)
+    ds = sim.simulate(network, record="full", days=80, disruptions=[outage], seed=1)
     assert float(ds.backlog.max()) == 0
     assert ds.lost_sales.item() == pytest.approx(ds.shortage_units.item())
     assert ds.lost_sales.item() > 0
 
 
 def test_more_safety_stock_more_stock_and_service(demo: sim.Network) -> None:
-    runs = {z: sim.simulate(demo, days=150, replicates=4, seed=5, disruptions=[OUTAGE],
-                            policy=sim.BaseStockPolicy(safety_factor=z)) for z in (0.0, 2.5)}
+    runs = {z: sim.simulate(demo, record="full", days=150, replicates=4, seed=5,
+                            disruptions=[OUTAGE], policy=sim.BaseStockPolicy(safety_factor=z))
+            for z in (0.0, 2.5)}
     assert (runs[2.5].mean_stock_units > runs[0.0].mean_stock_units).all()
     assert (runs[2.5].fill_rate > runs[0.0].fill_rate).all()
     assert (runs[2.5].holding_cost_total > runs[0.0].holding_cost_total).all()
@@ -190,7 +192,7 @@ def test_initial_stock_override(demo: sim.Network) -> None:
     network = demo.replace(nodes=nodes)
     model = SupplyChainModel(network, days=3)
     assert model.node_list[network.node_index["dc_north"]].stock == 0.0
-    ds = sim.simulate(network, days=10, seed=0)
+    ds = sim.simulate(network, record="full", days=10, seed=0)
     assert ds.shortage.sel(node="dc_north", day=0).item() > 0
 
 
@@ -208,7 +210,7 @@ def test_model_is_a_mesa_model_with_agent_types(demo: sim.Network) -> None:
 @pytest.mark.parametrize("chain", ["01", "08", "17", "22"])
 def test_willems_chains_simulate_and_conserve(chain: str) -> None:
     network = sim.load_network(f"example:willems-2008/chain-{chain}.csv")
-    ds = sim.simulate(network, days=60, replicates=1, seed=1,
+    ds = sim.simulate(network, record="full", days=60, replicates=1, seed=1,
                       disruptions=[sim.RandomOutages(mttf_days=60, mttr_days=7,
                                                      node_kind="supplier")])
     check_conservation(ds, network)

@@ -33,19 +33,25 @@ def expected_base_stock(mu: float, sigma: float, tau: int, order_up_to: float) -
     }
 
 
-@pytest.mark.parametrize("lead,order_up_to,table", [
-    # The README's case: tau = 4, S = 460, with its published values.
-    (3, 460.0, {"backorders": 1.172272, "on_hand": 61.172272, "no_stockout": 0.933193,
-                "fill_rate": 0.988277}),
-    # The same stage one day further away (tau = 5), z = 1.5 again: values from the formulas.
-    (4, 500 + 1.5 * 20 * np.sqrt(5), None),
-])
-def test_case1_single_stage_base_stock(lead: int, order_up_to: float, table) -> None:
-    """10 replicates x 20,000 days after 100 warm-up days; |mean - exact| <= 3 SE each.
+TABLE_CASE1 = {"backorders": 1.172272, "on_hand": 61.172272, "no_stockout": 0.933193,
+               "fill_rate": 0.988277}
 
-    20,000 days give 3-SE half-widths near 0.6 units on hand, 0.06 backorders, 0.003 in
-    P(no stockout) and 0.0006 in fill rate. Normal draws below zero (probability 3e-7 at
-    mean/sd = 5) are read as zero demand, which shifts nothing at this precision.
+
+@pytest.mark.parametrize("engine,days,lead,order_up_to,table", [
+    # The README's case: tau = 4, S = 460, with its published values.
+    ("batch", 20_000, 3, 460.0, TABLE_CASE1),
+    ("mesa", 5_000, 3, 460.0, TABLE_CASE1),
+    # The same stage one day further away (tau = 5), z = 1.5 again: values from the formulas.
+    ("batch", 20_000, 4, 500 + 1.5 * 20 * np.sqrt(5), None),
+])
+def test_case1_single_stage_base_stock(engine: str, days: int, lead: int, order_up_to: float,
+                                       table) -> None:
+    """10 replicates after 100 warm-up days; |mean - exact| <= 3 SE of the replicates' means.
+
+    With 20,000 days the 3-SE half-widths are near 0.6 units on hand, 0.06 backorders, 0.003 in
+    P(no stockout) and 0.0006 in fill rate (twice that with 5,000 days on the slower Mesa
+    engine). Normal draws below zero (probability 3e-7 at mean/sd = 5) are read as zero demand,
+    which shifts nothing at this precision.
     """
     tau = 1 + lead
     exact = expected_base_stock(100.0, 20.0, tau, order_up_to)
@@ -54,8 +60,8 @@ def test_case1_single_stage_base_stock(lead: int, order_up_to: float, table) -> 
             assert exact[key] == pytest.approx(value, abs=2e-5), key
     network = single_stage(lead=lead, mean=100, sd=20, unmet="backorder")
     policy = BaseStockPolicy(order_up_to_by_node={"stage": order_up_to})
-    ds = sim.simulate(network, days=20_000, warmup_days=100, replicates=10, seed=2024,
-                      policy=policy).sel(node="stage")
+    ds = sim.simulate(network, record="full", days=days, warmup_days=100, replicates=10,
+                      seed=2024, engine=engine, policy=policy).sel(node="stage")
     measured = {
         "backorders": ds.backlog.mean("day"),
         "on_hand": ds.stock.mean("day"),
@@ -77,7 +83,8 @@ def test_case1_default_policy_gives_the_textbook_level() -> None:
     assert levels.protection_days[0] == 4
 
 
-def test_case3_time_to_survive_without_backup() -> None:
+@pytest.mark.parametrize("engine", ["mesa", "batch"])
+def test_case3_time_to_survive_without_backup(engine: str) -> None:
     """Case 3, backup c = 0: supplier ships nothing on days 1-10; exact, no randomness.
 
     Day 1 is simulated day 0. The plant holds 400 on hand with 100 arriving on days 1 and 2
@@ -90,7 +97,7 @@ def test_case3_time_to_survive_without_backup() -> None:
                sim.Node("plant", "warehouse", "x")],
         lanes=[sim.Lane("inbound", "supplier", "plant", lead_time_days=2)],
         demand=[sim.DemandZone("customers", "plant", mean=100, sd=0)])
-    ds = sim.simulate(network, days=30, seed=0,
+    ds = sim.simulate(network, record="full", days=30, seed=0, engine=engine,
                       disruptions=[sim.NodeOutage("supplier", start_day=0, duration_days=10)],
                       policy=BaseStockPolicy(order_up_to_by_node={"plant": 700}))
     plant = ds.sel(node="plant", replicate=0)

@@ -1,0 +1,135 @@
+"""The batch engine equals the Mesa engine, variable by variable, replicate by replicate.
+
+Any difference beyond rounding (rtol 1e-9, atol 1e-8 for zeros) is a bug in one of the engines.
+Also: batch results do not depend on chunk size or worker count, and the summary statistics equal
+those computed from full traces.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import sim
+from sim.batch import CapacitySchedule
+from sim.disruptions import EVENT_DTYPE, NODE_CAPACITY, node_capacity_factor
+from sim.recording import QUANTILES
+from tests.conftest import check_conservation
+from tests.strategies import disruptions, networks
+
+RTOL, ATOL = 1e-9, 1e-8
+
+
+def assert_engines_agree(network: sim.Network, **kwargs) -> tuple[xr.Dataset, xr.Dataset]:
+    mesa = sim.simulate(network, engine="mesa", record="full", **kwargs)
+    batch = sim.simulate(network, engine="batch", record="full", **kwargs)
+    assert set(mesa.data_vars) == set(batch.data_vars)
+    for name in mesa.data_vars:
+        np.testing.assert_allclose(batch[name].values, mesa[name].values, rtol=RTOL, atol=ATOL,
+                                   err_msg=name)
+    return mesa, batch
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_engines_agree_on_random_networks(data: st.DataObject) -> None:
+    network = data.draw(networks(max_tiers=6, max_lead=30))
+    days = data.draw(st.integers(5, 45))
+    shocks = data.draw(disruptions(network, days=days))
+    _, batch = assert_engines_agree(network, days=days,
+                                    warmup_days=data.draw(st.integers(0, 10)),
+                                    replicates=data.draw(st.integers(1, 3)),
+                                    seed=data.draw(st.integers(0, 2**32)), disruptions=shocks)
+    check_conservation(batch, network)
+
+
+@pytest.mark.parametrize("unmet", ["lost", "backorder"])
+def test_engines_agree_on_the_demo_under_every_disruption(demo: sim.Network, unmet: str) -> None:
+    shocks = [sim.NodeOutage("ctrl_a", 20, 30), sim.NodeOutage("plant", 60, 5, severity=0.5),
+              sim.NodeOutage("dc_north", 70, 3), sim.RandomOutages(mttf_days=40, mttr_days=6)]
+    assert_engines_agree(demo.replace(unmet_demand=unmet), days=120, warmup_days=15,
+                         replicates=3, seed=11, disruptions=shocks)
+
+
+@pytest.mark.parametrize("chain", ["01", "08", "17", "22"])
+def test_engines_agree_on_willems_chains(chain: str) -> None:
+    network = sim.load_network(f"example:willems-2008/chain-{chain}.csv")
+    shocks = [sim.RandomOutages(mttf_days=50, mttr_days=8, node_kind="supplier")]
+    for unmet in ("lost", "backorder"):
+        assert_engines_agree(network.replace(unmet_demand=unmet), days=60, replicates=2, seed=3,
+                             disruptions=shocks)
+
+
+def test_engines_agree_on_the_largest_willems_chain() -> None:
+    network = sim.load_network("example:willems-2008/chain-38.csv")
+    shocks = [sim.RandomOutages(mttf_days=5, mttr_days=2, node_kind="manufacturer")]
+    assert_engines_agree(network, days=4, replicates=1, seed=5, disruptions=shocks)
+
+
+def test_summary_and_kpis_agree_between_engines(demo: sim.Network) -> None:
+    kwargs = {"days": 60, "replicates": 4, "seed": 2,
+              "disruptions": [sim.NodeOutage("ctrl_b", 5, 20)]}
+    mesa = sim.simulate(demo, engine="mesa", **kwargs)
+    batch = sim.simulate(demo, engine="batch", **kwargs)
+    for name in mesa.data_vars:
+        np.testing.assert_allclose(batch[name].values, mesa[name].values, rtol=1e-9, atol=1e-8,
+                                   err_msg=name)
+
+
+def test_results_do_not_depend_on_chunks_or_workers(demo: sim.Network) -> None:
+    kwargs = {"days": 40, "replicates": 9, "seed": 5, "engine": "batch",
+              "disruptions": [sim.RandomOutages(mttf_days=15, mttr_days=4)]}
+    reference = sim.simulate(demo, record="full", chunk_size=9, **kwargs)
+    for chunk_size, workers in [(1, 1), (4, 1), (2, 2)]:
+        other = sim.simulate(demo, record="full", chunk_size=chunk_size, workers=workers, **kwargs)
+        xr.testing.assert_identical(other.drop_attrs(), reference.drop_attrs())
+    summaries = [sim.simulate(demo, chunk_size=c, workers=w, **kwargs)
+                 for c, w in [(9, 1), (2, 1), (4, 2)]]
+    for other in summaries[1:]:
+        for name in other.data_vars:
+            if "replicate" in other[name].dims or "quantile" in other[name].dims:
+                np.testing.assert_array_equal(other[name].values, summaries[0][name].values,
+                                              err_msg=name)  # per replicate: the same bits
+            else:  # means over replicates: chunks are summed in another grouping
+                np.testing.assert_allclose(other[name].values, summaries[0][name].values,
+                                           rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+def test_summary_statistics_equal_those_of_full_traces(demo: sim.Network) -> None:
+    kwargs = {"days": 50, "replicates": 7, "seed": 9, "engine": "batch", "chunk_size": 3,
+              "disruptions": [sim.NodeOutage("motor_a", 10, 15)]}
+    full = sim.simulate(demo, record="full", **kwargs)
+    summary = sim.simulate(demo, record="summary", quantile_replicates=5, **kwargs)
+    for name in sim.trace.NODE_VARS:
+        np.testing.assert_allclose(summary[name], full[name].mean("replicate"), rtol=1e-10,
+                                   atol=1e-10, err_msg=name)
+        np.testing.assert_allclose(summary[f"{name}_sd"], full[name].std("replicate", ddof=1),
+                                   rtol=1e-6, atol=1e-6, err_msg=name)
+    for name in sim.kpis.NETWORK_SERIES:
+        np.testing.assert_allclose(summary[f"{name}_mean"], full[name].mean("replicate"),
+                                   rtol=1e-10, atol=1e-12)
+        first = full[name].isel(replicate=slice(0, 5)).values
+        np.testing.assert_array_equal(summary[name].values,
+                                      np.quantile(first, QUANTILES, axis=0))
+    for name in sim.kpis.KPI_VARS:
+        np.testing.assert_array_equal(summary[name].values, full[name].values)
+    assert summary.sizes == {"replicate": 7, "node": 11, "lane": 12, "input": 9, "day": 50,
+                             "quantile": len(QUANTILES)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(starts=st.lists(st.integers(0, 30), min_size=0, max_size=12), data=st.data())
+def test_capacity_schedule_matches_the_reference(starts: list[int], data: st.DataObject) -> None:
+    events = np.zeros(len(starts), dtype=EVENT_DTYPE)
+    events["kind"] = NODE_CAPACITY
+    events["start"] = starts
+    events["end"] = [s + data.draw(st.integers(1, 10)) for s in starts]
+    events["replicate"] = [data.draw(st.integers(0, 2)) for _ in starts]
+    events["target"] = [data.draw(st.integers(0, 3)) for _ in starts]
+    events["severity"] = [data.draw(st.sampled_from([1.0, 0.5, 0.25])) for _ in starts]
+    schedule = CapacitySchedule(events, 3, 4)
+    for day in range(45):
+        np.testing.assert_array_equal(schedule.at(day), node_capacity_factor(events, day, 3, 4).T)
