@@ -5,33 +5,76 @@ policy, and :func:`simulate` it into an :class:`xarray.Dataset`.
 """
 
 from sim.api import rerun, simulate
-from sim.disruptions import NodeOutage, RandomOutages
+from sim.disruptions import (
+    CorrelatedOutages,
+    DemandShock,
+    Duration,
+    LaneDisruption,
+    NodeOutage,
+    RandomOutages,
+    RegionalEvent,
+    Trigger,
+    load_risk_register,
+)
 from sim.errors import ConfigError, NetworkError, SimError
 from sim.io import example_networks, load_network
 from sim.model import SupplyChainModel
 from sim.network import DemandZone, Item, Lane, Network, Node
-from sim.policy import BaseStockPolicy
+from sim.policy import (
+    BackupPolicy,
+    BaseStockPolicy,
+    EarlyWarning,
+    ExpeditePolicy,
+    ForecastPolicy,
+    GreenPolicy,
+    InventoryPolicy,
+    Policy,
+    PoolingPolicy,
+    Reserve,
+    SharedWarehouse,
+    SourcingPolicy,
+    policy_from_mapping,
+)
 from sim.provenance import package_version
 from sim.results import save_dataset
 from sim.scenario import Scenario
 
 __all__ = [
+    "BackupPolicy",
     "BaseStockPolicy",
     "ConfigError",
+    "CorrelatedOutages",
+    "DemandShock",
     "DemandZone",
+    "Duration",
+    "EarlyWarning",
+    "ExpeditePolicy",
+    "ForecastPolicy",
+    "GreenPolicy",
+    "InventoryPolicy",
     "Item",
     "Lane",
+    "LaneDisruption",
     "Network",
     "NetworkError",
     "Node",
     "NodeOutage",
+    "Policy",
+    "PoolingPolicy",
     "RandomOutages",
+    "RegionalEvent",
+    "Reserve",
     "Scenario",
+    "SharedWarehouse",
     "SimError",
+    "SourcingPolicy",
     "SupplyChainModel",
+    "Trigger",
     "__version__",
     "example_networks",
     "load_network",
+    "load_risk_register",
+    "policy_from_mapping",
     "rerun",
     "save_dataset",
     "simulate",

@@ -2,15 +2,18 @@
 
 Each agent has one method per phase of the day (``../DESIGN.md``); the model calls the phases in
 order for every agent. Within a phase an agent writes only its own state or the lanes it owns
-(a source owns the orders owed on its outgoing lanes, a carrier the shipments in transit), and it
-reads only what earlier phases wrote, so the result does not depend on activation order.
+(a source owns the orders owed on its outgoing lanes; a target the orders and backup state of its
+incoming lanes; a carrier the shipments in transit), and it reads only what earlier phases wrote
+or the day's exogenous conditions (events, demand), so the result does not depend on activation
+order.
 
-Quantities are in units of the agent's item; see :mod:`sim.policy` for the replenishment rules.
+Quantities are in units of the agent's item; the rules are those of :mod:`sim.policy`.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import TYPE_CHECKING
 
 import mesa
@@ -18,6 +21,7 @@ import mesa
 from sim.network import DemandZone as DemandZoneSpec
 from sim.network import Lane as LaneSpec
 from sim.network import Node
+from sim.policy import SHORT_OF_SUPPLY
 
 if TYPE_CHECKING:
     from sim.model import SupplyChainModel
@@ -39,8 +43,13 @@ def scaled(capacity: float, factor: float) -> float:
     return capacity * factor if factor > 0 else 0.0
 
 
+def stretched(lead: int, factor: float) -> int:
+    """A lead time times a stretch factor, rounded up to whole days."""
+    return lead if factor == 1.0 else math.ceil(lead * factor - 1e-9)
+
+
 class LaneState:
-    """Orders and shipments of one lane (owned by its carrier and its source).
+    """Orders, shipments and sourcing state of one lane.
 
     Attributes
     ----------
@@ -50,14 +59,19 @@ class LaneState:
         Received by the source, not yet shipped [units].
     in_transit : float
         Shipped, not yet delivered [units].
+    short_days : int
+        Backup lanes: consecutive days the input has been known short of primary supply.
     """
 
-    def __init__(self, spec: LaneSpec, index: int, ring_size: int, mean_flow: float) -> None:
+    def __init__(self, spec: LaneSpec, index: int, ring_size: int, mean_flow: float,
+                 share: float, role: int, lag: int) -> None:
         self.spec = spec
         self.index = index
         self.lead = spec.lead_time_days
         self.capacity = spec.capacity_per_day
-        self.share = spec.share
+        self.share = share  # static share within its role (after static policy transforms)
+        self.role = role  # 0 primary, 1 backup, 2 expedite
+        self.lag = lag
         self.source: StockingPoint
         self.target: StockingPoint
         self.buffer: InputBuffer
@@ -69,7 +83,11 @@ class LaneState:
         self.in_transit = mean_flow * self.lead
         self.pending = mean_flow
         self.owed = 0.0
+        self.short_days = 0
+        self.activated_today = False
         self.ordered = self.shipped = self.delivered = 0.0
+        self.capacity_factor = self.lead_factor = 1.0  # today's, from events
+        self.known = 1.0  # share of the lane's capacity the target knows to be working
 
     @property
     def on_order(self) -> float:
@@ -80,15 +98,45 @@ class LaneState:
 class InputBuffer:
     """Stock of one input item at one node, with the lanes that bring it."""
 
-    def __init__(self, index: int, item: str, bom: float, order_up_to: float, stock: float,
-                 unit_value: float) -> None:
+    def __init__(self, index: int, item: str, bom: float, level_base: float,
+                 level_slope: float, order_gap: float, stock: float, unit_value: float) -> None:
         self.index = index
         self.item = item
         self.bom = bom
-        self.order_up_to = order_up_to
+        self.level_base = level_base
+        self.level_slope = level_slope
+        self.order_gap = order_gap
         self.stock = stock
         self.unit_value = unit_value
         self.lanes: list[LaneState] = []
+
+    def shares(self, dynamic: bool) -> list[float]:
+        """Share of today's order for each lane (static, or reallocated to what works)."""
+        if not dynamic:
+            return [lane.share if lane.role == 0 else 0.0 for lane in self.lanes]
+        working = [lane.share * lane.known if lane.role == 0 else 0.0 for lane in self.lanes]
+        available = sum(working)
+        short = available < SHORT_OF_SUPPLY
+        for lane in self.lanes:
+            if lane.role == 1:
+                lane.short_days = lane.short_days + 1 if short else 0
+                lane.activated_today = lane.short_days == lane.lag + 1
+        backup = [lane.share * lane.known if lane.role == 1 and lane.short_days > lane.lag
+                  else 0.0 for lane in self.lanes]
+        backup_total = sum(backup)
+        if backup_total > 0:
+            return [w + (1.0 - available) * v / backup_total
+                    for w, v in zip(working, backup, strict=True)]
+        if available > 0:
+            return [w / available for w in working]
+        return [lane.share if lane.role == 0 else 0.0 for lane in self.lanes]
+
+    def expedite_split(self, dynamic: bool) -> list[float]:
+        """Share of the expedited quantity for each lane (expedite lanes only)."""
+        weights = [lane.share * (lane.known if dynamic else 1.0) if lane.role == 2 else 0.0
+                   for lane in self.lanes]
+        total = sum(weights)
+        return [w / total for w in weights] if total > 0 else weights
 
 
 class StockingPoint(mesa.Agent):
@@ -108,7 +156,8 @@ class StockingPoint(mesa.Agent):
 
     def __init__(self, model: SupplyChainModel, spec: Node, index: int) -> None:
         super().__init__(model)
-        levels = model.levels
+        plan = model.plan
+        levels = plan.levels
         self.spec = spec
         self.index = index
         self.stock = float(levels.initial_stock[index])
@@ -119,9 +168,25 @@ class StockingPoint(mesa.Agent):
         self.in_lanes: list[LaneState] = []
         self.out_lanes: list[LaneState] = []
         self.zones: list[DemandZone] = []
+        # forecasting
+        self.nominal_demand = float(model.layout.mean_outflow[index])
+        self.forecast_method = int(plan.forecast_method[index])
+        self.forecast_pos = bool(plan.forecast_pos[index])
+        self.info_delay = int(plan.info_delay[index])
+        self.forecast = self.nominal_demand
+        self.history: deque[float] = deque([self.nominal_demand] * plan.window,
+                                           maxlen=plan.window)
+        self.orders_received = 0.0
+        # pooling and reserve
+        self.pool_group = int(plan.pool_group[index])
+        self.spare = self.unmet = 0.0
+        self.reserve = float(plan.reserve_units[index])
+        self.service_yesterday = 1.0
         self._outflow_left = 0.0
         self.production = self.received = self.served = self.shipped = 0.0
+        self.transferred = self.released = 0.0
         self.holding_cost = self.transport_cost = self.shortage_cost = self.co2e = 0.0
+        self.policy_cost = 0.0
 
     # -- helpers -----------------------------------------------------------------------------
     def owed_downstream(self) -> float:
@@ -145,13 +210,25 @@ class StockingPoint(mesa.Agent):
 
     def receive_orders(self) -> None:
         """Phase 2: yesterday's orders from downstream reach this node."""
+        received = 0.0
         for lane in self.out_lanes:
+            received += lane.pending
             lane.owed += lane.pending
             lane.pending = 0.0
+        self.orders_received = received
 
     def produce(self) -> None:
         """Phase 3: make units (suppliers and manufacturers)."""
         self.production = 0.0
+
+    def release_reserve(self) -> None:
+        """Phase 4, first: release emergency reserve if yesterday's service fell too low."""
+        self.released = 0.0
+        plan = self.model.plan
+        if self.reserve > 0 and self.service_yesterday < plan.reserve_threshold[self.index]:
+            self.released = min(float(plan.reserve_release[self.index]), self.reserve)
+            self.reserve -= self.released
+            self.stock += self.released
 
     def serve(self) -> None:
         """Phase 4: serve end customers, rationing in proportion to what each zone requests."""
@@ -170,9 +247,35 @@ class StockingPoint(mesa.Agent):
         self.stock = max(0.0, self.stock - served_total)
         self._outflow_left -= served_total
 
+    def offer_to_pool(self) -> None:
+        """Phase 4, pooling: state what can be spared and what is still unmet."""
+        self.transferred = 0.0
+        self.unmet = sum(zone.unmet for zone in self.zones)
+        self.spare = max(0.0, min(self.stock, self._outflow_left))
+
+    def pool(self) -> None:
+        """Phase 4, pooling: give spare stock to, or take it from, the group, the same day."""
+        members = self.model.pool_members[self.pool_group]
+        spare = sum(m.spare for m in members)
+        unmet = sum(m.unmet for m in members)
+        moved = min(spare, unmet)
+        if moved <= 0:
+            return
+        given = moved * self.spare / spare if self.spare > 0 else 0.0
+        taken = moved * self.unmet / unmet if self.unmet > 0 else 0.0
+        self.stock = max(0.0, self.stock - given)
+        self._outflow_left -= given
+        if taken > 0:
+            extra = 0.0
+            for zone in self.zones:
+                extra += zone.take_more(taken * zone.unmet / self.unmet)
+            self.served += extra
+        self.transferred = taken - given
+
     def ship(self) -> None:
         """Phase 5: ship what downstream nodes ordered, rationing in proportion when short."""
-        wants = [min(lane.owed, lane.capacity) for lane in self.out_lanes]
+        wants = [min(lane.owed, scaled(lane.capacity, lane.capacity_factor))
+                 for lane in self.out_lanes]
         total = sum(wants)
         available = max(0.0, min(self.stock, self._outflow_left))
         fraction = available / total if total > available else 1.0
@@ -185,25 +288,76 @@ class StockingPoint(mesa.Agent):
         self.shipped = shipped
         self.stock = max(0.0, self.stock - shipped)
 
+    def update_forecast(self) -> None:
+        """Phase 6, first: update the demand forecast m(t) behind the order-up-to levels."""
+        if self.forecast_method == 0:
+            return
+        model = self.model
+        if self.forecast_pos:
+            day = model.t - self.info_delay
+            if day < 0:
+                signal = self.nominal_demand
+            else:
+                weights = model.plan.pos_weights[self.index]
+                demand = model.draws.demand[0, day]
+                signal = float(sum(weights[z] * demand[z] for z in model.pos_zones[self.index]))
+        else:
+            signal = sum(zone.demand for zone in self.zones) + self.orders_received
+        if self.forecast_method == 1:
+            self.history.append(signal)
+            self.forecast = sum(self.history) / len(self.history)
+        else:
+            alpha = model.plan.alpha
+            self.forecast = alpha * signal + (1.0 - alpha) * self.forecast
+
     def order(self) -> None:
-        """Phase 6: order each input up to its level; split the order by lane shares."""
-        net_stock = self.stock - self.owed_downstream()
+        """Phase 6: order each input up to its level; split the order over the lanes."""
+        plan = self.model.plan
+        owed = self.owed_downstream()
+        net_stock = self.stock - owed
+        shortfall = max(0.0, owed - self.stock)
         for buffer in self.inputs:
             position = buffer.stock + sum(lane.on_order for lane in buffer.lanes) \
                 + buffer.bom * net_stock
-            quantity = max(0.0, buffer.order_up_to - position)
-            for lane in buffer.lanes:
-                lane.pending = lane.ordered = lane.share * quantity
+            level = buffer.level_base + buffer.level_slope * self.forecast
+            quantity = level + buffer.order_gap - position if position <= level else 0.0
+            quantity = max(0.0, quantity)
+            shares = buffer.shares(plan.dynamic)
+            expedited = 0.0
+            if plan.expedite:
+                split = buffer.expedite_split(plan.dynamic)
+                if sum(split) > 0:
+                    expedited = min(quantity, buffer.bom * shortfall)
+                    shares = [(quantity - expedited) * s + expedited * x
+                              for s, x in zip(shares, split, strict=True)]
+                    for lane, amount in zip(buffer.lanes, shares, strict=True):
+                        lane.pending = lane.ordered = amount
+                    continue
+            for lane, share in zip(buffer.lanes, shares, strict=True):
+                lane.pending = lane.ordered = share * quantity
 
     def account(self) -> None:
-        """Phase 7: costs and emissions of the day."""
-        spec = self.spec
+        """Phase 7: costs and emissions of the day; today's service level for tomorrow."""
+        plan = self.model.plan
+        spec, i = self.spec, self.index
         held = self.stock * spec.unit_value + sum(b.stock * b.unit_value for b in self.inputs)
         self.holding_cost = held * spec.holding_cost_rate / 365.0
         self.transport_cost = sum(lane.shipped * lane.spec.cost_per_unit for lane in self.in_lanes)
         self.shortage_cost = sum(zone.penalty() for zone in self.zones)
         self.co2e = self.production * spec.production_co2e_kg_per_unit + sum(
             lane.shipped * lane.spec.co2e_kg_per_unit for lane in self.in_lanes)
+        policy_cost = float(plan.fee_per_day[i])
+        for lane in self.in_lanes:
+            policy_cost += lane.shipped * float(plan.premium[lane.index])
+            if lane.activated_today:
+                policy_cost += float(plan.activation_fee[lane.index])
+        policy_cost += max(self.transferred, 0.0) * plan.pool_cost
+        policy_cost += self.reserve * spec.unit_value * float(plan.reserve_holding_rate[i])
+        policy_cost += self.released * float(plan.reserve_release_cost[i])
+        self.policy_cost = policy_cost
+        demand = sum(zone.demand for zone in self.zones)
+        shortage = sum(zone.shortage for zone in self.zones)
+        self.service_yesterday = 1.0 - shortage / demand if demand > 0 else 1.0
 
 
 class Supplier(StockingPoint):
@@ -245,7 +399,8 @@ class Warehouse(StockingPoint):
 class Carrier(mesa.Agent):
     """Moves shipments along the lanes it operates, respecting each lane's lead time.
 
-    A shipment loaded on day t over a lane of lead time L is unloaded at the start of day t + L.
+    A shipment loaded on day t over a lane of lead time L (stretched by the day's events) is
+    unloaded at the start of day t + L.
     """
 
     model: SupplyChainModel
@@ -270,7 +425,8 @@ class Carrier(mesa.Agent):
 
     def load(self, lane: LaneState, quantity: float) -> None:
         """Phase 5 (called by the shipping node): put units on the lane."""
-        lane.ring[(self.model.t + lane.lead) % self.model.ring_size] += quantity
+        lead = stretched(lane.lead, lane.lead_factor)
+        lane.ring[(self.model.t + lead) % self.model.ring_size] += quantity
         lane.in_transit += quantity
         lane.shipped = quantity
 
@@ -289,21 +445,37 @@ class DemandZone(mesa.Agent):
         self.shortage_cost_per_unit = float(model.layout.zone_shortage_cost[index])
         self.backorders = model.layout.backorder
         self.demand = self.backlog = self.served = self.shortage = self.lost = 0.0
+        self._backlog_before = 0.0
 
     def arrive(self) -> None:
         """Phase 4, first: today's demand arrives (drawn by the scenario)."""
         self.demand = float(self.model.draws.demand[0, self.model.t, self.index])
+        self._backlog_before = self.backlog
+
+    @property
+    def unmet(self) -> float:
+        """Requested today (demand plus backorders) and not served yet [units]."""
+        return self.demand + self._backlog_before - self.served
 
     def take(self, quantity: float) -> float:
         """Phase 4: receive ``quantity`` from the node; backorders are filled first."""
         self.served = quantity
-        self.shortage = self.demand - max(0.0, quantity - self.backlog)
+        self._settle()
+        return quantity
+
+    def take_more(self, quantity: float) -> float:
+        """Phase 4, pooling: receive more units moved in from a peer."""
+        self.served += quantity
+        self._settle()
+        return quantity
+
+    def _settle(self) -> None:
+        self.shortage = self.demand - max(0.0, self.served - self._backlog_before)
         if self.backorders:
-            self.backlog = self.backlog + self.demand - quantity
+            self.backlog = self._backlog_before + self.demand - self.served
             self.lost = 0.0
         else:
             self.lost = self.shortage
-        return quantity
 
     def penalty(self) -> float:
         """Phase 7: shortage and backorder penalties of the day [money]."""

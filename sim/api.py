@@ -14,9 +14,8 @@ import yaml
 from sim.disruptions import disruption_to_mapping
 from sim.errors import ConfigError, Issue
 from sim.io import load_network, network_from_mapping
-from sim.layout import Layout
 from sim.network import Network
-from sim.policy import BaseStockPolicy, policy_from_mapping
+from sim.policy import BaseStockPolicy, Policy, policy_from_mapping
 from sim.provenance import network_record, network_sha256, run_attrs
 from sim.recording import DEFAULT_QUANTILE_REPLICATES, RECORD_MODES
 from sim.results import to_dataset
@@ -26,7 +25,7 @@ from sim.scenario import Scenario
 __all__ = ["ENGINES", "RECORD_MODES", "rerun", "simulate"]
 
 
-def _as_policy(policy: Any) -> BaseStockPolicy:
+def _as_policy(policy: Any) -> Policy:
     if policy is None:
         return BaseStockPolicy()
     if isinstance(policy, Mapping):
@@ -68,7 +67,7 @@ def simulate(
     seed: int = 0,
     engine: str = "mesa",
     disruptions: Sequence[Any] | None = None,
-    policy: BaseStockPolicy | Mapping[str, Any] | None = None,
+    policy: Policy | Mapping[str, Any] | None = None,
     warmup_days: int = 0,
     record: str = "summary",
     chunk_size: int | None = None,
@@ -92,8 +91,8 @@ def simulate(
         vectorised engine (:mod:`sim.batch`), many replicates at once, same results.
     disruptions : sequence, optional
         Disruption specs (:class:`~sim.disruptions.NodeOutage`, ...) or their mapping forms.
-    policy : BaseStockPolicy or mapping, optional
-        Replenishment policy; base-stock with z = 1.65 by default.
+    policy : Policy or mapping, optional
+        The strategy (:mod:`sim.policy`); base-stock with z = 1.65 and nothing else by default.
     warmup_days : int
         Days simulated before recording (disruption days count from the end of the warm-up).
     record : {"summary", "full", "kpis"}
@@ -129,11 +128,10 @@ def simulate(
     _check_run(engine, replicates, record, chunk_size, workers, quantile_replicates)
     scenario = Scenario(net, days=days, warmup_days=warmup_days,
                         disruptions=tuple(disruptions or ()), seed=seed)
-    layout = Layout.of(net)
-    policy_spec.levels(layout)  # refuse a bad policy here, not in a worker
-    plan = RunPlan(scenario, policy_spec, engine, record, int(quantile_replicates))
+    policy_plan = policy_spec.plan(net)  # refuses a bad policy here, not in a worker
+    plan = RunPlan(scenario, policy_plan, engine, record, int(quantile_replicates))
     merged = run_plan(plan, int(replicates), chunk_size=chunk_size, workers=int(workers))
-    dataset = to_dataset(layout, merged, days=days, mode=record)
+    dataset = to_dataset(policy_plan.layout, merged, days=days, mode=record)
     config = {
         "run": {"days": days, "warmup_days": warmup_days, "replicates": int(replicates),
                 "seed": int(seed), "engine": engine, "record": record,

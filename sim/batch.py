@@ -26,50 +26,24 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sparse
 
-from sim.disruptions import NODE_CAPACITY
+from sim.effects import (
+    LANE_CAPACITY,
+    LANE_LEAD,
+    NODE_CAPACITY,
+    EffectSchedule,
+    knowledge_events,
+)
+from sim.effects import ring_size as ring_size_of
 from sim.grouping import incidence, product
-from sim.layout import MANUFACTURER, WAREHOUSE, Layout
-from sim.policy import Levels
+from sim.layout import MANUFACTURER, WAREHOUSE
+from sim.policy import SHORT_OF_SUPPLY, PolicyPlan
 from sim.recording import Recording
 from sim.scenario import ScenarioDraws
 from sim.trace import LANE, NODE, DayBlock
 
-__all__ = ["BatchEngine", "CapacitySchedule"]
+__all__ = ["BatchEngine"]
 
 PADDED_MAX_WIDTH = 8
-
-
-class CapacitySchedule:
-    """Day-by-day node capacity factors of a chunk, from its events, kept incrementally.
-
-    The factor of a (node, replicate) is 1 minus the largest severity among events active that
-    day, exactly as :func:`sim.disruptions.node_capacity_factor` computes it; here only the events
-    active on a day are scanned, and only on days when an event starts or ends.
-    """
-
-    def __init__(self, events: np.ndarray, replicates: int, nodes: int) -> None:
-        events = events[events["kind"] == NODE_CAPACITY]
-        self.events = events[np.argsort(events["start"], kind="stable")]
-        self.change_days = set(self.events["start"].tolist()) | set(self.events["end"].tolist())
-        self.factor = np.ones((nodes, replicates))
-        self.version = 0  # bumped whenever the factors change
-        self._active = self.events[:0]
-        self._next = 0
-
-    def at(self, day: int) -> np.ndarray:
-        """Factors (node, replicate) for a simulated day; ask days in increasing order."""
-        if day not in self.change_days:
-            return self.factor
-        stop = np.searchsorted(self.events["start"], day, side="right")
-        active = np.concatenate([self._active, self.events[self._next:stop]])
-        self._active = active[active["end"] > day]
-        self._next = stop
-        self.factor.fill(1.0)
-        self.version += 1
-        if self._active.size:
-            np.minimum.at(self.factor, (self._active["target"], self._active["replicate"]),
-                          1.0 - self._active["severity"])
-        return self.factor
 
 
 class _GroupMin:
@@ -101,17 +75,17 @@ class BatchEngine:
 
     Parameters
     ----------
-    layout : Layout
-        The network's arrays.
-    levels : Levels
-        The policy resolved on that network.
+    plan : PolicyPlan
+        The policy resolved on the network (:meth:`sim.policy.Policy.plan`); its layout is the
+        network the engine runs.
     """
 
-    def __init__(self, layout: Layout, levels: Levels) -> None:
-        self.layout = layout
-        self.levels = levels
-        n, e, k = layout.n_nodes, layout.n_lanes, layout.n_inputs
+    def __init__(self, plan: PolicyPlan) -> None:
+        layout, levels = plan.layout, plan.levels
+        self.plan, self.layout, self.levels = plan, layout, levels
+        n, k = layout.n_nodes, layout.n_inputs
         m = self.m_inputs = layout.n_manufacturer_inputs  # manufacturer inputs are 0:m
+        role = layout.lane_role
         # Grouped sums, and gathers scaled by a constant, as sparse products. A product with one
         # entry a per row computes 0 + a * x = a * x exactly, as the agents do.
         self.by_source = incidence(layout.lane_source, n)
@@ -121,15 +95,24 @@ class BatchEngine:
         self.freight_and_co2e = sparse.vstack([  # one pass over shipments for both
             incidence(layout.lane_target, n, layout.lane_cost),
             incidence(layout.lane_target, n, layout.lane_co2e)]).tocsr()
+        self.premium = incidence(layout.lane_target, n, plan.premium)
+        self.activation_fee = incidence(layout.lane_target, n, plan.activation_fee)
+        self.inflow_by_role = sparse.vstack([  # backup and expedite inflows of each node
+            incidence(layout.lane_target, n, (role == 1).astype(float)),
+            incidence(layout.lane_target, n, (role == 2).astype(float))]).tocsr()
         self.input_value = incidence(layout.input_node, n, layout.input_value)
         self.shortage_penalty = incidence(layout.zone_node, n, layout.zone_shortage_cost)
         self.backorder_penalty = incidence(layout.zone_node, n, layout.zone_backorder_cost)
         self.bom_of_node = incidence(layout.input_node, n, layout.input_bom).T.tocsr()  # (k, n)
         self.used_by = self.bom_of_node[:m]  # (m, n): input used per unit made
-        self.share_of_input = incidence(layout.lane_input, k, layout.lane_share).T.tocsr()
+        self.slope_of_node = incidence(layout.input_node, n, levels.level_slope).T.tocsr()
+        static = np.where(role == 0, plan.share, 0.0)
+        self.share_of_input = incidence(layout.lane_input, k, static).T.tocsr()  # (e, k)
+        self.input_of_lane = self.by_input.T.tocsr()  # (e, k): x[lane_input]
         # row gathers x[lane_source], x[zone_node] as products: 4x faster than np.take here
         self.source_of_lane = self.by_source.T.tocsr()
         self.node_of_zone = self.by_zone_node.T.tocsr()
+        self.node_of_input = incidence(layout.input_node, n).T.tocsr()  # (k, n)
         # manufacturers' kits: minimum of input stock / BOM over each manufacturer's inputs
         self.manufacturers = np.flatnonzero(layout.kind == MANUFACTURER)
         self.kits = _GroupMin(layout.input_first[self.manufacturers],
@@ -137,15 +120,36 @@ class BatchEngine:
         self.warehouses = np.flatnonzero(layout.kind == WAREHOUSE)
         self.warehouse_input = layout.input_first[self.warehouses]  # a warehouse has one input
         self.lanes_capped = bool(np.isfinite(layout.lane_capacity).any())
-        self.ring_size = layout.max_lead + 1
+        # policy parts
+        self.static_share = static
+        self.primary_share = np.where(role == 0, plan.share, 0.0)
+        self.backup_share = np.where(role == 1, plan.share, 0.0)
+        self.expedite_share = np.where(role == 2, plan.share, 0.0)
+        self.backup = role == 1
+        self.lag = plan.activation_lag
+        self.has_expedite = (self.by_input @ (role == 2).astype(float)) > 0  # (k,) inputs
+        self.forecasting = np.flatnonzero(plan.forecast_method > 0)
+        self.pos = sparse.csr_matrix(plan.pos_weights) if plan.forecast_pos.any() else None
+        groups = plan.pool_group
+        pooled = np.flatnonzero(groups >= 0)
+        self.pooled = pooled
+        if pooled.size:
+            self.pool = incidence(groups[pooled], int(groups.max()) + 1)  # (group, pooled)
+            self.pool_of_member = self.pool.T.tocsr()
         self._columns = {  # per-entity constants, broadcast to (entity, replicate) per chunk
             "capacity": layout.capacity, "fg_level": levels.fg_level,
-            "order_up_to": levels.order_up_to, "bom": layout.input_bom[:m],
+            "level_base": levels.level_base, "order_gap": levels.order_gap,
+            "bom": layout.input_bom[:m], "all_bom": layout.input_bom,
             "lane_capacity": layout.lane_capacity, "unit_value": layout.unit_value,
             "production_co2e": layout.production_co2e,
             "holding_rate_day": layout.holding_rate / 365.0,
+            "fee_per_day": plan.fee_per_day,
+            "reserve_cost": layout.unit_value * plan.reserve_holding_rate,
+            "release_cost": plan.reserve_release_cost,
+            "reserve_threshold": plan.reserve_threshold,
+            "reserve_release": plan.reserve_release,
+            "nominal": layout.mean_outflow,
         }
-        assert e == len(layout.lane_lead)
 
     def run(self, draws: ScenarioDraws, warmup_days: int, recording: Recording | None) -> None:
         """Simulate every day of a chunk, handing recorded days to ``recording``.
@@ -159,10 +163,11 @@ class BatchEngine:
         recording : Recording or None
             Recorders of the chunk.
         """
-        layout, levels = self.layout, self.levels
+        layout, levels, plan = self.layout, self.levels, self.plan
         r = len(draws.replicates)
         n, e, z, m = layout.n_nodes, layout.n_lanes, layout.n_zones, self.m_inputs
-        lead, ring_size = layout.lane_lead, self.ring_size
+        k = layout.n_inputs
+        lead = layout.lane_lead
         backorder = layout.backorder
         by_source, by_zone_node, by_input = self.by_source, self.by_zone_node, self.by_input
         lanes_wanted = recording is not None and recording.wants_lanes
@@ -170,6 +175,24 @@ class BatchEngine:
         # a column costs per row more than the arithmetic itself (measured 4x).
         full = {name: np.repeat(np.asarray(value, dtype=float)[:, None], r, axis=1)
                 for name, value in self._columns.items()}
+
+        # what the events do, day by day
+        events = draws.events
+        kinds = set(events["kind"].tolist())
+        nodes_hit = EffectSchedule(events, NODE_CAPACITY, n, r)
+        lanes_closed = EffectSchedule(events, LANE_CAPACITY, e, r) if LANE_CAPACITY in kinds \
+            else None
+        lanes_slowed = EffectSchedule(events, LANE_LEAD, e, r) if LANE_LEAD in kinds else None
+        dynamic = plan.dynamic
+        if dynamic:
+            known = knowledge_events(events, plan.detection_delay, plan.notice_days,
+                                     draws.warned(plan.warned_kinds))
+            known_nodes = EffectSchedule(known, NODE_CAPACITY, n, r)
+            known_closed = EffectSchedule(known, LANE_CAPACITY, e, r)
+            known_slowed = EffectSchedule(known, LANE_LEAD, e, r)
+            short_days = np.zeros((e, r))
+        ring_size = ring_size_of(layout.max_lead, events)
+        capped = self.lanes_capped or lanes_closed is not None
 
         # state, entity-major: (node | lane | input | zone, replicate)
         flow = layout.lane_mean_flow
@@ -181,13 +204,22 @@ class BatchEngine:
         ring = np.zeros((ring_size, e, r))  # (arrival day % ring_size, lane, replicate)
         ahead = lead[None, :] > np.arange(layout.max_lead)[:, None]  # (day, lane): due that day
         ring[:layout.max_lead] = np.where(ahead, flow[None, :], 0.0)[:, :, None]
+        ring_flat = ring.reshape(-1)
+        lane_offsets = (np.arange(e)[:, None] * r + np.arange(r)[None, :]).astype(np.int64)
         backlog = np.zeros((z, r))
         demand_days = np.ascontiguousarray(draws.demand.transpose(1, 2, 0))  # (day, zone, rep)
-        schedule = CapacitySchedule(draws.events, r, n)
         lane_rows = np.arange(e)
         backlog_node = np.zeros((n, r))
+        forecast = full["nominal"].copy()
+        window = plan.window
+        history = np.repeat(full["nominal"][None], window, axis=0) if \
+            (plan.forecast_method == 1).any() else None
+        reserve = np.repeat(plan.reserve_units[:, None], r, axis=1)
+        service_yesterday = np.ones((n, r))
+        released = np.zeros((n, r))
+        transferred = np.zeros((n, r))
+        activated = np.zeros((e, r))
         kit_ratio = np.full((m + 1, r), np.inf)  # last row: +inf, for padded minima
-        k = layout.n_inputs
         on_order = np.empty((e, r))
         received_input = np.empty((k, r))
         position = np.empty((k, r))
@@ -196,12 +228,13 @@ class BatchEngine:
         pending_next = np.empty((e, r))
         used_now = np.empty((m, r))
         zone_fraction = np.empty((z, r))
-        wants = owed if not self.lanes_capped else np.empty((e, r))
+        lane_cap = np.empty((e, r))
+        wants = owed if not capped else np.empty((e, r))
         shipped = np.empty((e, r))
         capacity = np.zeros((n, r))
         outflow = np.zeros((n, r))
         fraction = np.ones((n, r))
-        seen_version = -1
+        seen = (-1, -1)
 
         # one recorded day: node variables in the order of NODE_VARS, written in place
         block = DayBlock(np.zeros((len(NODE), n, r)), inputs,
@@ -209,22 +242,32 @@ class BatchEngine:
         nodes = {name: block.nodes[i] for name, i in NODE.items()}
 
         for t in range(draws.horizon):
-            # 1. disrupt (capacity arrays change only when an event starts or ends)
-            factor = schedule.at(t)
-            if schedule.version != seen_version:
-                seen_version = schedule.version
+            # 1. disrupt: today's factors (arrays change only when an event starts or ends)
+            factor = nodes_hit.at(t)
+            closed = lanes_closed.at(t) if lanes_closed is not None else None
+            if (nodes_hit.version, lanes_closed.version if closed is not None else 0) != seen:
+                seen = (nodes_hit.version, lanes_closed.version if closed is not None else 0)
                 up = factor > 0
                 capacity.fill(0.0)
                 np.multiply(full["capacity"], factor, out=capacity, where=up)
                 np.copyto(outflow, np.where(up, np.inf, 0.0))
                 outflow[self.warehouses] = capacity[self.warehouses]
+                if capped:
+                    lane_cap.fill(0.0)
+                    working = closed if closed is not None else np.ones((e, r))
+                    np.multiply(full["lane_capacity"], working, out=lane_cap, where=working > 0)
 
             # 2. receive: shipments due today, then yesterday's orders reach their sources
-            delivered = ring[t % ring_size]  # a view: nothing writes this slot before tomorrow
+            if lanes_slowed is None:  # each slot written once per cycle: read it as a view
+                delivered = ring[t % ring_size]
+            else:  # stretched lead times may land two shipments in one slot: add, then clear
+                delivered = ring[t % ring_size].copy()
+                ring[t % ring_size].fill(0.0)
             in_transit -= delivered
             product(by_input, delivered, received_input)
             inputs[:m] += received_input[:m]
             stock[self.warehouses] += received_input[self.warehouse_input]
+            orders_received = by_source @ pending if self.forecasting.size else None
             owed += pending
 
             # 3. produce
@@ -243,7 +286,13 @@ class BatchEngine:
             production[self.warehouses] = 0.0
             stock += production
 
-            # 4. serve end customers
+            # 4. serve end customers, after releasing reserves; then pool
+            if plan.uses_reserves:
+                release = (reserve > 0) & (service_yesterday < full["reserve_threshold"])
+                np.copyto(released, np.where(release, np.minimum(full["reserve_release"],
+                                                                 reserve), 0.0))
+                reserve -= released
+                stock += released
             demand = demand_days[t]
             request = demand + backlog
             request_node = by_zone_node @ request
@@ -251,16 +300,19 @@ class BatchEngine:
             fraction.fill(1.0)
             np.divide(available, request_node, out=fraction, where=request_node > available)
             served = request * product(self.node_of_zone, fraction, zone_fraction)
-            shortage = demand - np.maximum(0.0, served - backlog)
-            if backorder:  # else the shortage is lost (recorded below)
-                backlog = backlog + demand - served
             served_node = by_zone_node @ served
             np.maximum(stock - served_node, 0.0, out=stock)
             outflow_left = outflow - served_node
+            if plan.uses_pooling:
+                served, served_node, outflow_left = self._pool(
+                    request, served, served_node, stock, outflow_left, transferred)
+            shortage = demand - np.maximum(0.0, served - backlog)
+            if backorder:  # else the shortage is lost (recorded below)
+                backlog = request - served
 
             # 5. ship what is owed downstream
-            if self.lanes_capped:
-                np.minimum(owed, full["lane_capacity"], out=wants)
+            if capped:
+                np.minimum(owed, lane_cap, out=wants)
                 want_node = by_source @ wants
             else:  # wants are what is owed, whose sums are already known
                 want_node = owed_node
@@ -273,30 +325,60 @@ class BatchEngine:
             shipped_node = by_source @ shipped
             np.maximum(stock - shipped_node, 0.0, out=stock)
             in_transit += shipped
-            ring[(t + lead) % ring_size, lane_rows] = shipped
+            if lanes_slowed is None:
+                ring[(t + lead) % ring_size, lane_rows] = shipped
+            else:
+                days = np.ceil(lead[:, None] * lanes_slowed.at(t) - 1e-9).astype(np.int64)
+                ring_flat[((t + days) % ring_size) * (e * r) + lane_offsets] += shipped
 
-            # 6. order inputs up to their levels
+            # 6. order inputs up to their levels, over the lanes that work
             owed_node = by_source @ owed
             if backorder:
                 backlog_node = by_zone_node @ backlog
-            net = stock - (owed_node + backlog_node)
+            owed_downstream = owed_node + backlog_node
+            net = stock - owed_downstream
+            if self.forecasting.size:
+                self._update_forecast(t, demand, orders_received, demand_days, forecast,
+                                      history, full["nominal"])
+            level = full["level_base"] + self.slope_of_node @ forecast
             np.add(in_transit, owed, out=on_order)
             np.add(inputs, product(by_input, on_order, position), out=position)
             position += product(self.bom_of_node, net, bom_net)
-            np.subtract(full["order_up_to"], position, out=quantity)
+            np.copyto(quantity, np.where(position <= level, level + full["order_gap"] - position,
+                                         0.0))
             np.maximum(quantity, 0.0, out=quantity)
-            pending, pending_next = product(self.share_of_input, quantity, pending_next), pending
+            if dynamic:
+                known_lane = (self.source_of_lane @ known_nodes.at(t)) * known_closed.at(t)
+                known_lane *= known_slowed.at(t) <= plan.stretch_tolerance
+                shares = self._dynamic_shares(known_lane, short_days, activated)
+            else:
+                shares = None
+            if plan.expedite:
+                pending = self._expedite(quantity, shares, known_lane if dynamic else None,
+                                         owed_downstream - stock, full["all_bom"])
+            elif shares is None:
+                pending, pending_next = product(self.share_of_input, quantity,
+                                                pending_next), pending
+            else:
+                pending = shares * (self.input_of_lane @ quantity)
 
             # 7. account and record
+            if plan.uses_reserves or plan.uses_pooling or recording is not None:
+                node_demand = by_zone_node @ demand
+                node_shortage = by_zone_node @ shortage
+                if plan.uses_reserves:
+                    service_yesterday.fill(1.0)
+                    np.subtract(1.0, node_shortage / np.where(node_demand > 0, node_demand, 1.0),
+                                out=service_yesterday, where=node_demand > 0)
             day = t - warmup_days
             if recording is None or day < 0:
                 continue
             nodes["stock"][:] = stock
             nodes["production"][:] = production
             nodes["received"][:] = self.by_target @ delivered
-            nodes["demand"][:] = by_zone_node @ demand
+            nodes["demand"][:] = node_demand
             nodes["served"][:] = served_node
-            nodes["shortage"][:] = by_zone_node @ shortage
+            nodes["shortage"][:] = node_shortage
             if backorder:  # else nothing is backordered, and lost = shortage
                 nodes["backlog"][:] = by_zone_node @ backlog
             else:
@@ -315,10 +397,25 @@ class BatchEngine:
             penalties[:] = self.shortage_penalty @ shortage
             if backorder:
                 penalties += self.backorder_penalty @ backlog
+            policy_cost = nodes["policy_cost"]
+            policy_cost[:] = full["fee_per_day"] + self.premium @ shipped
+            if dynamic:
+                policy_cost += self.activation_fee @ activated
+            if plan.uses_pooling:
+                policy_cost += np.maximum(transferred, 0.0) * plan.pool_cost
+                nodes["transferred"][:] = transferred
+            if plan.uses_reserves:
+                policy_cost += reserve * full["reserve_cost"]
+                policy_cost += released * full["release_cost"]
+                nodes["reserve_released"][:] = released
             np.add(holding, nodes["transport_cost"], out=nodes["cost"])
             nodes["cost"] += penalties
+            nodes["cost"] += policy_cost
             np.multiply(production, full["production_co2e"], out=nodes["co2e"])
             nodes["co2e"] += freight_and_co2e[n:]
+            inflows = self.inflow_by_role @ shipped
+            nodes["backup_inflow"][:] = inflows[:n]
+            nodes["expedited_inflow"][:] = inflows[n:]
             if lanes_wanted:
                 block.lanes[LANE["lane_ordered"]] = pending
                 block.lanes[LANE["lane_shipped"]] = shipped
@@ -326,3 +423,93 @@ class BatchEngine:
                 block.lanes[LANE["lane_owed"]] = owed
                 block.lanes[LANE["lane_in_transit"]] = in_transit
             recording.record(day, block)
+
+    # -- policy steps ----------------------------------------------------------------------------
+    def _update_forecast(self, t: int, demand: np.ndarray, orders_received: np.ndarray,
+                         demand_days: np.ndarray, forecast: np.ndarray,
+                         history: np.ndarray | None, nominal: np.ndarray) -> None:
+        """Update m(t) of forecasting nodes (``StockingPoint.update_forecast``)."""
+        plan = self.plan
+        signal = (self.by_zone_node @ demand) + orders_received
+        if self.pos is not None:
+            pos = plan.forecast_pos
+            for delay in np.unique(plan.info_delay[pos]):
+                rows = pos & (plan.info_delay == delay)
+                if t - delay < 0:
+                    signal[rows] = nominal[rows]
+                else:
+                    signal[rows] = (self.pos @ demand_days[t - delay])[rows]
+        rows = self.forecasting
+        method = plan.forecast_method
+        if history is not None:
+            moving = rows[method[rows] == 1]
+            history[t % plan.window, moving] = signal[moving]
+            forecast[moving] = history[:, moving].sum(axis=0) / plan.window
+        smooth = rows[method[rows] == 2]
+        forecast[smooth] = plan.alpha * signal[smooth] + (1.0 - plan.alpha) * forecast[smooth]
+
+    def _dynamic_shares(self, known_lane: np.ndarray, short_days: np.ndarray,
+                        activated: np.ndarray) -> np.ndarray:
+        """Today's share of each lane (see ``InputBuffer.shares``); updates backup counters."""
+        working = self.primary_share[:, None] * known_lane
+        available = self.by_input @ working
+        short = (self.input_of_lane @ (available < SHORT_OF_SUPPLY).astype(float)) > 0
+        backup = self.backup[:, None]
+        np.copyto(short_days, np.where(backup & short, short_days + 1, 0.0))
+        lag = self.lag[:, None]
+        np.copyto(activated, (backup & (short_days == lag + 1)).astype(float))
+        backups = np.where(backup & (short_days > lag), self.backup_share[:, None] * known_lane,
+                           0.0)
+        backup_total = self.by_input @ backups
+        available_lane = self.input_of_lane @ available
+        backup_lane = self.input_of_lane @ backup_total
+        with np.errstate(divide="ignore", invalid="ignore"):
+            filled = working + (1.0 - available_lane) * backups / backup_lane
+            reallocated = working / available_lane
+        static = self.static_share[:, None]
+        return np.where(backup_lane > 0, filled,
+                        np.where(available_lane > 0, reallocated, static))
+
+    def _expedite(self, quantity: np.ndarray, shares: np.ndarray | None,
+                  known_lane: np.ndarray | None, shortfall: np.ndarray,
+                  bom: np.ndarray) -> np.ndarray:
+        """Orders per lane with the urgent part sent over expedite lanes."""
+        weights = self.expedite_share[:, None] * (known_lane if known_lane is not None else 1.0)
+        total = self.by_input @ weights
+        with np.errstate(divide="ignore", invalid="ignore"):
+            split = np.where(self.input_of_lane @ total > 0,
+                             weights / (self.input_of_lane @ total), 0.0)
+        has = (total > 0)
+        urgent = np.minimum(quantity, bom * (self.node_of_input @ np.maximum(shortfall, 0.0)))
+        expedited = np.where(has, urgent, 0.0)
+        regular = shares if shares is not None else self.static_share[:, None]
+        return (self.input_of_lane @ (quantity - expedited)) * regular + \
+            (self.input_of_lane @ expedited) * split
+
+    def _pool(self, request: np.ndarray, served: np.ndarray, served_node: np.ndarray,
+              stock: np.ndarray, outflow_left: np.ndarray,
+              transferred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Lateral transshipment within pooling groups (see ``StockingPoint.pool``)."""
+        members = self.pooled
+        unmet_zone = request - served
+        unmet = (self.by_zone_node @ unmet_zone)[members]
+        spare = np.maximum(0.0, np.minimum(stock[members], outflow_left[members]))
+        spare_group, unmet_group = self.pool @ spare, self.pool @ unmet
+        moved = self.pool_of_member @ np.minimum(spare_group, unmet_group)
+        spare_all, unmet_all = self.pool_of_member @ spare_group, self.pool_of_member @ unmet_group
+        with np.errstate(divide="ignore", invalid="ignore"):
+            given = np.where((spare > 0) & (moved > 0), moved * spare / spare_all, 0.0)
+            taken = np.where((unmet > 0) & (moved > 0), moved * unmet / unmet_all, 0.0)
+        transferred.fill(0.0)
+        transferred[members] = taken - given
+        stock[members] = np.maximum(0.0, stock[members] - given)
+        outflow_left = outflow_left.copy()
+        outflow_left[members] -= given
+        taken_node = np.zeros_like(stock)
+        taken_node[members] = taken
+        unmet_node = self.by_zone_node @ unmet_zone
+        with np.errstate(divide="ignore", invalid="ignore"):
+            extra = np.where(unmet_zone > 0, (self.node_of_zone @ taken_node) * unmet_zone
+                             / (self.node_of_zone @ unmet_node), 0.0)
+        served = served + extra
+        return served, served_node + self.by_zone_node @ extra, outflow_left

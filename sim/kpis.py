@@ -44,9 +44,14 @@ KPI_VARS: dict[str, Var] = {
     "holding_cost_total": Var("money", "holding cost"),
     "transport_cost_total": Var("money", "freight"),
     "shortage_cost_total": Var("money", "shortage and backorder penalties"),
-    "total_cost": Var("money", "holding + transport + shortage cost"),
+    "policy_cost_total": Var("money", "fees, premiums, transfers and reserves of the policy"),
+    "total_cost": Var("money", "holding + transport + shortage + policy cost"),
     "co2e_kg": Var("kg CO2e", "production and transport emissions"),
     "co2e_per_unit_served": Var("kg CO2e/unit", "emissions per unit served to end customers"),
+    "transferred_units": Var("units", "units moved between pooling peers"),
+    "reserve_released_units": Var("units", "emergency reserve released"),
+    "backup_units": Var("units", "units shipped over backup lanes"),
+    "expedited_units": Var("units", "units shipped over expedite lanes"),
 }
 NODE_KPI_VARS: dict[str, Var] = {
     "node_fill_rate": Var("1", "fill rate of the node's end customers (NaN without any)"),
@@ -72,6 +77,7 @@ class NodeTotals:
     def __init__(self, layout: Layout) -> None:
         n, k = layout.n_nodes, layout.n_inputs
         self.by_variable = row_sums(len(NODE), n)  # (variable, variable x node)
+        self.nodes_row = row_sums(1, n)
         self.inputs = row_sums(1, k)
         self.stock_value = row_sums(1, n, layout.unit_value)
         self.input_value = row_sums(1, k, layout.input_value)
@@ -116,6 +122,7 @@ class KpiAccumulator:
         self.final_backlog = np.zeros(replicates)
         self.node_demand = np.zeros((layout.n_nodes, replicates))
         self.node_shortage = np.zeros((layout.n_nodes, replicates))
+        self.transferred = np.zeros(replicates)
 
     def record(self, day: int, block: DayBlock, totals: np.ndarray,
                series: dict[str, np.ndarray]) -> None:
@@ -127,6 +134,8 @@ class KpiAccumulator:
         demand, shortage = block.node("demand"), block.node("shortage")
         self.node_demand += demand
         self.node_shortage += shortage
+        moved = block.node("transferred")
+        self.transferred += (self.node_totals.nodes_row @ np.maximum(moved, 0.0))[0]
         if self.serving.size:
             limit = STOCKOUT_TOLERANCE * np.maximum(demand[self.serving], 1.0)
             self.stockouts += (shortage[self.serving] > limit).sum(axis=0)
@@ -138,7 +147,7 @@ class KpiAccumulator:
         t = {name: self.totals[i] for name, i in NODE.items()}
         pairs = self.days * self.serving.size
         csl = 1.0 - self.stockouts / pairs if pairs else np.full_like(self.stockouts, np.nan)
-        costs = t["holding_cost"] + t["transport_cost"] + t["shortage_cost"]
+        costs = t["holding_cost"] + t["transport_cost"] + t["shortage_cost"] + t["policy_cost"]
         return {
             "fill_rate": 1.0 - _ratio(t["shortage"], t["demand"]),
             "cycle_service_level": csl,
@@ -154,9 +163,14 @@ class KpiAccumulator:
             "holding_cost_total": t["holding_cost"],
             "transport_cost_total": t["transport_cost"],
             "shortage_cost_total": t["shortage_cost"],
+            "policy_cost_total": t["policy_cost"],
             "total_cost": costs,
             "co2e_kg": t["co2e"],
             "co2e_per_unit_served": _ratio(t["co2e"], t["served"]),
+            "transferred_units": self.transferred,
+            "reserve_released_units": t["reserve_released"],
+            "backup_units": t["backup_inflow"],
+            "expedited_units": t["expedited_inflow"],
             "node_fill_rate": (1.0 - _ratio(self.node_shortage, self.node_demand)).T,
         }
 

@@ -20,11 +20,12 @@ from functools import cached_property
 import networkx as nx
 import numpy as np
 
-from sim.network import DEMAND_LAWS, NODE_KINDS, Network
+from sim.network import DEMAND_LAWS, LANE_ROLES, NODE_KINDS, Network
 
-__all__ = ["KIND_CODES", "LAW_CODES", "Layout"]
+__all__ = ["KIND_CODES", "LAW_CODES", "ROLE_CODES", "Layout"]
 
 KIND_CODES = {kind: code for code, kind in enumerate(NODE_KINDS)}
+ROLE_CODES = {role: code for code, role in enumerate(LANE_ROLES)}
 LAW_CODES = {law: code for code, law in enumerate(DEMAND_LAWS)}
 SUPPLIER, MANUFACTURER, WAREHOUSE = (KIND_CODES[k] for k in NODE_KINDS)
 
@@ -61,6 +62,7 @@ class Layout:
     lane_lead: np.ndarray
     lane_capacity: np.ndarray
     lane_share: np.ndarray
+    lane_role: np.ndarray  # 0 primary, 1 backup, 2 expedite
     lane_cost: np.ndarray
     lane_co2e: np.ndarray  # kg CO2e per unit shipped over the whole lane
     # demand zones, shape (zone,)
@@ -177,8 +179,10 @@ def _compile(network: Network) -> Layout:
     lane_input = np.array([input_of[(index[lane.target], nodes[index[lane.source]].item)]
                            for lane in lanes], dtype=np.int64)
     lane_share = np.array([lane.share for lane in lanes], dtype=float)
+    lane_role = np.array([ROLE_CODES[lane.role] for lane in lanes], dtype=np.int8)
+    primary = lane_role == 0
     input_value = np.zeros(len(input_node))
-    np.add.at(input_value, lane_input, lane_share * unit_value[lane_source])
+    np.add.at(input_value, lane_input[primary], (lane_share * unit_value[lane_source])[primary])
 
     zones = network.demand
     zone_node = np.array([index[zone.node] for zone in zones], dtype=np.int64)
@@ -190,7 +194,7 @@ def _compile(network: Network) -> Layout:
 
     mean_outflow, var_outflow, lane_flow = _nominal_flows(
         network, zone_node, zone_mean, zone_sd, lane_source, lane_target, lane_input,
-        lane_share, np.asarray(input_bom, dtype=float))
+        np.where(primary, lane_share, 0.0), np.asarray(input_bom, dtype=float))
     mean_zone_demand = np.bincount(zone_node, weights=zone_mean, minlength=n).astype(float)
 
     layout = Layout(
@@ -216,6 +220,7 @@ def _compile(network: Network) -> Layout:
         lane_lead=np.array([lane.lead_time_days for lane in lanes], dtype=np.int64),
         lane_capacity=np.array([lane.capacity_per_day for lane in lanes], dtype=float),
         lane_share=lane_share,
+        lane_role=lane_role,
         lane_cost=np.array([lane.cost_per_unit for lane in lanes], dtype=float),
         lane_co2e=np.array([lane.co2e_kg_per_unit for lane in lanes], dtype=float),
         zone_ids=tuple(zone.id for zone in zones),

@@ -32,9 +32,16 @@ from sim.agents import (
     Supplier,
     Warehouse,
 )
-from sim.layout import Layout
+from sim.effects import (
+    LANE_CAPACITY,
+    LANE_LEAD,
+    NODE_CAPACITY,
+    effect_factors,
+    knowledge_events,
+    ring_size,
+)
 from sim.network import Network
-from sim.policy import BaseStockPolicy
+from sim.policy import BaseStockPolicy, Policy
 from sim.recording import Recording
 from sim.scenario import Scenario, ScenarioDraws
 from sim.trace import NODE_VARS, DayBlock, Trace
@@ -56,8 +63,8 @@ class SupplyChainModel(mesa.Model):
         Days to record (after the warm-up).
     warmup_days : int
         Days simulated before recording starts.
-    policy : BaseStockPolicy, optional
-        Replenishment policy (default: base-stock with z = 1.65).
+    policy : Policy, optional
+        The strategy (:mod:`sim.policy`; default: base-stock with z = 1.65 and nothing else).
     disruptions : sequence, optional
         Disruption specs or mappings (:mod:`sim.disruptions`).
     seed : int
@@ -86,7 +93,7 @@ class SupplyChainModel(mesa.Model):
         *,
         days: int,
         warmup_days: int = 0,
-        policy: BaseStockPolicy | None = None,
+        policy: Policy | None = None,
         disruptions: Any = (),
         seed: int = 0,
         replicate: int = 0,
@@ -98,15 +105,19 @@ class SupplyChainModel(mesa.Model):
                             disruptions=disruptions, seed=seed)
         super().__init__(rng=np.random.default_rng(scenario.seed_sequence(replicate,
                                                                            MODEL_STREAM)))
-        self.network = network
         self.supply_scenario = scenario  # not `scenario`: Mesa >= 3.5 owns Model.scenario
-        self.layout = Layout.of(network)
         self.policy = policy or BaseStockPolicy()
-        self.levels = self.policy.levels(self.layout)
+        self.plan = self.policy.plan(network)
+        self.network = self.plan.network  # with what the policy adds (shared warehouses)
+        self.layout = self.plan.layout
+        self.levels = self.plan.levels
         self.draws = draws if draws is not None else scenario.draw([replicate])
         self.warmup_days = warmup_days
         self.horizon = scenario.horizon
-        self.ring_size = self.layout.max_lead + 1
+        self.ring_size = ring_size(self.layout.max_lead, self.draws.events)
+        warned = self.draws.warned(self.plan.warned_kinds)
+        self.known_events = knowledge_events(self.draws.events, self.plan.detection_delay,
+                                             self.plan.notice_days, warned)
         self.t = 0
         self._activate = "shuffle_do" if shuffle else "do"
         self._build()
@@ -116,12 +127,14 @@ class SupplyChainModel(mesa.Model):
 
     # -- construction ------------------------------------------------------------------------
     def _build(self) -> None:
-        layout, levels = self.layout, self.levels
+        layout, levels, plan = self.layout, self.levels, self.plan
         nodes = [AGENT_CLASS[spec.kind](self, spec, i) for i, spec in enumerate(self.network.nodes)]
         for k in range(layout.n_inputs):
             node = nodes[layout.input_node[k]]
             node.inputs.append(InputBuffer(k, layout.input_item[k], float(layout.input_bom[k]),
-                                           float(levels.order_up_to[k]),
+                                           float(levels.level_base[k]),
+                                           float(levels.level_slope[k]),
+                                           float(levels.order_gap[k]),
                                            float(levels.initial_inputs[k]),
                                            float(layout.input_value[k])))
         buffers = sorted((b for node in nodes for b in node.inputs), key=lambda b: b.index)
@@ -129,7 +142,9 @@ class SupplyChainModel(mesa.Model):
         self.lanes = []
         by_carrier: dict[str, list[LaneState]] = defaultdict(list)
         for j, spec in enumerate(self.network.lanes):
-            lane = LaneState(spec, j, self.ring_size, float(layout.lane_mean_flow[j]))
+            lane = LaneState(spec, j, self.ring_size, float(layout.lane_mean_flow[j]),
+                             float(plan.share[j]), int(layout.lane_role[j]),
+                             int(plan.activation_lag[j]))
             lane.source = nodes[layout.lane_source[j]]
             lane.target = nodes[layout.lane_target[j]]
             lane.buffer = buffers[layout.lane_input[j]]
@@ -150,6 +165,12 @@ class SupplyChainModel(mesa.Model):
         self.carriers = AgentSet(carriers, random=self.random)
         self.zones = AgentSet(zones, random=self.random)
         self.node_list: list[StockingPoint] = nodes
+        self.pool_members: dict[int, list[StockingPoint]] = defaultdict(list)
+        for node in nodes:
+            if node.pool_group >= 0:
+                self.pool_members[node.pool_group].append(node)
+        self.pooling = AgentSet([n for n in nodes if n.pool_group >= 0], random=self.random)
+        self.pos_zones = [np.flatnonzero(plan.pos_weights[i]).tolist() for i in range(len(nodes))]
 
     # -- the day -------------------------------------------------------------------------------
     @property
@@ -168,8 +189,12 @@ class SupplyChainModel(mesa.Model):
         getattr(self.nodes, act)("receive_orders")
         getattr(self.nodes, act)("produce")
         getattr(self.zones, act)("arrive")
+        getattr(self.nodes, act)("release_reserve")
         getattr(self.nodes, act)("serve")
+        getattr(self.pooling, act)("offer_to_pool")
+        getattr(self.pooling, act)("pool")
         getattr(self.nodes, act)("ship")
+        getattr(self.nodes, act)("update_forecast")
         getattr(self.nodes, act)("order")
         getattr(self.nodes, act)("account")
         if self.recording is not None and self.day >= 0:
@@ -178,10 +203,27 @@ class SupplyChainModel(mesa.Model):
         self.running = self.t < self.horizon
 
     def disrupt(self) -> None:
-        """Phase 1: set each node's capacity factor from the events active today."""
-        factors = self.draws.node_capacity_factor(self.t, self.layout.n_nodes)[0]
+        """Phase 1: today's conditions from the events: node and lane factors, what is known."""
+        t, layout, events = self.t, self.layout, self.draws.events
+        nodes = effect_factors(events, t, NODE_CAPACITY, layout.n_nodes, 1)[:, 0]
+        capacity = effect_factors(events, t, LANE_CAPACITY, layout.n_lanes, 1)[:, 0]
+        lead = effect_factors(events, t, LANE_LEAD, layout.n_lanes, 1)[:, 0]
         for node in self.node_list:
-            node.begin_day(float(factors[node.index]))
+            node.begin_day(float(nodes[node.index]))
+        if self.plan.dynamic:
+            known = self.known_events
+            known_nodes = effect_factors(known, t, NODE_CAPACITY, layout.n_nodes, 1)[:, 0]
+            known_capacity = effect_factors(known, t, LANE_CAPACITY, layout.n_lanes, 1)[:, 0]
+            known_lead = effect_factors(known, t, LANE_LEAD, layout.n_lanes, 1)[:, 0]
+        tolerance = self.plan.stretch_tolerance
+        for lane in self.lanes:
+            j = lane.index
+            lane.capacity_factor = float(capacity[j])
+            lane.lead_factor = float(lead[j])
+            if self.plan.dynamic:
+                usable = known_lead[j] <= tolerance
+                lane.known = float(known_nodes[layout.lane_source[j]] * known_capacity[j]
+                                   ) if usable else 0.0
 
     def run(self) -> SupplyChainModel:
         """Run every remaining day; return the model."""
@@ -200,6 +242,7 @@ class SupplyChainModel(mesa.Model):
     def day_block(self) -> DayBlock:
         """Today's variables (:mod:`sim.trace`) as a block of one replicate."""
         nodes, lanes = self.node_list, self.lanes
+        role = self.layout.lane_role
         columns = {
             "stock": [a.stock for a in nodes],
             "production": [a.production for a in nodes],
@@ -216,8 +259,16 @@ class SupplyChainModel(mesa.Model):
             "holding_cost": [a.holding_cost for a in nodes],
             "transport_cost": [a.transport_cost for a in nodes],
             "shortage_cost": [a.shortage_cost for a in nodes],
-            "cost": [a.holding_cost + a.transport_cost + a.shortage_cost for a in nodes],
+            "policy_cost": [a.policy_cost for a in nodes],
+            "cost": [a.holding_cost + a.transport_cost + a.shortage_cost + a.policy_cost
+                     for a in nodes],
             "co2e": [a.co2e for a in nodes],
+            "transferred": [a.transferred for a in nodes],
+            "reserve_released": [a.released for a in nodes],
+            "backup_inflow": [sum(x.shipped for x in a.in_lanes if role[x.index] == 1)
+                              for a in nodes],
+            "expedited_inflow": [sum(x.shipped for x in a.in_lanes if role[x.index] == 2)
+                                 for a in nodes],
         }
         lane_columns = [
             [lane.ordered for lane in lanes],

@@ -29,6 +29,7 @@ from sim.errors import Issue, NetworkError
 
 __all__ = [
     "DEMAND_LAWS",
+    "LANE_ROLES",
     "NODE_KINDS",
     "UNMET_DEMAND",
     "DemandZone",
@@ -39,6 +40,7 @@ __all__ = [
 ]
 
 NODE_KINDS = ("supplier", "manufacturer", "warehouse")
+LANE_ROLES = ("primary", "backup", "expedite")
 DEMAND_LAWS = ("normal", "poisson", "gamma", "lognormal")
 UNMET_DEMAND = ("lost", "backorder")
 SHARE_TOLERANCE = 1e-6
@@ -95,6 +97,17 @@ class _Checker:
         elif integer and not (math.isfinite(number) and number.is_integer()):
             self.fail(key, value, "must be a whole number of days")
         return number
+
+    def flag(self, key: str, value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "yes", "1"):
+            return True
+        if text in ("false", "no", "0", ""):
+            return False
+        self.fail(key, value, "must be true or false")
+        return False
 
     def choice(self, key: str, value: Any, options: tuple[str, ...]) -> str:
         text = str(value).strip().lower()
@@ -174,6 +187,8 @@ class Node:
         Holding cost as a fraction of unit value per year [1/year] (charged daily: /365).
     production_co2e_kg_per_unit : float
         Emissions of making one unit here [kg CO2e/unit].
+    green : bool
+        On the green-supplier list (green-procurement policies prefer such sources).
     """
 
     id: str
@@ -187,10 +202,12 @@ class Node:
     unit_value: float = 1.0
     holding_cost_rate: float = 0.25
     production_co2e_kg_per_unit: float = 0.0
+    green: bool = False
     origin: str = field(default="", compare=False, repr=False)
 
     def __post_init__(self) -> None:
         check = _Checker(_where(self, "node"))
+        _set(self, "green", check.flag("green", self.green))
         _set(self, "id", check.text("id", self.id))
         _set(self, "kind", check.choice("kind", self.kind, NODE_KINDS))
         _set(self, "item", check.text("item", self.item))
@@ -277,7 +294,13 @@ class Lane:
         Transport emissions [kg CO2e per unit per km].
     share : float
         Fraction of the target's orders of this item placed over this lane; the shares of the
-        lanes feeding one input of one node sum to 1.
+        primary lanes feeding one input of one node sum to 1.
+    role : {"primary", "backup", "expedite"}
+        ``primary`` lanes carry the orders by share. A ``backup`` lane (a backup supplier, or an
+        alternate route, mode or carrier from the same source) carries nothing until a sourcing
+        or logistics policy activates it; an ``expedite`` lane (a faster mode at a premium) only
+        carries orders an expediting policy sends to it. Their ``share`` splits them among
+        themselves.
     """
 
     id: str
@@ -291,10 +314,12 @@ class Lane:
     cost_per_unit: float = 0.0
     co2e_kg_per_unit_km: float = 0.0
     share: float = 1.0
+    role: str = "primary"
     origin: str = field(default="", compare=False, repr=False)
 
     def __post_init__(self) -> None:
         check = _Checker(_where(self, "lane"))
+        _set(self, "role", check.choice("role", self.role, LANE_ROLES))
         for name in ("id", "source", "target", "carrier", "mode"):
             _set(self, name, check.text(name, getattr(self, name)))
         lead = check.number("lead_time_days", self.lead_time_days, minimum=1, integer=True)
@@ -539,14 +564,16 @@ class Network:
         lanes_by_input: dict[tuple[str, str], list[Lane]] = defaultdict(list)
         node_by_id = {node.id: node for node in self.nodes}
         for lane in self.lanes:
-            lanes_by_input[(lane.target, node_by_id[lane.source].item)].append(lane)
+            if lane.role == "primary":
+                lanes_by_input[(lane.target, node_by_id[lane.source].item)].append(lane)
         for node in self.nodes:
             for item, _ in node.inputs if node.kind != "supplier" else ():
                 lanes = lanes_by_input.get((node.id, item), [])
                 if not lanes:
                     key = "item" if node.kind == "warehouse" else f"bom.{item}"
                     issues.append(Issue(_where(node, "node"), key, item,
-                                        "no lane delivers this input item to the node"))
+                                        "no primary lane delivers this input item to the "
+                                        "node"))
                     continue
                 total = math.fsum(lane.share for lane in lanes)
                 if abs(total - 1.0) > SHARE_TOLERANCE:
@@ -561,7 +588,8 @@ class Network:
         node_by_id = {node.id: node for node in self.nodes}
         lanes_by_input: dict[tuple[str, str], list[Lane]] = defaultdict(list)
         for lane in self.lanes:
-            lanes_by_input[(lane.target, node_by_id[lane.source].item)].append(lane)
+            if lane.role == "primary":
+                lanes_by_input[(lane.target, node_by_id[lane.source].item)].append(lane)
         why_not: dict[str, str] = {}
         for node_id in nx.topological_sort(self.graph):
             node = node_by_id[node_id]

@@ -1,55 +1,654 @@
-r"""Replenishment policies: how much each node keeps, makes and orders.
+r"""Resilience policies: how much each node keeps, where it orders, what it does when hit.
 
-Base-stock (order-up-to), the reference policy. Symbols per node n (daily units):
-:math:`\mu_n, \sigma_n` mean and sd of its outflow (:class:`~sim.layout.Layout`),
-:math:`\mu^z_n` mean demand of the zones it serves, :math:`z_n` the safety factor, and per input
-k of n (a BOM entry, or the warehouse's own item): :math:`b_k` units per unit of output and the
-protection period :math:`L_k = 1 + \sum_{j \to k} s_j \ell_j` days (one day for the order to reach
-the source, plus the share-weighted lane lead time).
+A :class:`Policy` bundles the measures of the guide as plain dataclasses; :meth:`Policy.plan`
+resolves it on a network into a :class:`PolicyPlan` of arrays that both engines apply the same
+way. Symbols per node n: :math:`\mu_n, \sigma_n` mean and sd of its daily outflow,
+:math:`\mu^z_n` its own zones' mean demand; per input k of n: :math:`b_k` units per unit of output
+and the protection period :math:`L_k = 1 + \sum_j s_j \ell_j` days.
 
-* Producers make up to a finished-goods level :math:`F_n = \mu^z_n + z_n \sigma_n` on top of what
-  they owe: target :math:`F_n + \text{owed}_n + \text{backlog}_n`.
-* Each input is ordered up to
-  :math:`S_k = b_k\,(E_n + \mu_n L_k + z_n \sigma_n \sqrt{L_k})` on the inventory position
-  :math:`IP_k = \text{input stock}_k + \text{in transit}_k + \text{on order}_k +
-  b_k(\text{stock}_n - \text{owed}_n - \text{backlog}_n)`, where :math:`E_n = F_n - \mu^z_n`
-  is the producer's expected end-of-day stock (0 for a warehouse). The order
-  :math:`\max(0, S_k - IP_k)` is split over k's lanes by their shares.
-* A node starts in the steady state of these rules (pipelines full at the mean flow), unless its
-  spec sets ``initial_stock``: with demand at its mean every day, nothing moves.
+Inventory rules (:class:`InventoryPolicy`, settable per node kind, tier and node):
 
-For a single warehouse this is the textbook base-stock system: its end-of-day net inventory is
-:math:`S - D_{L}` with :math:`D_L` the demand of the last :math:`L = 1 + \ell` days.
+* ``base_stock``: safety stock :math:`z\sigma_n\sqrt{L_k}` with z the ``safety_factor`` or
+  :math:`\Phi^{-1}` of a target ``service_level``;
+* ``days_of_cover``: safety stock ``cover_days`` x :math:`\mu_n`;
+* ``s_S``: order only when the position falls to the reorder point s (the base-stock level),
+  then up to S = s + ``order_days`` x :math:`\mu_n` (fewer, larger orders).
+
+Each input is ordered up to :math:`S_k(t) = b_k(E_n + L_k m_n(t) + \text{safety})` on the
+position :math:`IP_k = \text{input stock} + \text{in transit} + \text{on order} +
+b_k(\text{stock}_n - \text{owed}_n - \text{backorders}_n)`, where :math:`m_n(t) = \mu_n` unless
+a forecast is on (:class:`ForecastPolicy`), and producers make up to
+:math:`F_n + \text{owed} + \text{backorders}` with :math:`F_n = \mu^z_n + \text{safety}`,
+:math:`E_n = F_n - \mu^z_n`. Every node starts in the steady state of these rules.
+
+The other measures and where their mechanics live are listed in the README's policy table.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields, replace
 from numbers import Real
 from typing import Any
 
+import networkx as nx
 import numpy as np
+from scipy import stats
 
 from sim.errors import ConfigError, Issue
-from sim.layout import Layout
+from sim.layout import KIND_CODES, Layout
+from sim.network import Lane, Network, Node
 
-__all__ = ["BaseStockPolicy", "Levels", "policy_from_mapping"]
+__all__ = [
+    "BackupPolicy",
+    "BaseStockPolicy",
+    "EarlyWarning",
+    "ExpeditePolicy",
+    "ForecastPolicy",
+    "GreenPolicy",
+    "InventoryPolicy",
+    "Levels",
+    "Policy",
+    "PolicyPlan",
+    "PoolingPolicy",
+    "Reserve",
+    "SharedWarehouse",
+    "SourcingPolicy",
+    "policy_from_mapping",
+]
+
+INVENTORY_RULES = ("base_stock", "days_of_cover", "s_S")
+SHORT_OF_SUPPLY = 1.0 - 1e-9  # an input whose known working share is below this is short
+FORECAST_METHODS = ("none", "moving_average", "exp_smoothing")
+FORECAST_SIGNALS = ("orders", "pos")
+RULE_KEYS = ("rule", "safety_factor", "service_level", "cover_days", "order_days",
+             "order_up_to")
 
 
+def _finite(value: Any) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _fail(where: str, key: str, value: Any, rule: str) -> ConfigError:
+    return ConfigError(Issue(where, key, value, rule))
+
+
+def _number(where: str, key: str, value: Any, *, minimum: float | None = None,
+            maximum: float | None = None, whole: bool = False) -> float:
+    if not _finite(value) or (whole and not float(value).is_integer()):
+        raise _fail(where, key, value, "must be a whole number" if whole else "must be a number")
+    if minimum is not None and value < minimum:
+        raise _fail(where, key, value, f"must be >= {minimum:g}")
+    if maximum is not None and value > maximum:
+        raise _fail(where, key, value, f"must be <= {maximum:g}")
+    return float(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Specs
+# --------------------------------------------------------------------------------------------
+def _check_rule(where: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in RULE_KEYS:
+            raise _fail(where, key, value, f"unknown setting; expected one of "
+                        f"{', '.join(RULE_KEYS)}")
+        if value is None:
+            continue
+        if key == "rule":
+            if value not in INVENTORY_RULES:
+                raise _fail(where, key, value, f"must be one of {', '.join(INVENTORY_RULES)}")
+            out[key] = value
+        elif key == "service_level":
+            out[key] = _number(where, key, value, minimum=0.5, maximum=0.99999)
+        elif key == "safety_factor":
+            out[key] = _number(where, key, value)
+        else:
+            out[key] = _number(where, key, value, minimum=0)
+    return out
+
+
+@dataclass(frozen=True)
+class InventoryPolicy:
+    """How much stock each node keeps: the rule and its parameters, by node class.
+
+    Parameters
+    ----------
+    rule : {"base_stock", "days_of_cover", "s_S"}
+        The replenishment rule (see the module docstring).
+    safety_factor : float
+        z, safety stock in standard deviations of demand over the protection period.
+    service_level : float, optional
+        Target cycle service level in [0.5, 1); sets z = Phi^-1(service_level) when given.
+    cover_days : float
+        Safety stock in days of mean demand (``days_of_cover``) [days].
+    order_days : float
+        Order quantity of ``s_S`` in days of mean demand [days].
+    by_kind, by_tier, by_node : mappings
+        Settings (any of the above, and ``order_up_to``: an explicit level in units of output)
+        for node kinds, tiers and single nodes; later ones override earlier ones.
+    """
+
+    rule: str = "base_stock"
+    safety_factor: float = 1.65
+    service_level: float | None = None
+    cover_days: float = 0.0
+    order_days: float = 0.0
+    by_kind: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    by_tier: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    by_node: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        where = "policy.inventory"
+        _check_rule(where, {k: getattr(self, k) for k in RULE_KEYS if k != "order_up_to"})
+        for key in ("by_kind", "by_tier", "by_node"):
+            mapping = getattr(self, key)
+            if not isinstance(mapping, Mapping):
+                raise _fail(where, key, mapping, "must map names to settings")
+            cleaned = {}
+            for name, settings in mapping.items():
+                if key == "by_kind" and name not in KIND_CODES:
+                    raise _fail(where, f"{key}.{name}", name,
+                                f"must be one of {', '.join(KIND_CODES)}")
+                if not isinstance(settings, Mapping):
+                    raise _fail(where, f"{key}.{name}", settings, "must be a mapping of settings")
+                cleaned[int(name) if key == "by_tier" else str(name)] = _check_rule(
+                    f"{where}.{key}.{name}", settings)
+            object.__setattr__(self, key, cleaned)
+
+    def settings(self, node: Node, tier: int) -> dict[str, Any]:
+        """The settings that apply to one node."""
+        out = {k: getattr(self, k) for k in RULE_KEYS if k != "order_up_to"}
+        for layer in (self.by_kind.get(node.kind), self.by_tier.get(tier),
+                      self.by_node.get(node.id)):
+            if layer:
+                out.update(layer)
+                if "service_level" not in layer and "safety_factor" in layer:
+                    out["service_level"] = None
+        return out
+
+
+@dataclass(frozen=True)
+class BackupPolicy:
+    """Terms of backup suppliers (lanes of role ``backup`` from another source).
+
+    Parameters
+    ----------
+    activation_lag_days : int
+        Days from detecting a shortfall of the primary sources to the backup delivering orders.
+    premium_per_unit : float
+        Extra cost per unit shipped over a backup lane, on top of its freight [money/unit].
+    reservation_fee_per_day : float
+        Fee per backup lane per day, paid whether used or not [money/day].
+    activation_fee : float
+        One-off fee each time a backup lane is activated [money].
+    """
+
+    activation_lag_days: int = 3
+    premium_per_unit: float = 0.0
+    reservation_fee_per_day: float = 0.0
+    activation_fee: float = 0.0
+
+
+@dataclass(frozen=True)
+class SourcingPolicy:
+    """Where orders go: fixed shares, or dynamic reallocation with backups and alternates.
+
+    Parameters
+    ----------
+    dynamic : bool
+        Reallocate each input's orders to the sources and lanes known to be working (in
+        proportion to share x remaining capacity), and activate backup lanes for the rest.
+        Off: orders follow the fixed shares, also to a source that is down.
+    detection_delay_days : int
+        Days before a node learns that a source or lane is down (or back) [days].
+    stretch_tolerance : float
+        A lane whose lead time is known to be stretched beyond this factor counts as unavailable.
+    backup : BackupPolicy
+        Terms of backup suppliers.
+    switch_over_days : int
+        Days to switch to an alternate lane (a backup lane from the same source: another route,
+        mode or carrier) [days].
+    switch_cost : float
+        One-off cost of each switch-over [money].
+    max_region_share : float, optional
+        Regional diversification: no more than this share of any input from one region (static
+        shares are rebalanced to lanes from other regions where there are any).
+    prefer_green : float
+        Green procurement: move this fraction of the share of non-green sources to green ones
+        (:attr:`Node.green`), for inputs that have both [0-1].
+    """
+
+    dynamic: bool = False
+    detection_delay_days: int = 1
+    stretch_tolerance: float = 1.5
+    backup: BackupPolicy = field(default_factory=BackupPolicy)
+    switch_over_days: int = 1
+    switch_cost: float = 0.0
+    max_region_share: float | None = None
+    prefer_green: float = 0.0
+
+
+@dataclass(frozen=True)
+class ForecastPolicy:
+    """Information sharing: what the order-up-to level is based on (the guide's measure 2).
+
+    Parameters
+    ----------
+    method : {"none", "moving_average", "exp_smoothing"}
+        ``none`` keeps levels at the nominal mean demand; the others forecast daily.
+    window_days : int
+        Moving-average window p [days].
+    alpha : float
+        Exponential-smoothing weight of the newest observation, in (0, 1].
+    signal : {"orders", "pos"}
+        ``orders``: a node forecasts on the demand it sees (its zones plus the orders it
+        receives); ``pos``: on end-customer demand (point of sale) reaching it, shared along the
+        chain, so upstream forecasts do not amplify downstream ordering.
+    info_delay_days : int
+        Age of the shared point-of-sale data [days] (digital maturity: shorter is better).
+    nodes : sequence of str
+        Nodes that forecast; empty means every node that orders.
+    vmi : sequence of str
+        Vendor-managed inventory: these customers and their direct suppliers forecast on the
+        customers' point-of-sale demand with no delay, whatever ``signal`` says.
+    """
+
+    method: str = "none"
+    window_days: int = 7
+    alpha: float = 0.3
+    signal: str = "orders"
+    info_delay_days: int = 0
+    nodes: tuple[str, ...] = ()
+    vmi: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExpeditePolicy:
+    """Expediting: send the urgent part of an order over ``expedite`` lanes (faster, dearer).
+
+    The urgent part is the node's shortfall against what it owes (backorders and orders due
+    downstream, minus stock), in input units.
+
+    Parameters
+    ----------
+    enabled : bool
+        Use expedite lanes.
+    premium_per_unit : float
+        Extra cost per expedited unit, on top of the lane's freight [money/unit].
+    """
+
+    enabled: bool = False
+    premium_per_unit: float = 0.0
+
+
+@dataclass(frozen=True)
+class PoolingPolicy:
+    """Inventory pooling: lateral transshipment between nodes of a group, the same day.
+
+    After serving their own customers, members with stock to spare pass it to members with
+    unmet demand, in proportion to what each can spare and needs (measure 3).
+
+    Parameters
+    ----------
+    groups : sequence of sequences of str
+        Groups of nodes that pool (typically warehouses of one region or owner).
+    cost_per_unit : float
+        Cost of moving one unit between members [money/unit].
+    """
+
+    groups: tuple[tuple[str, ...], ...] = ()
+    cost_per_unit: float = 0.0
+
+
+@dataclass(frozen=True)
+class Reserve:
+    """An emergency reserve: stock held aside at a node, released when service falls.
+
+    Parameters
+    ----------
+    node : str
+        Where the reserve is held (a node serving end customers).
+    units : float
+        Reserve stock at the start [units].
+    threshold : float
+        Release when the node's service level (share of demand served on arrival) the day
+        before was below this [0-1].
+    release_per_day : float
+        Units released per day at most [units/day].
+    holding_cost_rate : float
+        Holding cost of the unreleased reserve, as a fraction of unit value per year.
+    release_cost_per_unit : float
+        Cost per unit released [money/unit].
+    """
+
+    node: str
+    units: float
+    threshold: float = 0.9
+    release_per_day: float = math.inf
+    holding_cost_rate: float = 0.1
+    release_cost_per_unit: float = 0.0
+
+
+@dataclass(frozen=True)
+class EarlyWarning:
+    """Advance notice of disruptions (digital maturity, measures 8-10 and 18).
+
+    Nodes learn of a disruption ``notice_days`` before it starts (its end as usual, after the
+    detection delay), so that dynamic sourcing and backups switch ahead of the shock.
+
+    Parameters
+    ----------
+    notice_days : int
+        Days of notice [days].
+    kinds : sequence of str
+        Disruption kinds covered (``node_outage``, ``regional_event``, ...); empty means all.
+    """
+
+    notice_days: int = 0
+    kinds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GreenPolicy:
+    """Low-emission choices (measures 11-12).
+
+    Parameters
+    ----------
+    prefer_low_emission : float
+        Move this fraction of each input's share to its lowest-emission lane(s) [0-1].
+    mode_co2e_kg_per_unit_km : mapping of str to float
+        Emission factors by transport mode (cleaner vehicles), replacing the lanes' own.
+    """
+
+    prefer_low_emission: float = 0.0
+    mode_co2e_kg_per_unit_km: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SharedWarehouse:
+    """A shared cluster warehouse: stock of one item kept for the members, as their backup.
+
+    The warehouse is added to the network: it orders from the sources of its first member and
+    keeps ``units`` on hand; each member gets a backup lane from it, activated like any backup.
+
+    Parameters
+    ----------
+    id : str
+        Node id of the warehouse.
+    members : sequence of str
+        Nodes it backs up (they must use the item).
+    item : str
+        The item stocked.
+    units : float
+        Stock level it orders up to [units].
+    lead_time_days : int
+        Lead time of its lanes to the members [days].
+    cost_per_unit : float
+        Freight per unit to a member [money/unit].
+    fee_per_day : float
+        Running cost (public or cluster budget) [money/day].
+    region, cluster : str
+        Where it is.
+    """
+
+    id: str
+    members: tuple[str, ...]
+    item: str
+    units: float
+    lead_time_days: int = 1
+    cost_per_unit: float = 0.0
+    fee_per_day: float = 0.0
+    region: str = "default"
+    cluster: str = ""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """All the measures a strategy takes; each part defaults to "not used".
+
+    Parameters
+    ----------
+    inventory, sourcing, forecast, expedite, pooling, early_warning, green :
+        The parts (see each class).
+    reserves : sequence of Reserve
+        Emergency reserves.
+    shared_warehouses : sequence of SharedWarehouse
+        Shared cluster warehouses.
+    name : str
+        Label in results and comparisons.
+    """
+
+    inventory: InventoryPolicy = field(default_factory=InventoryPolicy)
+    sourcing: SourcingPolicy = field(default_factory=SourcingPolicy)
+    forecast: ForecastPolicy = field(default_factory=ForecastPolicy)
+    expedite: ExpeditePolicy = field(default_factory=ExpeditePolicy)
+    pooling: PoolingPolicy = field(default_factory=PoolingPolicy)
+    reserves: tuple[Reserve, ...] = ()
+    early_warning: EarlyWarning = field(default_factory=EarlyWarning)
+    green: GreenPolicy = field(default_factory=GreenPolicy)
+    shared_warehouses: tuple[SharedWarehouse, ...] = ()
+    name: str = "base_stock"
+
+    def __post_init__(self) -> None:
+        _validate_parts(self)
+
+    @property
+    def dynamic_sourcing(self) -> bool:
+        """Whether orders follow what is known to work (needed by backups and warnings)."""
+        return bool(self.sourcing.dynamic or self.early_warning.notice_days > 0
+                    or self.shared_warehouses)
+
+    def to_mapping(self) -> dict[str, Any]:
+        """Plain-dict form (as in the Hydra ``policy`` group); defaults left out."""
+        return _to_plain(self)
+
+    def levels(self, layout: Layout) -> Levels:
+        """Inventory levels and starting state on a network (see :meth:`plan`)."""
+        return self.plan(layout.network).levels
+
+    def plan(self, network: Network) -> PolicyPlan:
+        """Resolve the policy on a network into the arrays the engines apply.
+
+        Raises
+        ------
+        ConfigError
+            When a setting names a node, lane or item the network does not have.
+        """
+        return _plan(self, network)
+
+
+def BaseStockPolicy(safety_factor: float = 1.65,
+                    safety_factor_by_node: Mapping[str, float] | None = None,
+                    order_up_to_by_node: Mapping[str, float] | None = None) -> Policy:
+    """A policy with base-stock inventory and nothing else (the default strategy).
+
+    Parameters
+    ----------
+    safety_factor : float
+        z for every node.
+    safety_factor_by_node : mapping, optional
+        z for named nodes.
+    order_up_to_by_node : mapping, optional
+        Explicit order-up-to levels for named nodes, in units of their output.
+    """
+    by_node: dict[str, dict[str, Any]] = {}
+    for node, value in (safety_factor_by_node or {}).items():
+        by_node.setdefault(node, {})["safety_factor"] = value
+    for node, value in (order_up_to_by_node or {}).items():
+        by_node.setdefault(node, {})["order_up_to"] = value
+    return Policy(inventory=InventoryPolicy(safety_factor=safety_factor, by_node=by_node))
+
+
+# --------------------------------------------------------------------------------------------
+# Validation and mapping forms
+# --------------------------------------------------------------------------------------------
+def _validate_parts(policy: Policy) -> None:
+    s, f, e, p, w, g = (policy.sourcing, policy.forecast, policy.expedite, policy.pooling,
+                        policy.early_warning, policy.green)
+    b = s.backup
+    where = "policy"
+    _number(f"{where}.sourcing", "detection_delay_days", s.detection_delay_days, minimum=0,
+            whole=True)
+    _number(f"{where}.sourcing", "stretch_tolerance", s.stretch_tolerance, minimum=1)
+    _number(f"{where}.sourcing", "switch_over_days", s.switch_over_days, minimum=0, whole=True)
+    _number(f"{where}.sourcing", "switch_cost", s.switch_cost, minimum=0)
+    _number(f"{where}.sourcing", "prefer_green", s.prefer_green, minimum=0, maximum=1)
+    if s.max_region_share is not None:
+        _number(f"{where}.sourcing", "max_region_share", s.max_region_share, minimum=0.01,
+                maximum=1)
+    _number(f"{where}.sourcing.backup", "activation_lag_days", b.activation_lag_days, minimum=0,
+            whole=True)
+    for key in ("premium_per_unit", "reservation_fee_per_day", "activation_fee"):
+        _number(f"{where}.sourcing.backup", key, getattr(b, key), minimum=0)
+    if f.method not in FORECAST_METHODS:
+        raise _fail(f"{where}.forecast", "method", f.method,
+                    f"must be one of {', '.join(FORECAST_METHODS)}")
+    if f.signal not in FORECAST_SIGNALS:
+        raise _fail(f"{where}.forecast", "signal", f.signal,
+                    f"must be one of {', '.join(FORECAST_SIGNALS)}")
+    _number(f"{where}.forecast", "window_days", f.window_days, minimum=1, whole=True)
+    _number(f"{where}.forecast", "alpha", f.alpha, minimum=1e-9, maximum=1)
+    _number(f"{where}.forecast", "info_delay_days", f.info_delay_days, minimum=0, whole=True)
+    _number(f"{where}.expedite", "premium_per_unit", e.premium_per_unit, minimum=0)
+    _number(f"{where}.pooling", "cost_per_unit", p.cost_per_unit, minimum=0)
+    _number(f"{where}.early_warning", "notice_days", w.notice_days, minimum=0, whole=True)
+    _number(f"{where}.green", "prefer_low_emission", g.prefer_low_emission, minimum=0,
+            maximum=1)
+    for mode, value in g.mode_co2e_kg_per_unit_km.items():
+        _number(f"{where}.green", f"mode_co2e_kg_per_unit_km.{mode}", value, minimum=0)
+    for i, r in enumerate(policy.reserves):
+        here = f"{where}.reserves[{i}]"
+        _number(here, "units", r.units, minimum=0)
+        _number(here, "threshold", r.threshold, minimum=0, maximum=1)
+        if not (isinstance(r.release_per_day, Real) and r.release_per_day > 0):
+            raise _fail(here, "release_per_day", r.release_per_day, "must be > 0")
+        _number(here, "holding_cost_rate", r.holding_cost_rate, minimum=0)
+        _number(here, "release_cost_per_unit", r.release_cost_per_unit, minimum=0)
+    for i, h in enumerate(policy.shared_warehouses):
+        here = f"{where}.shared_warehouses[{i}]"
+        if not h.members:
+            raise _fail(here, "members", h.members, "list at least one member node")
+        _number(here, "units", h.units, minimum=0)
+        _number(here, "lead_time_days", h.lead_time_days, minimum=1, whole=True)
+        _number(here, "cost_per_unit", h.cost_per_unit, minimum=0)
+        _number(here, "fee_per_day", h.fee_per_day, minimum=0)
+
+
+PARTS = {"inventory": InventoryPolicy, "sourcing": SourcingPolicy, "forecast": ForecastPolicy,
+         "expedite": ExpeditePolicy, "pooling": PoolingPolicy, "early_warning": EarlyWarning,
+         "green": GreenPolicy}
+LEGACY_KEYS = {"safety_factor", "safety_factor_by_node", "order_up_to_by_node"}
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if isinstance(data, cls):
+        return data
+    if data is None:
+        return cls()
+    if not isinstance(data, Mapping):
+        raise _fail(where, "", data, "must be a mapping of settings")
+    allowed = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise _fail(where, unknown[0], data[unknown[0]],
+                    f"unknown setting; expected one of {', '.join(sorted(allowed))}")
+    values = {}
+    for key, value in data.items():
+        if cls is SourcingPolicy and key == "backup":
+            value = _build(BackupPolicy, value, f"{where}.backup")
+        elif isinstance(value, list):
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        values[key] = value
+    try:
+        return cls(**values)
+    except TypeError as error:
+        raise _fail(where, "", data, f"missing required setting ({error})") from None
+
+
+def policy_from_mapping(data: Mapping[str, Any], *, where: str = "policy") -> Policy:
+    """Build a policy from its mapping form (the Hydra ``policy`` group).
+
+    The shorthand of earlier versions (``kind: base_stock``, ``safety_factor``,
+    ``safety_factor_by_node``, ``order_up_to_by_node`` at the top level) is accepted.
+    """
+    data = dict(data)
+    kind = data.pop("kind", "base_stock")
+    if kind != "base_stock":
+        raise _fail(where, "kind", kind, "must be base_stock (other measures go in their "
+                    "sections: inventory, sourcing, forecast, ...)")
+    legacy = {k: data.pop(k) for k in list(data) if k in LEGACY_KEYS}
+    allowed = {*PARTS, "reserves", "shared_warehouses", "name"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise _fail(where, unknown[0], data[unknown[0]],
+                    f"unknown field of the policy; expected one of "
+                    f"{', '.join(sorted(allowed | LEGACY_KEYS))}")
+    parts = {name: _build(cls, data.get(name), f"{where}.{name}") for name, cls in PARTS.items()}
+    if legacy:
+        inventory = dict(_to_plain(parts["inventory"]))
+        if "safety_factor" in legacy:
+            if not _finite(legacy["safety_factor"]):
+                raise _fail(where, "safety_factor", legacy["safety_factor"],
+                            "must be a finite number")
+            inventory["safety_factor"] = legacy["safety_factor"]
+        by_node = {k: dict(v) for k, v in inventory.get("by_node", {}).items()}
+        for key, setting in (("safety_factor_by_node", "safety_factor"),
+                             ("order_up_to_by_node", "order_up_to")):
+            for node, value in (legacy.get(key) or {}).items():
+                by_node.setdefault(node, {})[setting] = value
+        inventory["by_node"] = by_node
+        parts["inventory"] = _build(InventoryPolicy, inventory, f"{where}.inventory")
+    reserves = tuple(_build(Reserve, r, f"{where}.reserves[{i}]")
+                     for i, r in enumerate(data.get("reserves") or ()))
+    shared = tuple(_build(SharedWarehouse, h, f"{where}.shared_warehouses[{i}]")
+                   for i, h in enumerate(data.get("shared_warehouses") or ()))
+    return Policy(**parts, reserves=reserves, shared_warehouses=shared,
+                  name=str(data.get("name", "base_stock")))
+
+
+def _to_plain(value: Any) -> Any:
+    if hasattr(value, "__dataclass_fields__"):
+        out = {}
+        for f in fields(value):
+            item = getattr(value, f.name)
+            default = f.default if f.default_factory is MISSING else f.default_factory()
+            if isinstance(value, Policy | Reserve | SharedWarehouse) or item != default:
+                plain = _to_plain(item)
+                if plain not in ({}, []) or not isinstance(value, Policy):
+                    out[f.name] = plain
+        return out
+    if isinstance(value, Mapping):
+        return {(str(k) if not isinstance(k, int) else k): _to_plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_to_plain(v) for v in value]
+    if isinstance(value, float) and math.isinf(value):
+        return "inf"
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# The plan: everything the engines apply
+# --------------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class Levels:
-    """A policy resolved on one network: levels and the starting state.
+    """Inventory levels and the starting state.
 
     Attributes
     ----------
     fg_level : ndarray, shape (node,)
         Finished-goods level F of producers (0 for warehouses) [units].
     order_up_to : ndarray, shape (input,)
-        Order-up-to level S of each input [units of the input item].
+        Order-up-to level S at nominal demand [units of the input item].
     protection_days : ndarray, shape (input,)
-        Protection period L of each input [days].
+        Protection period L [days].
+    level_base, level_slope : ndarray, shape (input,)
+        S(t) = level_base + level_slope x m(t), m the node's demand forecast (units/day).
+    order_gap : ndarray, shape (input,)
+        S - s of the ``s_S`` rule (0 otherwise) [units of input].
     initial_stock : ndarray, shape (node,)
         On-hand finished stock at the start [units].
     initial_inputs : ndarray, shape (input,)
@@ -59,142 +658,358 @@ class Levels:
     fg_level: np.ndarray
     order_up_to: np.ndarray
     protection_days: np.ndarray
+    level_base: np.ndarray
+    level_slope: np.ndarray
+    order_gap: np.ndarray
     initial_stock: np.ndarray
     initial_inputs: np.ndarray
 
 
-@dataclass(frozen=True)
-class BaseStockPolicy:
-    """Order-up-to replenishment with levels from mean demand over lead time plus safety stock.
+@dataclass(frozen=True, eq=False)
+class PolicyPlan:
+    """A policy resolved on a network: arrays the engines apply identically.
 
-    Parameters
-    ----------
-    safety_factor : float
-        z: safety stock in standard deviations of demand over the protection period [-].
-    safety_factor_by_node : mapping of str to float
-        z for named nodes, overriding ``safety_factor``.
-    order_up_to_by_node : mapping of str to float
-        Explicit order-up-to level per node, in units of its output; each input k of the node is
-        then ordered up to ``b_k`` times it.
+    ``network`` and ``layout`` are those the engines run (with shared warehouses added, lane
+    emission factors and static shares changed); nodes, lanes and zones of the original network
+    keep their positions, so the scenario's events and demand apply unchanged.
     """
 
-    safety_factor: float = 1.65
-    safety_factor_by_node: Mapping[str, float] = field(default_factory=dict)
-    order_up_to_by_node: Mapping[str, float] = field(default_factory=dict)
+    policy: Policy
+    network: Network
+    layout: Layout
+    levels: Levels
+    share: np.ndarray  # (lane,): static share within its role
+    dynamic: bool
+    detection_delay: int
+    notice_days: int
+    warned_kinds: tuple[str, ...]
+    stretch_tolerance: float
+    activation_lag: np.ndarray  # (lane,): days to activate a backup lane, -1 otherwise
+    activation_fee: np.ndarray  # (lane,): one-off fee when a backup lane activates
+    premium: np.ndarray  # (lane,): extra cost per unit shipped
+    expedite: bool
+    forecast_method: np.ndarray  # (node,): 0 static, 1 moving average, 2 smoothing
+    forecast_pos: np.ndarray  # (node,) bool: forecast on point-of-sale demand
+    window: int
+    alpha: float
+    info_delay: np.ndarray  # (node,) days
+    pos_weights: np.ndarray  # (node, zone): share of a zone's demand flowing out of the node
+    pool_group: np.ndarray  # (node,): group index, -1 when not pooling
+    pool_cost: float
+    reserve_units: np.ndarray  # (node,)
+    reserve_threshold: np.ndarray  # (node,)
+    reserve_release: np.ndarray  # (node,) units/day
+    reserve_holding_rate: np.ndarray  # (node,) per day of unit value
+    reserve_release_cost: np.ndarray  # (node,) money/unit
+    fee_per_day: np.ndarray  # (node,): fixed fees (reservations, shared warehouses)
 
-    kind = "base_stock"
+    @property
+    def uses_reserves(self) -> bool:
+        """Whether any node holds an emergency reserve."""
+        return bool((self.reserve_units > 0).any())
 
-    def __post_init__(self) -> None:
-        issues = []
-        if _finite(self.safety_factor):
-            object.__setattr__(self, "safety_factor", float(self.safety_factor))
+    @property
+    def uses_pooling(self) -> bool:
+        """Whether any node pools stock."""
+        return bool((self.pool_group >= 0).any())
+
+    @property
+    def forecasting(self) -> bool:
+        """Whether any node forecasts."""
+        return bool((self.forecast_method > 0).any())
+
+
+def _plan(policy: Policy, network: Network) -> PolicyPlan:
+    network = _add_shared_warehouses(policy, network)
+    network = _apply_green_factors(policy, network)
+    layout = Layout.of(network)
+    _check_inventory_nodes(policy, network)
+    share = _static_shares(policy, layout)
+    levels = _levels(policy, layout)
+    n, e = layout.n_nodes, layout.n_lanes
+    role = layout.lane_role
+    backup = role == 1
+    same_source = _alternate_lanes(layout)
+    lag = np.full(e, -1, dtype=np.int64)
+    lag[backup] = policy.sourcing.backup.activation_lag_days
+    lag[backup & same_source] = policy.sourcing.switch_over_days
+    fee = np.zeros(e)
+    fee[backup] = policy.sourcing.backup.activation_fee
+    fee[backup & same_source] = policy.sourcing.switch_cost
+    premium = np.zeros(e)
+    premium[backup & ~same_source] = policy.sourcing.backup.premium_per_unit
+    premium[role == 2] = policy.expedite.premium_per_unit
+    fee_per_day = np.zeros(n)
+    reservation = policy.sourcing.backup.reservation_fee_per_day
+    if reservation > 0:
+        np.add.at(fee_per_day, layout.lane_target[backup & ~same_source], reservation)
+    index = network.node_index
+    for warehouse in policy.shared_warehouses:
+        fee_per_day[index[warehouse.id]] += warehouse.fee_per_day
+    method, pos, delay = _forecast_settings(policy, layout)
+    group = np.full(n, -1, dtype=np.int64)
+    for g, members in enumerate(policy.pooling.groups):
+        for node in members:
+            if node not in index:
+                raise _fail("policy.pooling", f"groups[{g}]", node,
+                            f"not a node of network {network.name!r}")
+            if group[index[node]] >= 0:
+                raise _fail("policy.pooling", f"groups[{g}]", node, "a node pools in one group")
+            group[index[node]] = g
+    reserve = {key: np.zeros(n) for key in ("units", "threshold", "release", "rate", "cost")}
+    for i, r in enumerate(policy.reserves):
+        if r.node not in index:
+            raise _fail(f"policy.reserves[{i}]", "node", r.node,
+                        f"not a node of network {network.name!r}")
+        k = index[r.node]
+        reserve["units"][k] += r.units
+        reserve["threshold"][k] = r.threshold
+        reserve["release"][k] = r.release_per_day
+        reserve["rate"][k] = r.holding_cost_rate / 365.0
+        reserve["cost"][k] = r.release_cost_per_unit
+    warned = tuple(policy.early_warning.kinds)
+    return PolicyPlan(
+        policy=policy, network=network, layout=layout, levels=levels, share=share,
+        dynamic=policy.dynamic_sourcing,
+        detection_delay=int(policy.sourcing.detection_delay_days),
+        notice_days=int(policy.early_warning.notice_days), warned_kinds=warned,
+        stretch_tolerance=float(policy.sourcing.stretch_tolerance),
+        activation_lag=lag, activation_fee=fee, premium=premium,
+        expedite=bool(policy.expedite.enabled and (role == 2).any()),
+        forecast_method=method, forecast_pos=pos, window=int(policy.forecast.window_days),
+        alpha=float(policy.forecast.alpha), info_delay=delay,
+        pos_weights=_pos_weights(layout) if pos.any() else np.zeros((n, layout.n_zones)),
+        pool_group=group, pool_cost=float(policy.pooling.cost_per_unit),
+        reserve_units=reserve["units"], reserve_threshold=reserve["threshold"],
+        reserve_release=reserve["release"], reserve_holding_rate=reserve["rate"],
+        reserve_release_cost=reserve["cost"], fee_per_day=fee_per_day,
+    )
+
+
+def _alternate_lanes(layout: Layout) -> np.ndarray:
+    """Backup lanes whose source also feeds the same input over a primary lane."""
+    primary_pairs = {(int(k), int(s)) for k, s, r in
+                     zip(layout.lane_input, layout.lane_source, layout.lane_role, strict=True)
+                     if r == 0}
+    return np.array([(int(k), int(s)) in primary_pairs for k, s in
+                     zip(layout.lane_input, layout.lane_source, strict=True)], dtype=bool)
+
+
+def _check_inventory_nodes(policy: Policy, network: Network) -> None:
+    for node in policy.inventory.by_node:
+        if node not in network.node_index:
+            raise _fail("policy.inventory.by_node", node, node,
+                        f"not a node of network {network.name!r}")
+
+
+def _levels(policy: Policy, layout: Layout) -> Levels:
+    network = layout.network
+    tiers = network.tiers
+    n = layout.n_nodes
+    shared = {h.id: h.units for h in policy.shared_warehouses}
+    z = np.zeros(n)
+    cover = np.zeros(n)
+    order_days = np.zeros(n)
+    rule = np.zeros(n, dtype=np.int64)
+    explicit = np.full(n, np.nan)
+    for i, node in enumerate(network.nodes):
+        settings = policy.inventory.settings(node, tiers[node.id])
+        rule[i] = INVENTORY_RULES.index(settings["rule"])
+        sl = settings.get("service_level")
+        z[i] = stats.norm.ppf(sl) if sl is not None else settings["safety_factor"]
+        cover[i] = settings["cover_days"]
+        order_days[i] = settings["order_days"]
+        if settings.get("order_up_to") is not None:
+            explicit[i] = settings["order_up_to"]
+        if node.id in shared:
+            explicit[i] = shared[node.id]
+    mu, sigma, mu_zone = layout.mean_outflow, layout.sd_outflow, layout.mean_zone_demand
+    produces = layout.produces
+    by_cover = rule == INVENTORY_RULES.index("days_of_cover")
+    fg_safety = np.where(by_cover, cover * mu, z * sigma)
+    fg_level = np.where(produces, mu_zone + fg_safety, 0.0)
+    expected_end_stock = fg_level - np.where(produces, mu_zone, 0.0)
+
+    k_node = layout.input_node
+    primary = layout.lane_role == 0
+    protection = np.ones(layout.n_inputs)
+    np.add.at(protection, layout.lane_input[primary],
+              (layout.lane_share * layout.lane_lead)[primary])
+    bom = layout.input_bom
+    safety = np.where(by_cover[k_node], cover[k_node] * mu[k_node],
+                      z[k_node] * sigma[k_node] * np.sqrt(protection))
+    level_base = bom * (expected_end_stock[k_node] + safety)
+    level_slope = bom * protection
+    fixed = ~np.isnan(explicit[k_node])
+    level_base = np.where(fixed, bom * explicit[k_node], level_base)
+    level_slope = np.where(fixed, 0.0, level_slope)
+    order_up_to = level_base + level_slope * mu[k_node]
+    gap = np.where(rule[k_node] == INVENTORY_RULES.index("s_S"),
+                   bom * order_days[k_node] * mu[k_node], 0.0)
+
+    # Steady state: each lane holds its mean flow for each day of lead time plus one day of
+    # orders on their way to the source.
+    pipeline_and_orders = np.zeros(layout.n_inputs)
+    np.add.at(pipeline_and_orders, layout.lane_input,
+              layout.lane_mean_flow * (layout.lane_lead + 1))
+    is_warehouse = ~produces
+    warehouse_stock = np.zeros(n)
+    warehouse_inputs = np.flatnonzero(is_warehouse[k_node])
+    warehouse_stock[k_node[warehouse_inputs]] = (
+        order_up_to[warehouse_inputs] - pipeline_and_orders[warehouse_inputs])
+    stock = np.where(produces, expected_end_stock, warehouse_stock)
+    stock = np.where(np.isnan(layout.initial_stock), stock, layout.initial_stock)
+    stock = np.maximum(stock, 0.0)
+    inputs = np.where(is_warehouse[k_node], 0.0,
+                      order_up_to - pipeline_and_orders - bom * stock[k_node])
+    return Levels(fg_level=fg_level, order_up_to=order_up_to, protection_days=protection,
+                  level_base=level_base, level_slope=level_slope, order_gap=gap,
+                  initial_stock=stock, initial_inputs=np.maximum(inputs, 0.0))
+
+
+def _forecast_settings(policy: Policy, layout: Layout) -> tuple[np.ndarray, np.ndarray,
+                                                                 np.ndarray]:
+    f = policy.forecast
+    network = layout.network
+    index = network.node_index
+    n = layout.n_nodes
+    method = np.zeros(n, dtype=np.int64)
+    pos = np.zeros(n, dtype=bool)
+    delay = np.full(n, int(f.info_delay_days), dtype=np.int64)
+    orders = layout.input_count > 0
+    for key in ("nodes", "vmi"):
+        for node in getattr(f, key):
+            if node not in index:
+                raise _fail("policy.forecast", key, node,
+                            f"not a node of network {network.name!r}")
+    if f.method != "none":
+        chosen = np.zeros(n, dtype=bool)
+        if f.nodes:
+            chosen[[index[x] for x in f.nodes]] = True
         else:
-            issues.append(Issue("policy", "safety_factor", self.safety_factor,
-                                "must be a finite number"))
-        for key in ("safety_factor_by_node", "order_up_to_by_node"):
-            mapping = getattr(self, key)
-            if not isinstance(mapping, Mapping):
-                issues.append(Issue("policy", key, mapping, "must map node ids to numbers"))
+            chosen[:] = True
+        method[chosen & orders] = FORECAST_METHODS.index(f.method)
+        pos[chosen & orders] = f.signal == "pos"
+    for customer in f.vmi:
+        c = index[customer]
+        partners = [c, *(int(s) for s in layout.lane_source[layout.lane_target == c])]
+        for node in partners:
+            if orders[node]:
+                method[node] = method[node] or FORECAST_METHODS.index("exp_smoothing")
+                pos[node] = True
+                delay[node] = 0
+    return method, pos, delay
+
+
+def _pos_weights(layout: Layout) -> np.ndarray:
+    """(node, zone): units of a node's nominal outflow per unit of each zone's demand."""
+    n, z = layout.n_nodes, layout.n_zones
+    weights = np.zeros((n, z))
+    weights[layout.zone_node, np.arange(z)] = 1.0
+    network = layout.network
+    lanes_into: list[list[int]] = [[] for _ in range(n)]
+    for j, target in enumerate(layout.lane_target):
+        if layout.lane_role[j] == 0:
+            lanes_into[target].append(j)
+    for node_id in reversed(list(nx.topological_sort(network.graph))):
+        target = network.node_index[node_id]
+        for j in lanes_into[target]:
+            factor = layout.lane_share[j] * layout.input_bom[layout.lane_input[j]]
+            weights[layout.lane_source[j]] += factor * weights[target]
+    return weights
+
+
+def _static_shares(policy: Policy, layout: Layout) -> np.ndarray:
+    """Shares after green preference, low-emission preference and regional caps."""
+    share = layout.lane_share.copy()
+    primary = layout.lane_role == 0
+    nodes = layout.network.nodes
+    green = np.array([nodes[s].green for s in layout.lane_source])
+    g = policy.sourcing.prefer_green
+    e = policy.green.prefer_low_emission
+    cap = policy.sourcing.max_region_share
+    regions = np.array([nodes[s].region for s in layout.lane_source])
+    for k in range(layout.n_inputs):
+        lanes = np.flatnonzero(primary & (layout.lane_input == k))
+        if lanes.size < 2:
+            continue
+        s = share[lanes]
+        if g > 0:
+            is_green = green[lanes]
+            total = s[is_green].sum()
+            if 0 < total < 1:
+                moved = g * (1 - total)
+                s = np.where(is_green, s * (total + moved) / total,
+                             s * (1 - total - moved) / (1 - total))
+        if e > 0:
+            co2e = layout.lane_co2e[lanes]
+            cleanest = co2e == co2e.min()
+            total = s[cleanest].sum()
+            if 0 < total < 1:
+                moved = e * (1 - total)
+                s = np.where(cleanest, s * (total + moved) / total,
+                             s * (1 - total - moved) / (1 - total))
+            elif total == 0:
+                s = np.where(cleanest, e / cleanest.sum(), s * (1 - e))
+        if cap is not None:
+            s = _cap_regions(s, regions[lanes], cap)
+        share[lanes] = s
+    return share
+
+
+def _cap_regions(share: np.ndarray, regions: np.ndarray, cap: float) -> np.ndarray:
+    """No region above ``cap`` of the total, moving the excess to the other regions' lanes."""
+    share = share.copy()
+    for _ in range(len(set(regions.tolist())) + 1):
+        totals = {r: share[regions == r].sum() for r in set(regions.tolist())}
+        over = {r: t for r, t in totals.items() if t > cap + 1e-12}
+        if not over:
+            break
+        for r, total in over.items():
+            mine = regions == r
+            others = ~mine & np.isin(regions, [q for q, t in totals.items() if t < cap])
+            room = (cap - np.array([totals[q] for q in regions[others]])).clip(min=0)
+            if not others.any() or room.sum() <= 0:
                 continue
-            for node, value in mapping.items():
-                if not _finite(value):
-                    issues.append(Issue("policy", f"{key}.{node}", value,
-                                        "must be a finite number"))
-                elif key == "order_up_to_by_node" and value < 0:
-                    issues.append(Issue("policy", f"{key}.{node}", value, "must be >= 0"))
-            object.__setattr__(self, key, {str(node): float(value) for node, value in
-                                           mapping.items() if _finite(value)})
-        if issues:
-            raise ConfigError(issues)
-
-    def levels(self, layout: Layout) -> Levels:
-        """Resolve the policy on a network.
-
-        Raises
-        ------
-        ConfigError
-            When an override names a node the network does not have.
-        """
-        index = layout.network.node_index
-        issues = [
-            Issue("policy", f"{key}.{node}", node, f"not a node of network {layout.network.name!r}")
-            for key in ("safety_factor_by_node", "order_up_to_by_node")
-            for node in getattr(self, key) if node not in index
-        ]
-        if issues:
-            raise ConfigError(issues)
-        z = np.full(layout.n_nodes, float(self.safety_factor))
-        for node, value in self.safety_factor_by_node.items():
-            z[index[node]] = value
-        mu, sigma, mu_zone = layout.mean_outflow, layout.sd_outflow, layout.mean_zone_demand
-
-        fg_level = np.where(layout.produces, mu_zone + z * sigma, 0.0)
-        expected_end_stock = fg_level - np.where(layout.produces, mu_zone, 0.0)
-
-        k_node = layout.input_node
-        protection = np.ones(layout.n_inputs)
-        np.add.at(protection, layout.lane_input, layout.lane_share * layout.lane_lead)
-        order_up_to = layout.input_bom * (
-            expected_end_stock[k_node] + mu[k_node] * protection
-            + z[k_node] * sigma[k_node] * np.sqrt(protection)
-        )
-        for node, value in self.order_up_to_by_node.items():
-            k = layout.inputs_of(index[node])
-            order_up_to[k] = layout.input_bom[k] * value
-
-        # Steady state: each lane holds its mean flow for each day of lead time plus one day of
-        # orders on their way to the source.
-        pipeline_and_orders = np.zeros(layout.n_inputs)
-        np.add.at(pipeline_and_orders, layout.lane_input,
-                  layout.lane_mean_flow * (layout.lane_lead + 1))
-        warehouse_stock = np.zeros(layout.n_nodes)
-        is_warehouse = ~layout.produces
-        warehouse_inputs = np.flatnonzero(is_warehouse[k_node])
-        warehouse_stock[k_node[warehouse_inputs]] = (
-            order_up_to[warehouse_inputs] - pipeline_and_orders[warehouse_inputs])
-        stock = np.where(layout.produces, expected_end_stock, warehouse_stock)
-        stock = np.where(np.isnan(layout.initial_stock), stock, layout.initial_stock)
-        stock = np.maximum(stock, 0.0)
-        inputs = np.where(
-            is_warehouse[k_node], 0.0,
-            order_up_to - pipeline_and_orders - layout.input_bom * stock[k_node])
-        return Levels(
-            fg_level=fg_level,
-            order_up_to=order_up_to,
-            protection_days=protection,
-            initial_stock=stock,
-            initial_inputs=np.maximum(inputs, 0.0),
-        )
-
-    def to_mapping(self) -> dict[str, Any]:
-        """Plain-dict form (as in the Hydra ``policy`` group)."""
-        return {
-            "kind": self.kind,
-            "safety_factor": float(self.safety_factor),
-            "safety_factor_by_node": dict(self.safety_factor_by_node),
-            "order_up_to_by_node": dict(self.order_up_to_by_node),
-        }
+            excess = min(total - cap, room.sum())
+            share[mine] *= (total - excess) / total
+            weights = share[others] if share[others].sum() > 0 else np.ones(others.sum())
+            share[others] += excess * weights / weights.sum()
+    return share
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+def _apply_green_factors(policy: Policy, network: Network) -> Network:
+    factors = policy.green.mode_co2e_kg_per_unit_km
+    if not factors:
+        return network
+    lanes = tuple(replace(lane, co2e_kg_per_unit_km=float(factors[lane.mode]))
+                  if lane.mode in factors else lane for lane in network.lanes)
+    return network.replace(lanes=lanes)
 
 
-POLICIES = {"base_stock": BaseStockPolicy}
-
-
-def policy_from_mapping(data: Mapping[str, Any], *, where: str = "policy") -> BaseStockPolicy:
-    """Build a policy from its mapping form (``kind`` plus the class's fields)."""
-    data = dict(data)
-    kind = data.pop("kind", "base_stock")
-    data.pop("name", None)
-    if kind not in POLICIES:
-        raise ConfigError(Issue(where, "kind", kind, f"must be one of {', '.join(POLICIES)}"))
-    cls = POLICIES[kind]
-    allowed = set(cls.__dataclass_fields__)
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ConfigError([Issue(where, key, data[key],
-                                 f"unknown field of policy {kind!r}; expected one of "
-                                 f"{', '.join(sorted(allowed))}") for key in unknown])
-    return cls(**{k: (dict(v) if isinstance(v, Mapping) else v) for k, v in data.items()})
+def _add_shared_warehouses(policy: Policy, network: Network) -> Network:
+    if not policy.shared_warehouses:
+        return network
+    nodes, lanes = list(network.nodes), list(network.lanes)
+    index = network.node_index
+    for i, h in enumerate(policy.shared_warehouses):
+        where = f"policy.shared_warehouses[{i}]"
+        if h.id in index:
+            raise _fail(where, "id", h.id, "already a node of the network")
+        for member in h.members:
+            if member not in index:
+                raise _fail(where, "members", member, f"not a node of network {network.name!r}")
+            if h.item not in dict(network.node(member).inputs):
+                raise _fail(where, "item", h.item, f"member {member!r} does not use this item")
+        first = h.members[0]
+        sources = [lane for lane in network.lanes if lane.target == first
+                   and lane.role == "primary" and network.node(lane.source).item == h.item]
+        nodes.append(Node(h.id, "warehouse", h.item, region=h.region, cluster=h.cluster,
+                          unit_value=network.node(first).unit_value, initial_stock=h.units))
+        for lane in sources:
+            lanes.append(replace(lane, id=f"{lane.id}@{h.id}", target=h.id, origin=""))
+        for member in h.members:
+            lanes.append(Lane(f"{h.id}>{member}", h.id, member, carrier=f"{h.id}-fleet",
+                              lead_time_days=h.lead_time_days, cost_per_unit=h.cost_per_unit,
+                              share=1.0, role="backup"))
+    return network.replace(nodes=tuple(nodes), lanes=tuple(lanes))

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -22,6 +21,7 @@ from threadpoolctl import threadpool_limits
 from sim.batch import BatchEngine
 from sim.layout import Layout
 from sim.model import SupplyChainModel
+from sim.policy import PolicyPlan
 from sim.recording import ChunkRecord, Recording
 from sim.scenario import Scenario
 from sim.trace import Trace
@@ -46,10 +46,14 @@ def auto_chunk_size(layout: Layout, replicates: int) -> int:
 
 @dataclass(frozen=True)
 class RunPlan:
-    """Everything a worker needs to run a chunk (picklable)."""
+    """Everything a worker needs to run a chunk (picklable).
+
+    ``scenario`` draws on the network as given; ``policy_plan`` holds the network the engines run
+    (the same, or with what the policy adds after it, so the draws apply unchanged).
+    """
 
     scenario: Scenario
-    policy: Any
+    policy_plan: PolicyPlan
     engine: str
     record: str
     quantile_replicates: int
@@ -63,7 +67,7 @@ def _chunks(replicates: int, size: int) -> Iterator[np.ndarray]:
 def run_chunk(plan: RunPlan, replicates: np.ndarray) -> ChunkRecord:
     """Run one chunk of replicates and return what it recorded."""
     scenario = plan.scenario
-    layout = scenario.layout
+    layout = plan.policy_plan.layout
     started = time.perf_counter()
     draws = scenario.draw(replicates)
     sampled = time.perf_counter()
@@ -73,8 +77,7 @@ def run_chunk(plan: RunPlan, replicates: np.ndarray) -> ChunkRecord:
         # One BLAS thread: its products here are small, and threads cost more than they give
         # (measured: summary recording 17 % faster); parallelism comes from worker processes.
         with threadpool_limits(limits=1, user_api="blas"):
-            BatchEngine(layout, plan.policy.levels(layout)).run(draws, scenario.warmup_days,
-                                                                recording)
+            BatchEngine(plan.policy_plan).run(draws, scenario.warmup_days, recording)
         record = recording.result()
     else:
         parts = []
@@ -82,7 +85,7 @@ def run_chunk(plan: RunPlan, replicates: np.ndarray) -> ChunkRecord:
             recording = Recording(plan.record, np.array([r]), scenario.days, layout,
                                   plan.quantile_replicates)
             SupplyChainModel(scenario.network, days=scenario.days,
-                             warmup_days=scenario.warmup_days, policy=plan.policy,
+                             warmup_days=scenario.warmup_days, policy=plan.policy_plan.policy,
                              disruptions=scenario.disruptions, seed=scenario.seed,
                              replicate=int(r), draws=draws.replicate(position),
                              record=recording).run()
@@ -158,7 +161,7 @@ def _merge_stream(records: Iterable[ChunkRecord]) -> ChunkRecord:
 def run_plan(plan: RunPlan, replicates: int, *, chunk_size: int | None = None,
              workers: int = 1) -> ChunkRecord:
     """Run all replicates of a plan in chunks; in ``workers`` processes when above 1."""
-    size = chunk_size or auto_chunk_size(plan.scenario.layout, replicates)
+    size = chunk_size or auto_chunk_size(plan.policy_plan.layout, replicates)
     chunks = list(_chunks(replicates, size))
     if workers <= 1 or len(chunks) == 1:
         return _merge_stream(run_chunk(plan, chunk) for chunk in chunks)

@@ -9,14 +9,15 @@ the same events, day by day (common random numbers).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from sim.demand import sample_demand
-from sim.disruptions import EVENT_DTYPE, disruptions_from_config, node_capacity_factor
+from sim.disruptions import disruptions_from_config
+from sim.effects import DEMAND, EVENT_DTYPE, NODE_CAPACITY, effect_factors, event_weight
 from sim.errors import ConfigError, Issue
 from sim.layout import Layout
 from sim.network import Network
@@ -40,23 +41,34 @@ class ScenarioDraws:
         Disruption events; their ``replicate`` field is the position in this chunk.
     horizon : int
         Simulated days (warm-up + recorded).
+    cause_kinds : tuple of str
+        Kind of the disruption spec behind each ``cause`` number.
     """
 
     replicates: np.ndarray
     demand: np.ndarray
     events: np.ndarray
     horizon: int
+    cause_kinds: tuple[str, ...] = ()
 
     def node_capacity_factor(self, day: int, n_nodes: int) -> np.ndarray:
         """Capacity factor per (replicate, node) on a simulated day."""
-        return node_capacity_factor(self.events, day, len(self.replicates), n_nodes)
+        return effect_factors(self.events, day, NODE_CAPACITY, n_nodes, len(self.replicates)).T
+
+    def warned(self, kinds: tuple[str, ...]) -> np.ndarray:
+        """Which events an early warning for these disruption kinds covers (all if empty)."""
+        if not kinds:
+            return np.ones(len(self.events), dtype=bool)
+        covered = np.array([kind in kinds for kind in self.cause_kinds], dtype=bool)
+        return covered[self.events["cause"]] if covered.size else np.zeros(0, dtype=bool)
 
     def replicate(self, position: int) -> ScenarioDraws:
         """The draws of one replicate of the chunk, as a chunk of one."""
         events = self.events[self.events["replicate"] == position].copy()
         events["replicate"] = 0
         return ScenarioDraws(self.replicates[position:position + 1],
-                             self.demand[position:position + 1], events, self.horizon)
+                             self.demand[position:position + 1], events, self.horizon,
+                             self.cause_kinds)
 
 
 @dataclass(frozen=True)
@@ -133,9 +145,16 @@ class Scenario:
                 events["replicate"] = position
                 events["cause"] = cause
                 chunks.append(events)
+                _shock_demand(demand[position], events, horizon)
         events = np.concatenate(chunks) if chunks else np.zeros(0, dtype=EVENT_DTYPE)
-        return ScenarioDraws(reps, demand, events, horizon)
+        return ScenarioDraws(reps, demand, events, horizon,
+                             tuple(spec.kind for spec in self.disruptions))
 
-    def disruption_specs(self) -> Sequence[Any]:
-        """The disruption specs, in order (their index is the events' ``cause``)."""
-        return self.disruptions
+
+
+def _shock_demand(demand: np.ndarray, events: np.ndarray, horizon: int) -> None:
+    """Multiply one replicate's demand (day, zone) by the demand shocks among ``events``."""
+    for event in events[events["kind"] == DEMAND]:
+        days = np.arange(event["start"], min(horizon, event["end"] + event["ramp_days"]))
+        weight = event_weight(np.repeat(event, days.size), days)
+        demand[days, event["target"]] *= 1.0 + (event["severity"] - 1.0) * weight

@@ -41,8 +41,13 @@ NODE_VARS: dict[str, Var] = {
     "holding_cost": Var("money/day", "holding cost of finished and input stock"),
     "transport_cost": Var("money/day", "freight of the units shipped to the node"),
     "shortage_cost": Var("money/day", "penalties for unmet and backordered demand"),
-    "cost": Var("money/day", "holding + transport + shortage cost"),
+    "policy_cost": Var("money/day", "fees, premiums, transfers and reserves of the policy"),
+    "cost": Var("money/day", "holding + transport + shortage + policy cost"),
     "co2e": Var("kg CO2e/day", "production emissions plus inbound transport emissions"),
+    "transferred": Var("units/day", "pooling: units taken from peers minus units given"),
+    "reserve_released": Var("units/day", "emergency reserve released into stock"),
+    "backup_inflow": Var("units/day", "units shipped to the node over backup lanes"),
+    "expedited_inflow": Var("units/day", "units shipped to the node over expedite lanes"),
 }
 LANE_VARS: dict[str, Var] = {
     "lane_ordered": Var("units/day", "units ordered over the lane (reaching the source next day)"),

@@ -64,7 +64,8 @@ def check_conservation(ds: xr.Dataset, network: sim.Network, *, atol: float = 1e
         assert not bad.any(), f"{what}: {np.argwhere(bad)[:3]} {a[bad][:3]} vs {b[bad][:3]}"
 
     warehouse = ~lay.produces
-    inflow = v["production"] + np.where(warehouse, v["received"], 0.0)
+    inflow = (v["production"] + np.where(warehouse, v["received"], 0.0) + v["transferred"]
+              + v["reserve_released"])
     close(np.diff(v["stock"], axis=1),
           (inflow - v["served"] - v["shipped"])[:, 1:], "finished stock balance")
 

@@ -59,7 +59,7 @@ def test_attrs_hold_what_a_rerun_needs(run: xr.Dataset) -> None:
     assert config["run"] == {"days": 50, "warmup_days": 10, "replicates": 3, "seed": 42,
                              "engine": "mesa", "record": "full", "quantile_replicates": 10_000}
     assert config["disruptions"][0]["node"] == "ctrl_a"
-    assert config["policy"]["safety_factor"] == 1.2
+    assert config["policy"]["inventory"]["safety_factor"] == 1.2
     assert config["network"]["sha256"] == attrs["network_sha256"]
     assert "nodes" in config["network"]["inline"]
 

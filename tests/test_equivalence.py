@@ -14,11 +14,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.batch import CapacitySchedule
-from sim.disruptions import EVENT_DTYPE, NODE_CAPACITY, node_capacity_factor
+from sim.effects import (
+    KINDS,
+    RAMP_EXPONENTIAL,
+    RAMP_LINEAR,
+    EffectSchedule,
+    effect_factors,
+    events_array,
+)
 from sim.recording import QUANTILES
 from tests.conftest import check_conservation
-from tests.strategies import disruptions, networks
+from tests.strategies import all_disruptions, disruptions, networks, policies
 
 RTOL, ATOL = 1e-9, 1e-8
 
@@ -44,6 +50,22 @@ def test_engines_agree_on_random_networks(data: st.DataObject) -> None:
                                     replicates=data.draw(st.integers(1, 3)),
                                     seed=data.draw(st.integers(0, 2**32)), disruptions=shocks)
     check_conservation(batch, network)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_engines_agree_with_every_disruption_and_policy(data: st.DataObject) -> None:
+    """Random networks with backup and expedite lanes, every disruption kind, every measure."""
+    network = data.draw(networks(max_tiers=5, max_lead=12, extra_lanes=True))
+    days = data.draw(st.integers(10, 40))
+    shocks = data.draw(all_disruptions(network, days=days))
+    policy = data.draw(policies(network))
+    _, batch = assert_engines_agree(network, days=days,
+                                    warmup_days=data.draw(st.integers(0, 8)),
+                                    replicates=data.draw(st.integers(1, 3)),
+                                    seed=data.draw(st.integers(0, 2**32)), disruptions=shocks,
+                                    policy=policy)
+    check_conservation(batch, policy.plan(network).network)
 
 
 @pytest.mark.parametrize("unmet", ["lost", "backorder"])
@@ -120,16 +142,26 @@ def test_summary_statistics_equal_those_of_full_traces(demo: sim.Network) -> Non
                              "quantile": len(QUANTILES)}
 
 
-@settings(max_examples=60, deadline=None)
-@given(starts=st.lists(st.integers(0, 30), min_size=0, max_size=12), data=st.data())
-def test_capacity_schedule_matches_the_reference(starts: list[int], data: st.DataObject) -> None:
-    events = np.zeros(len(starts), dtype=EVENT_DTYPE)
-    events["kind"] = NODE_CAPACITY
-    events["start"] = starts
-    events["end"] = [s + data.draw(st.integers(1, 10)) for s in starts]
-    events["replicate"] = [data.draw(st.integers(0, 2)) for _ in starts]
-    events["target"] = [data.draw(st.integers(0, 3)) for _ in starts]
-    events["severity"] = [data.draw(st.sampled_from([1.0, 0.5, 0.25])) for _ in starts]
-    schedule = CapacitySchedule(events, 3, 4)
-    for day in range(45):
-        np.testing.assert_array_equal(schedule.at(day), node_capacity_factor(events, day, 3, 4).T)
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_effect_schedule_matches_the_reference(data: st.DataObject) -> None:
+    count = data.draw(st.integers(0, 12))
+    events = events_array(count)
+    events["kind"] = [data.draw(st.sampled_from(list(KINDS.values()))) for _ in range(count)]
+    events["start"] = [data.draw(st.integers(0, 30)) for _ in range(count)]
+    events["end"] = events["start"] + [data.draw(st.integers(1, 10)) for _ in range(count)]
+    events["ramp_days"] = [data.draw(st.integers(0, 6)) for _ in range(count)]
+    events["ramp_kind"] = [data.draw(st.sampled_from([RAMP_LINEAR, RAMP_EXPONENTIAL]))
+                           for _ in range(count)]
+    events["replicate"] = [data.draw(st.integers(0, 2)) for _ in range(count)]
+    events["target"] = [data.draw(st.integers(0, 3)) for _ in range(count)]
+    events["severity"] = [data.draw(st.sampled_from([1.0, 0.5, 2.0, 0.3])) for _ in range(count)]
+    shift = data.draw(st.integers(-3, 3))
+    for kind in KINDS.values():
+        schedule = EffectSchedule(events, kind, 4, 3, shift=shift)
+        shifted = events.copy()
+        shifted["start"] += shift
+        shifted["end"] += shift
+        for day in range(50):
+            np.testing.assert_array_equal(schedule.at(day),
+                                          effect_factors(shifted, day, kind, 4, 3))

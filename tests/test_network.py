@@ -131,13 +131,13 @@ def test_bom_input_without_source() -> None:
     def mutate(d):
         d["nodes"]["plant"]["bom"] = {"steel": 2, "paint": 1}
     refused(mutate, "t.yaml: nodes.plant", "bom.paint = 'paint'",
-            "no lane delivers this input item")
+            "no primary lane delivers this input item")
 
 
 def test_warehouse_without_source() -> None:
     def mutate(d):
         d["nodes"]["dc2"] = {"kind": "warehouse", "item": "widget"}
-    refused(mutate, "t.yaml: nodes.dc2", "item = 'widget'", "no lane delivers")
+    refused(mutate, "t.yaml: nodes.dc2", "item = 'widget'", "no primary lane delivers")
 
 
 def test_lane_brings_an_item_the_target_does_not_use() -> None:

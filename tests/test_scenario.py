@@ -84,10 +84,13 @@ def test_scripted_outage_events(demo: sim.Network) -> None:
     np.testing.assert_array_equal(factor, expected)
 
 
-def test_outage_clipped_to_horizon(demo: sim.Network) -> None:
+def test_outage_past_the_horizon_acts_to_the_end(demo: sim.Network) -> None:
     outage = sim.NodeOutage("plant", start_day=8, duration_days=50)
-    draws = Scenario(demo, days=10, disruptions=[outage]).draw(1)
-    assert draws.events["end"][0] == 10
+    late = sim.NodeOutage("plant", start_day=12, duration_days=5)
+    draws = Scenario(demo, days=10, disruptions=[outage, late]).draw(1)
+    assert draws.events["start"].tolist() == [8]  # events starting after the run are dropped
+    plant = demo.node_index["plant"]
+    assert [draws.node_capacity_factor(t, 11)[0, plant] for t in (7, 8, 9)] == [1.0, 0.0, 0.0]
 
 
 def test_overlapping_events_take_the_worst() -> None:
@@ -134,7 +137,9 @@ def test_random_outages_select_by_kind(demo: sim.Network) -> None:
     (lambda: sim.RandomOutages(5, 3, nodes=("ghost",)), "nodes = 'ghost'"),
     (lambda: {"kind": "meteor", "node": "plant"}, "kind = 'meteor'"),
     (lambda: {"kind": "node_outage", "node": "plant", "start": 3}, "start = 3: unknown field"),
-    (lambda: {"kind": "node_outage", "node": "plant"}, "start_day = None: required field"),
+    (lambda: {"kind": "node_outage", "node": "plant"}, "give duration_days or a duration law"),
+    (lambda: {"kind": "node_outage", "node": "plant", "duration_days": 3},
+     "give either start_day (scripted) or rate_per_year"),
 ])
 def test_bad_disruptions_are_refused(demo: sim.Network, spec, fragment: str) -> None:
     with pytest.raises(ConfigError) as info:
