@@ -25,6 +25,36 @@ from datetime import date
 DEMO = "configs/network/demo.yaml"
 CHAIN38 = "example:willems-2008/chain-38.csv"
 DAYS = 365
+# Every measure at once on the demo (for the "everything on" cases)
+EVERY_MEASURE = {
+    "inventory": {"rule": "base_stock", "safety_factor": 2.0},
+    "sourcing": {"dynamic": True, "detection_delay_days": 2, "switch_over_days": 1,
+                 "switch_cost": 300, "max_region_share": 0.8, "prefer_green": 0.2,
+                 "backup": {"activation_lag_days": 5, "premium_per_unit": 1.5,
+                            "reservation_fee_per_day": 20}},
+    "forecast": {"method": "moving_average", "window_days": 7, "signal": "pos",
+                 "info_delay_days": 1, "vmi": ["dc_north"]},
+    "expedite": {"enabled": True, "premium_per_unit": 2.0},
+    "pooling": {"groups": [["dc_north", "dc_south"]], "cost_per_unit": 0.8},
+    "reserves": [{"node": "dc_south", "units": 500, "threshold": 0.9, "release_per_day": 50}],
+    "shared_warehouses": [{"id": "cluster_store", "members": ["plant"], "item": "controller",
+                           "units": 600, "fee_per_day": 80}],
+    "early_warning": {"notice_days": 7},
+    "green": {"prefer_low_emission": 0.3},
+}
+
+
+def every_disruption() -> list:
+    """The events of every shipped disruption config, together."""
+    from pathlib import Path
+
+    import yaml
+
+    import sim
+    events: list = []
+    for path in sorted(Path("configs/disruption").glob("*.yaml")):
+        events.extend(yaml.safe_load(path.read_text())["events"])
+    return list(sim.disruptions.disruptions_from_config(events))
 
 
 def measure(case: dict) -> dict:
@@ -32,10 +62,13 @@ def measure(case: dict) -> dict:
     import sim
 
     network = sim.load_network(case["network"])
+    everything = case.get("everything", False)
     started = time.perf_counter()
     ds = sim.simulate(network, days=case["days"], replicates=case["replicates"],
                       engine=case["engine"], seed=1, record=case["record"],
-                      chunk_size=case.get("chunk_size"), workers=case.get("workers", 1))
+                      chunk_size=case.get("chunk_size"), workers=case.get("workers", 1),
+                      disruptions=every_disruption() if everything else (),
+                      policy=EVERY_MEASURE if everything else None)
     wall = time.perf_counter() - started
     node_days = case["days"] * case["replicates"] * len(network.nodes)
     sampling = ds.attrs["sampling_s"]
@@ -78,6 +111,11 @@ def cases(quick: bool) -> list[dict]:
     for reps in ([1, 100, 1000] if quick else [1, 100, 1000, 10_000]):
         out.append({"engine": "batch", "network": DEMO, "replicates": reps, "days": DAYS,
                     "record": "summary"})
+    for reps in [100, 1000]:  # every disruption and every measure switched on
+        out.append({"engine": "batch", "network": DEMO, "replicates": reps, "days": DAYS,
+                    "record": "summary", "everything": True})
+    out.append({"engine": "mesa", "network": DEMO, "replicates": 10, "days": DAYS,
+                "record": "summary", "everything": True})
     out.append({"engine": "mesa", "network": CHAIN38, "replicates": 1, "days": 30,
                 "record": "summary"})
     for reps in ([1, 64] if quick else [1, 100, 1000]):
@@ -107,7 +145,7 @@ def main() -> None:
     print(f"# {date.today()} | {platform.processor() or platform.machine()} | "
           f"{platform.python_version()} | sim {sim.__version__} | numpy {numpy.__version__} | "
           f"mesa {mesa.__version__}")
-    header = (f"{'engine':6} {'network':9} {'reps':>7} {'days':>4} {'workers':>7} "
+    header = (f"{'engine':6} {'network':9} {'all on':6} {'reps':>7} {'days':>4} {'workers':>7} "
               f"{'wall s':>8} {'node-days/s':>12} {'engine nd/s':>12} {'sampling':>8} "
               f"{'peak MiB':>9}")
     print(header)
@@ -117,24 +155,33 @@ def main() -> None:
         row = run_case(case, repeats)
         rows.append(row)
         name = "demo" if row["network"] == DEMO else "chain-38"
-        print(f"{row['engine']:6} {name:9} {row['replicates']:>7} {row['days']:>4} "
+        on = "yes" if row.get("everything") else ""
+        print(f"{row['engine']:6} {name:9} {on:6} {row['replicates']:>7} {row['days']:>4} "
               f"{row.get('workers', 1):>7} {row['wall_s']:>8.2f} {row['node_days_per_s']:>12.3g} "
               f"{row['engine_node_days_per_s']:>12.3g} {row['sampling_share']:>8.0%} "
               f"{row['peak_rss_mib']:>9.0f}", flush=True)
 
-    def find(engine: str, network: str, reps: int) -> dict | None:
-        return next((r for r in rows if (r["engine"], r["network"], r["replicates"]) ==
-                     (engine, network, reps)), None)
+    def find(engine: str, network: str, reps: int, everything: bool = False) -> dict | None:
+        return next((r for r in rows if (r["engine"], r["network"], r["replicates"],
+                                         r.get("everything", False)) ==
+                     (engine, network, reps, everything)), None)
 
     print()
     batch_1000 = find("batch", DEMO, 1000)
-    mesa_demo = [r for r in rows if r["engine"] == "mesa" and r["network"] == DEMO]
+    mesa_demo = [r for r in rows if r["engine"] == "mesa" and r["network"] == DEMO
+                 and not r.get("everything")]
     if batch_1000 and mesa_demo:
         mesa_rate = max(r["engine_node_days_per_s"] for r in mesa_demo)
         print(f"demo, R=1000: batch engine {batch_1000['engine_node_days_per_s']:.3g} "
               f"node-days/s (target >= 2e7); end to end {batch_1000['node_days_per_s']:.3g}; "
               f"{batch_1000['engine_node_days_per_s'] / mesa_rate:.0f}x the Mesa engine "
               f"({mesa_rate:.3g}; target >= 100x)")
+    loaded = find("batch", DEMO, 1000, everything=True)
+    if batch_1000 and loaded:
+        ratio = batch_1000["engine_node_days_per_s"] / loaded["engine_node_days_per_s"]
+        print(f"demo, R=1000, every disruption and measure on: "
+              f"{loaded['engine_node_days_per_s']:.3g} node-days/s, {ratio:.2f}x slower than "
+              f"bare (target <= 2x); end to end {loaded['node_days_per_s']:.3g}")
     big = find("batch", DEMO, 100_000)
     if big:
         print(f"demo, R=100,000 x {DAYS} days: peak RSS {big['peak_rss_mib']:.0f} MiB "

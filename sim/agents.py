@@ -131,6 +131,10 @@ class InputBuffer:
             return [w / available for w in working]
         return [lane.share if lane.role == 0 else 0.0 for lane in self.lanes]
 
+    def expedite_room(self) -> float:
+        """Spare daily capacity of the expedite lanes: capacity minus what is owed on them."""
+        return sum(max(0.0, lane.capacity - lane.owed) for lane in self.lanes if lane.role == 2)
+
     def expedite_split(self, dynamic: bool) -> list[float]:
         """Share of the expedited quantity for each lane (expedite lanes only)."""
         weights = [lane.share * (lane.known if dynamic else 1.0) if lane.role == 2 else 0.0
@@ -315,7 +319,6 @@ class StockingPoint(mesa.Agent):
         plan = self.model.plan
         owed = self.owed_downstream()
         net_stock = self.stock - owed
-        shortfall = max(0.0, owed - self.stock)
         for buffer in self.inputs:
             position = buffer.stock + sum(lane.on_order for lane in buffer.lanes) \
                 + buffer.bom * net_stock
@@ -327,7 +330,9 @@ class StockingPoint(mesa.Agent):
             if plan.expedite:
                 split = buffer.expedite_split(plan.dynamic)
                 if sum(split) > 0:
-                    expedited = min(quantity, buffer.bom * shortfall)
+                    cover = float(plan.expedite_cover[buffer.index])
+                    urgent = buffer.bom * max(0.0, self.forecast * cover - net_stock)
+                    expedited = min(quantity, urgent, buffer.expedite_room())
                     shares = [(quantity - expedited) * s + expedited * x
                               for s, x in zip(shares, split, strict=True)]
                     for lane, amount in zip(buffer.lanes, shares, strict=True):

@@ -35,7 +35,7 @@ from sim.effects import (
 )
 from sim.effects import ring_size as ring_size_of
 from sim.grouping import incidence, product
-from sim.layout import MANUFACTURER, WAREHOUSE
+from sim.layout import MANUFACTURER, WAREHOUSE, Layout
 from sim.policy import SHORT_OF_SUPPLY, PolicyPlan
 from sim.recording import Recording
 from sim.scenario import ScenarioDraws
@@ -68,6 +68,40 @@ class _GroupMin:
         if self.padded:
             return values[self.index].min(axis=1)
         return np.minimum.reduceat(values[:-1], self.starts, axis=0)
+
+
+class _LaneSubset:
+    """Some inputs with all their lanes, re-indexed, for steps that only they need.
+
+    Dynamic sourcing only changes the shares of inputs with a choice of lanes, and expediting
+    only the orders of inputs with an expedite lane; every other input keeps its static share
+    (one lane: share 1), so these steps run on the subset alone.
+    """
+
+    def __init__(self, layout: Layout, plan: PolicyPlan, inputs: np.ndarray) -> None:
+        self.inputs = inputs
+        self.lanes = np.flatnonzero(np.isin(layout.lane_input, inputs))  # in lane order
+        local = np.searchsorted(inputs, layout.lane_input[self.lanes])
+        self.by_input = incidence(local, inputs.size)  # (local input, local lane)
+        self.input_of_lane = self.by_input.T.tocsr()
+        self.sources = layout.lane_source[self.lanes]
+        self.nodes = layout.input_node[inputs]
+        role = layout.lane_role[self.lanes]
+        share = plan.share[self.lanes]
+        self.primary_share = np.where(role == 0, share, 0.0)[:, None]
+        self.backup_share = np.where(role == 1, share, 0.0)[:, None]
+        self.expedite_share = np.where(role == 2, share, 0.0)[:, None]
+        self.static_share = self.primary_share[:, 0]
+        self.backup = (role == 1)[:, None]
+        self.expedite_lane = (role == 2)[:, None]
+        self.lag = plan.activation_lag[self.lanes][:, None]
+        self.lane_capacity = layout.lane_capacity[self.lanes][:, None]
+        self.bom = layout.input_bom[inputs][:, None]
+        self.cover = plan.expedite_cover[inputs][:, None]
+
+    def within(self, other: _LaneSubset) -> np.ndarray:
+        """Positions of this subset's lanes among ``other``'s (a superset)."""
+        return np.searchsorted(other.lanes, self.lanes)
 
 
 class BatchEngine:
@@ -112,7 +146,6 @@ class BatchEngine:
         # row gathers x[lane_source], x[zone_node] as products: 4x faster than np.take here
         self.source_of_lane = self.by_source.T.tocsr()
         self.node_of_zone = self.by_zone_node.T.tocsr()
-        self.node_of_input = incidence(layout.input_node, n).T.tocsr()  # (k, n)
         # manufacturers' kits: minimum of input stock / BOM over each manufacturer's inputs
         self.manufacturers = np.flatnonzero(layout.kind == MANUFACTURER)
         self.kits = _GroupMin(layout.input_first[self.manufacturers],
@@ -122,12 +155,11 @@ class BatchEngine:
         self.lanes_capped = bool(np.isfinite(layout.lane_capacity).any())
         # policy parts
         self.static_share = static
-        self.primary_share = np.where(role == 0, plan.share, 0.0)
-        self.backup_share = np.where(role == 1, plan.share, 0.0)
-        self.expedite_share = np.where(role == 2, plan.share, 0.0)
-        self.backup = role == 1
-        self.lag = plan.activation_lag
         self.has_expedite = (self.by_input @ (role == 2).astype(float)) > 0  # (k,) inputs
+        lanes_of_input = np.bincount(layout.lane_input, minlength=k)
+        self.choice = _LaneSubset(layout, plan, np.flatnonzero(lanes_of_input > 1))
+        self.expediting = _LaneSubset(layout, plan, np.flatnonzero(self.has_expedite))
+        self.expediting_in_choice = self.expediting.within(self.choice)
         self.forecasting = np.flatnonzero(plan.forecast_method > 0)
         self.pos = sparse.csr_matrix(plan.pos_weights) if plan.forecast_pos.any() else None
         groups = plan.pool_group
@@ -149,6 +181,7 @@ class BatchEngine:
             "reserve_threshold": plan.reserve_threshold,
             "reserve_release": plan.reserve_release,
             "nominal": layout.mean_outflow,
+            "expedite_cover": plan.expedite_cover,
         }
 
     def run(self, draws: ScenarioDraws, warmup_days: int, recording: Recording | None) -> None:
@@ -184,13 +217,17 @@ class BatchEngine:
             else None
         lanes_slowed = EffectSchedule(events, LANE_LEAD, e, r) if LANE_LEAD in kinds else None
         dynamic = plan.dynamic
+        known_lane = None  # (choice lane, replicate): what is known of the lanes, if dynamic
         if dynamic:
             known = knowledge_events(events, plan.detection_delay, plan.notice_days,
                                      draws.warned(plan.warned_kinds))
             known_nodes = EffectSchedule(known, NODE_CAPACITY, n, r)
             known_closed = EffectSchedule(known, LANE_CAPACITY, e, r)
             known_slowed = EffectSchedule(known, LANE_LEAD, e, r)
-            short_days = np.zeros((e, r))
+            knowledge = (known_nodes, known_closed, known_slowed)
+            known_versions: tuple[int, ...] = ()
+            short_days = np.zeros((self.choice.lanes.size, r))
+            share_today = np.repeat(self.static_share[:, None], r, axis=1)  # choice rows vary
         ring_size = ring_size_of(layout.max_lead, events)
         capped = self.lanes_capped or lanes_closed is not None
 
@@ -205,6 +242,7 @@ class BatchEngine:
         ahead = lead[None, :] > np.arange(layout.max_lead)[:, None]  # (day, lane): due that day
         ring[:layout.max_lead] = np.where(ahead, flow[None, :], 0.0)[:, :, None]
         ring_flat = ring.reshape(-1)
+        slowed_version = -1
         lane_offsets = (np.arange(e)[:, None] * r + np.arange(r)[None, :]).astype(np.int64)
         backlog = np.zeros((z, r))
         demand_days = np.ascontiguousarray(draws.demand.transpose(1, 2, 0))  # (day, zone, rep)
@@ -328,8 +366,14 @@ class BatchEngine:
             if lanes_slowed is None:
                 ring[(t + lead) % ring_size, lane_rows] = shipped
             else:
-                days = np.ceil(lead[:, None] * lanes_slowed.at(t) - 1e-9).astype(np.int64)
-                ring_flat[((t + days) % ring_size) * (e * r) + lane_offsets] += shipped
+                stretch = lanes_slowed.at(t)
+                if lanes_slowed.version != slowed_version:  # lead times change with events only
+                    slowed_version = lanes_slowed.version
+                    days = np.ceil(lead[:, None] * stretch - 1e-9).astype(np.int64)
+                    slot_offset = days * (e * r) + lane_offsets  # slot (t + days) at t = 0
+                index = slot_offset + (t % ring_size) * (e * r)
+                index[index >= ring.size] -= ring.size  # wrap: the slot of (t + days) % size
+                ring_flat[index] += shipped
 
             # 6. order inputs up to their levels, over the lanes that work
             owed_node = by_source @ owed
@@ -347,20 +391,26 @@ class BatchEngine:
             np.copyto(quantity, np.where(position <= level, level + full["order_gap"] - position,
                                          0.0))
             np.maximum(quantity, 0.0, out=quantity)
-            if dynamic:
-                known_lane = (self.source_of_lane @ known_nodes.at(t)) * known_closed.at(t)
-                known_lane *= known_slowed.at(t) <= plan.stretch_tolerance
-                shares = self._dynamic_shares(known_lane, short_days, activated)
+            if dynamic:  # what is known of the lanes of inputs with a choice
+                lanes = self.choice.lanes
+                for schedule in knowledge:
+                    schedule.at(t)
+                versions = tuple(schedule.version for schedule in knowledge)
+                if versions != known_versions or short_days.any():  # else as yesterday
+                    known_versions = versions
+                    known_lane = known_nodes.factors[self.choice.sources] * \
+                        known_closed.factors[lanes]
+                    known_lane *= known_slowed.factors[lanes] <= plan.stretch_tolerance
+                    share_today[lanes] = self._dynamic_shares(known_lane, short_days,
+                                                              activated)
+                pending, pending_next = np.multiply(share_today, self.input_of_lane @ quantity,
+                                                    out=pending_next), pending
             else:
-                shares = None
-            if plan.expedite:
-                pending = self._expedite(quantity, shares, known_lane if dynamic else None,
-                                         owed_downstream - stock, full["all_bom"])
-            elif shares is None:
                 pending, pending_next = product(self.share_of_input, quantity,
                                                 pending_next), pending
-            else:
-                pending = shares * (self.input_of_lane @ quantity)
+            if plan.expedite:
+                self._expedite(pending, quantity, share_today if dynamic else None, known_lane,
+                               forecast, net, owed)
 
             # 7. account and record
             if plan.uses_reserves or plan.uses_pooling or recording is not None:
@@ -450,41 +500,47 @@ class BatchEngine:
 
     def _dynamic_shares(self, known_lane: np.ndarray, short_days: np.ndarray,
                         activated: np.ndarray) -> np.ndarray:
-        """Today's share of each lane (see ``InputBuffer.shares``); updates backup counters."""
-        working = self.primary_share[:, None] * known_lane
-        available = self.by_input @ working
-        short = (self.input_of_lane @ (available < SHORT_OF_SUPPLY).astype(float)) > 0
-        backup = self.backup[:, None]
-        np.copyto(short_days, np.where(backup & short, short_days + 1, 0.0))
-        lag = self.lag[:, None]
-        np.copyto(activated, (backup & (short_days == lag + 1)).astype(float))
-        backups = np.where(backup & (short_days > lag), self.backup_share[:, None] * known_lane,
-                           0.0)
-        backup_total = self.by_input @ backups
-        available_lane = self.input_of_lane @ available
-        backup_lane = self.input_of_lane @ backup_total
+        """Today's shares of the lanes of inputs with a choice (``InputBuffer.shares``).
+
+        Also counts the days each backup lane has been needed, and marks in ``activated`` the
+        lanes whose backup starts today.
+        """
+        c = self.choice
+        working = c.primary_share * known_lane
+        available = c.by_input @ working
+        short = (c.input_of_lane @ (available < SHORT_OF_SUPPLY).astype(float)) > 0
+        np.copyto(short_days, np.where(c.backup & short, short_days + 1, 0.0))
+        activated[c.lanes] = (c.backup & (short_days == c.lag + 1)).astype(float)
+        backups = np.where(c.backup & (short_days > c.lag), c.backup_share * known_lane, 0.0)
+        backup_total = c.by_input @ backups
+        available_lane = c.input_of_lane @ available
+        backup_lane = c.input_of_lane @ backup_total
         with np.errstate(divide="ignore", invalid="ignore"):
             filled = working + (1.0 - available_lane) * backups / backup_lane
             reallocated = working / available_lane
-        static = self.static_share[:, None]
         return np.where(backup_lane > 0, filled,
-                        np.where(available_lane > 0, reallocated, static))
+                        np.where(available_lane > 0, reallocated, c.static_share[:, None]))
 
-    def _expedite(self, quantity: np.ndarray, shares: np.ndarray | None,
-                  known_lane: np.ndarray | None, shortfall: np.ndarray,
-                  bom: np.ndarray) -> np.ndarray:
-        """Orders per lane with the urgent part sent over expedite lanes."""
-        weights = self.expedite_share[:, None] * (known_lane if known_lane is not None else 1.0)
-        total = self.by_input @ weights
+    def _expedite(self, pending: np.ndarray, quantity: np.ndarray, shares: np.ndarray | None,
+                  known_lane: np.ndarray | None, forecast: np.ndarray, net: np.ndarray,
+                  owed: np.ndarray) -> None:
+        """Send the urgent part of orders over expedite lanes: rewrite their inputs' rows."""
+        x = self.expediting
+        known = 1.0 if known_lane is None else known_lane[self.expediting_in_choice]
+        weights = x.expedite_share * known
+        total = x.by_input @ weights
+        total_lane = x.input_of_lane @ total
         with np.errstate(divide="ignore", invalid="ignore"):
-            split = np.where(self.input_of_lane @ total > 0,
-                             weights / (self.input_of_lane @ total), 0.0)
-        has = (total > 0)
-        urgent = np.minimum(quantity, bom * (self.node_of_input @ np.maximum(shortfall, 0.0)))
-        expedited = np.where(has, urgent, 0.0)
-        regular = shares if shares is not None else self.static_share[:, None]
-        return (self.input_of_lane @ (quantity - expedited)) * regular + \
-            (self.input_of_lane @ expedited) * split
+            split = np.where(total_lane > 0, weights / total_lane, 0.0)
+        room = x.by_input @ np.where(x.expedite_lane,
+                                     np.maximum(0.0, x.lane_capacity - owed[x.lanes]), 0.0)
+        gap = forecast[x.nodes] * x.cover - net[x.nodes]
+        ordered = quantity[x.inputs]
+        urgent = np.minimum(np.minimum(ordered, x.bom * np.maximum(0.0, gap)), room)
+        expedited = np.where(total > 0, urgent, 0.0)
+        regular = shares[x.lanes] if shares is not None else x.static_share[:, None]
+        pending[x.lanes] = (x.input_of_lane @ (ordered - expedited)) * regular + \
+            (x.input_of_lane @ expedited) * split
 
     def _pool(self, request: np.ndarray, served: np.ndarray, served_node: np.ndarray,
               stock: np.ndarray, outflow_left: np.ndarray,

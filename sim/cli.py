@@ -23,11 +23,13 @@ def _error(message: str) -> None:
 
 
 def _disruption_window(spec: Any) -> tuple[int, int] | None:
-    events = [e for e in spec.disruptions if getattr(e, "kind", "") == "node_outage"]
-    if not events:
+    """First and last day of the scripted disruptions (to shade on the figure)."""
+    scripted = [e for e in spec.disruptions if getattr(e, "start_day", None) is not None
+                and getattr(e, "duration_days", None) is not None]
+    if not scripted:
         return None
-    return (min(e.start_day for e in events),
-            max(e.start_day + e.duration_days - 1 for e in events))
+    return (min(e.start_day for e in scripted),
+            max(e.start_day + e.duration_days - 1 for e in scripted))
 
 
 def _print_summary(dataset: Any, spec: Any, paths: dict[str, Path], wall: float) -> None:

@@ -22,7 +22,6 @@ __all__ = [
     "AppConfig",
     "DisruptionConfig",
     "EngineConfig",
-    "PolicyConfig",
     "RunConfig",
     "RunSpec",
     "build_run",
@@ -51,16 +50,6 @@ class EngineConfig:
 
 
 @dataclass
-class PolicyConfig:
-    """Replenishment policy (:class:`sim.policy.BaseStockPolicy`)."""
-
-    kind: str = "base_stock"
-    safety_factor: float = 1.65
-    safety_factor_by_node: dict[str, float] = field(default_factory=dict)
-    order_up_to_by_node: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
 class DisruptionConfig:
     """A list of disruption events (each a mapping with a ``kind``)."""
 
@@ -70,11 +59,16 @@ class DisruptionConfig:
 
 @dataclass
 class AppConfig:
-    """The whole run config; ``network`` is free-form (inline network or ``source: path``)."""
+    """The whole run config.
+
+    ``network`` (an inline network or ``source: path``) and ``policy`` (the nested sections of
+    :class:`sim.policy.Policy`) are free-form here and checked by :mod:`sim.network` and
+    :func:`sim.policy.policy_from_mapping`, whose errors name the key, value and rule.
+    """
 
     network: Any = None
     disruption: DisruptionConfig = field(default_factory=DisruptionConfig)
-    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    policy: Any = None
     engine: EngineConfig = field(default_factory=EngineConfig)
     run: RunConfig = field(default_factory=RunConfig)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar
@@ -61,6 +61,7 @@ __all__ = [
     "disruption_from_mapping",
     "disruption_to_mapping",
     "disruptions_from_config",
+    "event_rows",
     "load_risk_register",
     "node_capacity_factor",
 ]
@@ -256,6 +257,9 @@ class _Timed:
         else:
             expected = self.rate * days / DAYS_PER_YEAR
             count = int(rng.poisson(expected))
+            if count == 0:  # the common case for rare events: nothing more to draw
+                empty = np.zeros(0, dtype=np.int64)
+                return empty, empty
             starts = np.sort(rng.integers(0, days, count)) + warmup_days
         return starts, starts + self._durations(rng, starts.size)
 
@@ -272,35 +276,75 @@ class _Timed:
         """(event kind, target indices, severity) of one occurrence."""
         raise NotImplementedError
 
-    def sample(self, rng: np.random.Generator, layout: Layout, horizon: int,
+    def sample(self, rngs: Sequence[np.random.Generator], layout: Layout, horizon: int,
                warmup_days: int) -> np.ndarray:
-        """Events of one replicate, triggered ones included, clipped to the horizon."""
-        starts, ends = self.windows(rng, warmup_days, horizon - warmup_days)
-        tables = [self._events(layout, starts, ends)]
-        for trigger in self.triggers:
-            fired = rng.random(starts.size) < trigger.probability
-            child = trigger.disruption
-            child_starts = starts[fired] + trigger.delay_days
-            child_ends = child_starts + child._durations(rng, child_starts.size)
-            tables.append(child._events(layout, child_starts, child_ends))
+        """Events of a chunk of replicates (``rngs[i]`` is replicate i's stream for this spec).
+
+        Triggered events included; events starting after the horizon dropped. The ``replicate``
+        field of each event is its replicate's position in ``rngs``.
+        """
+        days = horizon - warmup_days
+        if self.start_day is not None and self.duration_days is not None and not self.triggers:
+            # scripted, fixed length: the same window in every replicate, nothing to draw
+            start = self.start_day + warmup_days
+            size = len(rngs)
+            events = self._events(layout, np.arange(size), np.full(size, start),
+                                  np.full(size, start + self.duration_days))
+            return events[events["start"] < horizon]
+        parent: list[tuple[np.ndarray, np.ndarray]] = []
+        children: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in self.triggers]
+        for rng in rngs:  # only the draws loop over replicates; the tables are built at once
+            starts, ends = self.windows(rng, warmup_days, days)
+            parent.append((starts, ends))
+            for t, trigger in enumerate(self.triggers):
+                fired = rng.random(starts.size) < trigger.probability
+                child_starts = starts[fired] + trigger.delay_days
+                child_ends = child_starts + trigger.disruption._durations(rng, child_starts.size)
+                children[t].append((child_starts, child_ends))
+        tables = [self._events(layout, *_flatten(parent))]
+        tables += [trigger.disruption._events(layout, *_flatten(windows))
+                   for trigger, windows in zip(self.triggers, children, strict=True)]
         events = np.concatenate(tables)
         return events[events["start"] < horizon]
 
-    def _events(self, layout: Layout, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        rows = []
-        for kind, targets, severity in self.effects(layout):
-            if targets.size == 0 or starts.size == 0:
-                continue
-            block = events_array(starts.size * targets.size)
-            block["kind"] = kind
-            block["target"] = np.tile(targets, starts.size)
-            block["start"] = np.repeat(starts, targets.size)
-            block["end"] = np.repeat(ends, targets.size)
-            block["ramp_days"] = self.ramp_days
-            block["ramp_kind"] = RAMPS[self.ramp]
-            block["severity"] = severity
-            rows.append(block)
+    def _events(self, layout: Layout, replicates: np.ndarray, starts: np.ndarray,
+                ends: np.ndarray) -> np.ndarray:
+        """Event rows of every effect of this spec, for occurrences (replicate, start, end)."""
+        if not starts.size:
+            return events_array(0)
+        rows = [event_rows(kind, targets, replicates, starts, ends, severity,
+                           self.ramp_days, RAMPS[self.ramp])
+                for kind, targets, severity in self.effects(layout)]
         return np.concatenate(rows) if rows else events_array(0)
+
+
+def _flatten(windows: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray,
+                                                                     np.ndarray]:
+    """Per-replicate (starts, ends) as flat (replicate position, start, end) arrays."""
+    counts = np.fromiter((starts.size for starts, _ in windows), dtype=np.int64,
+                         count=len(windows))
+    if not counts.sum():
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    return (np.repeat(np.arange(len(windows)), counts),
+            np.concatenate([w[0] for w in windows]), np.concatenate([w[1] for w in windows]))
+
+
+def event_rows(kind: int, targets: np.ndarray, replicates: np.ndarray, starts: np.ndarray,
+               ends: np.ndarray, severity: float | np.ndarray, ramp_days: int = 0,
+               ramp_kind: int = RAMP_LINEAR) -> np.ndarray:
+    """Rows of :data:`EVENT_DTYPE`: every occurrence (replicate, start, end) on every target."""
+    targets = np.asarray(targets, dtype=np.int64)
+    events = events_array(starts.size * targets.size)
+    events["kind"] = kind
+    events["target"] = np.tile(targets, starts.size)
+    events["replicate"] = np.repeat(replicates, targets.size)
+    events["start"] = np.repeat(starts, targets.size)
+    events["end"] = np.repeat(ends, targets.size)
+    events["ramp_days"] = ramp_days
+    events["ramp_kind"] = ramp_kind
+    events["severity"] = severity
+    return events
 
 
 # --------------------------------------------------------------------------------------------
@@ -642,31 +686,32 @@ class RandomOutages:
         """Check the spec against a network."""
         self.targets(layout)
 
-    def sample(self, rng: np.random.Generator, layout: Layout, horizon: int,
+    def sample(self, rngs: Sequence[np.random.Generator], layout: Layout, horizon: int,
                warmup_days: int) -> np.ndarray:
-        """Down spells of one replicate, as events clipped to the horizon."""
+        """Down spells of a chunk of replicates (one stream each), as events to the horizon."""
         targets = self.targets(layout)
         m = targets.size
         p_fail, p_recover = 1.0 / self.mttf_days, 1.0 / self.mttr_days
-        down = rng.random(m) < self.mttr_days / (self.mttf_days + self.mttr_days)
-        clock = np.zeros(m, dtype=np.int64)
-        starts, ends, nodes = [], [], []
-        while m and (clock < horizon).any():
-            spell = np.where(down, rng.geometric(p_recover, m), rng.geometric(p_fail, m))
-            hit = down & (clock < horizon)
-            starts.append(clock[hit])
-            ends.append(np.minimum(clock[hit] + spell[hit], horizon))
-            nodes.append(targets[hit])
-            clock = clock + spell
-            down = ~down
+        p_down = self.mttr_days / (self.mttf_days + self.mttr_days)
+        starts, ends, nodes, replicates = [], [], [], []
+        for position, rng in enumerate(rngs):
+            down = rng.random(m) < p_down
+            clock = np.zeros(m, dtype=np.int64)
+            while m and (clock < horizon).any():
+                spell = np.where(down, rng.geometric(p_recover, m), rng.geometric(p_fail, m))
+                hit = down & (clock < horizon)
+                starts.append(clock[hit])
+                ends.append(np.minimum(clock[hit] + spell[hit], horizon))
+                nodes.append(targets[hit])
+                replicates.append(np.full(int(hit.sum()), position, dtype=np.int64))
+                clock = clock + spell
+                down = ~down
         if not nodes:
             return events_array(0)
-        events = events_array(sum(len(x) for x in nodes))
-        events["kind"] = NODE_CAPACITY
+        events = event_rows(NODE_CAPACITY, np.zeros(1, dtype=np.int64),
+                            np.concatenate(replicates), np.concatenate(starts),
+                            np.concatenate(ends), self.severity)
         events["target"] = np.concatenate(nodes)
-        events["start"] = np.concatenate(starts)
-        events["end"] = np.concatenate(ends)
-        events["severity"] = self.severity
         return events
 
 
@@ -717,22 +762,29 @@ class CorrelatedOutages:
         _select_nodes(layout, f"disruption {self.kind}", region=self.region,
                       cluster=self.cluster)
 
-    def sample(self, rng: np.random.Generator, layout: Layout, horizon: int,
+    def sample(self, rngs: Sequence[np.random.Generator], layout: Layout, horizon: int,
                warmup_days: int) -> np.ndarray:
-        """Outages of one replicate: driver arrivals, then which nodes each one hits."""
+        """Outages of a chunk of replicates: driver arrivals, then which nodes each one hits."""
         nodes = _select_nodes(layout, f"disruption {self.kind}", region=self.region,
                               cluster=self.cluster)
         days = horizon - warmup_days
-        count = int(rng.poisson(self.rate_per_year * days / DAYS_PER_YEAR))
-        starts = np.sort(rng.integers(0, days, count)) + warmup_days
-        hit = rng.random((count, nodes.size)) < self.hit_probability
-        arrival, node = np.nonzero(hit)
-        events = events_array(arrival.size)
-        events["kind"] = NODE_CAPACITY
-        events["target"] = nodes[node]
-        events["start"] = starts[arrival]
-        events["end"] = starts[arrival] + self.duration.sample(rng, arrival.size)
-        events["severity"] = self.severity
+        expected = self.rate_per_year * days / DAYS_PER_YEAR
+        starts, ends, targets, replicates = [], [], [], []
+        for position, rng in enumerate(rngs):
+            count = int(rng.poisson(expected))
+            arrivals = np.sort(rng.integers(0, days, count)) + warmup_days
+            hit = rng.random((count, nodes.size)) < self.hit_probability
+            arrival, node = np.nonzero(hit)
+            starts.append(arrivals[arrival])
+            ends.append(arrivals[arrival] + self.duration.sample(rng, arrival.size))
+            targets.append(nodes[node])
+            replicates.append(np.full(arrival.size, position, dtype=np.int64))
+        if not starts:
+            return events_array(0)
+        events = event_rows(NODE_CAPACITY, np.zeros(1, dtype=np.int64),
+                            np.concatenate(replicates), np.concatenate(starts),
+                            np.concatenate(ends), self.severity)
+        events["target"] = np.concatenate(targets)
         return events
 
 
@@ -843,7 +895,9 @@ def load_risk_register(path: str | Path) -> tuple[Any, ...]:
     (``duration_days``, or ``duration_law`` with ``duration_mean_days``, ``duration_sd_days``).
     Errors name the file, the row and the column.
     """
-    path = Path(path)
+    from sim.io import resolve_path  # example: paths; sim.io does not import this module
+
+    path = resolve_path(path)
     if not path.is_file():
         raise ConfigError(Issue(str(path), "", None, "risk register not found"))
     if path.suffix.lower() in (".yaml", ".yml"):

@@ -119,46 +119,98 @@ def effect_factors(events: np.ndarray, day: int, kind: int, targets: int,
 class EffectSchedule:
     """The factors of one kind, day after day, for a chunk of replicates (batch engine).
 
-    Equal to :func:`effect_factors` on every day, but it scans only the events active that day
-    and recomputes only on days when an event starts, ends or is ramping. Days must be asked in
+    Equal to :func:`effect_factors` on every day, but it keeps the events as plain columns
+    sorted by start, scans only those active on a day, and recomputes only the cells (target,
+    replicate) that an event enters, leaves or ramps in that day. Days must be asked in
     increasing order. ``version`` changes whenever the factors change.
     """
 
     def __init__(self, events: np.ndarray, kind: int, targets: int, replicates: int,
                  shift: int = 0) -> None:
-        chosen = events[events["kind"] == kind].copy()
-        chosen["start"] += shift  # a shifted schedule: what is known `shift` days late
-        chosen["end"] += shift
+        chosen = events[events["kind"] == kind]
+        order = np.argsort(chosen["start"], kind="stable")
+        chosen = chosen[order]
         self.kind = kind
-        self.events = chosen[np.argsort(chosen["start"], kind="stable")]
-        days: set[int] = set()
-        for event in self.events:
-            days.update((int(event["start"]), int(event["end"])))
-            days.update(range(int(event["end"]), int(event["end"] + event["ramp_days"]) + 1))
-        self.change_days = days
+        self.start = chosen["start"] + shift  # a shifted schedule: what is known `shift` late
+        self.end = chosen["end"] + shift
+        self.ramp = np.ascontiguousarray(chosen["ramp_days"])
+        self.exponential = chosen["ramp_kind"] == RAMP_EXPONENTIAL
+        self.severity = np.ascontiguousarray(chosen["severity"])
+        self.cell = chosen["target"] * replicates + chosen["replicate"]  # flat (target, rep)
+        self.stop = self.end + self.ramp  # first day without effect
         self.factors = np.ones((targets, replicates))
+        self._flat = self.factors.reshape(-1)
+        self._mark = np.zeros(self._flat.size, dtype=bool)  # scratch: cells being recomputed
         self.version = 0
-        self._active = self.events[:0]
+        self._active = np.zeros(0, dtype=np.int64)  # indices of events that may act
         self._next = 0
-        self._started = False
+        self._day = -1
+        # days on which some cell changes: an event starts, ends, or ramps
+        horizon = int(self.stop.max()) + 2 if chosen.size else 1
+        marks = np.zeros(horizon + 1, dtype=np.int64)
+        np.add.at(marks, np.clip(self.end, 0, horizon), 1)
+        np.add.at(marks, np.clip(self.stop + 1, 0, horizon), -1)
+        changing = np.cumsum(marks)[:horizon] > 0
+        changing[np.clip(self.start, 0, horizon - 1)] = True
+        self._changing = changing
+        # events started by each day: self.start is sorted
+        self._started_by = np.searchsorted(self.start, np.arange(horizon), side="right")
+
+    def _changes(self, day: int) -> bool:
+        return day < self._changing.size and bool(self._changing[day])
 
     def at(self, day: int) -> np.ndarray:
         """Factors (target, replicate) on a simulated day."""
-        if self._started and day not in self.change_days:
+        if day <= self._day:
+            raise ValueError(f"days must increase: asked {day} after {self._day}")
+        first = self._day < 0
+        skipped = not first and not self._changes(day) and not any(
+            self._changes(d) for d in range(self._day + 1, day))
+        self._day = day
+        if skipped:
             return self.factors
-        self._started = True
-        stop = int(np.searchsorted(self.events["start"], day, side="right"))
-        active = np.concatenate([self._active, self.events[self._next:stop]])
-        self._active = active[active["end"] + active["ramp_days"] > day]
+        stop = int(self._started_by[min(day, self._started_by.size - 1)])
+        starting = np.arange(self._next, stop)
         self._next = stop
-        self.factors.fill(1.0)
+        before = self._active
+        active = np.concatenate([before, starting])
+        alive = self.stop[active] > day
+        self._active = active[alive]
+        # cells to recompute: where an event started, stopped or ramps since the last call
+        ramping = self._active[self.end[self._active] <= day]
+        touched = np.concatenate([starting, active[~alive], ramping])
+        if first:
+            touched = active
+        if touched.size == 0:
+            return self.factors
+        cells = self.cell[touched]
+        self._flat[cells] = 1.0
+        self._mark[cells] = True
+        acting = self._active[self._mark[self.cell[self._active]]]
+        self._mark[cells] = False
+        if acting.size:
+            weight = self._weight(acting, day)
+            if self.kind in (NODE_CAPACITY, LANE_CAPACITY):
+                values = 1.0 - self.severity[acting] * weight
+            else:
+                values = 1.0 + (self.severity[acting] - 1.0) * weight
+            rule = _COMBINE[self.kind]
+            ufunc = np.minimum if rule == "min" else np.maximum if rule == "max" else \
+                np.multiply
+            ufunc.at(self._flat, self.cell[acting], values)
         self.version += 1
-        weight = event_weight(self._active, day)
-        acting = weight > 0
-        if acting.any():
-            chosen = self._active[acting]
-            _combine(self.factors, chosen, _values(chosen, weight[acting], self.kind), self.kind)
         return self.factors
+
+    def _weight(self, rows: np.ndarray, day: int) -> np.ndarray:
+        """As :func:`event_weight`, for active events (started, not yet faded out)."""
+        since_end = day - self.end[rows]
+        fading = since_end >= 0
+        weight = np.ones(rows.size)
+        if fading.any():
+            i, r = since_end[fading], self.ramp[rows[fading]]
+            weight[fading] = np.where(self.exponential[rows[fading]],
+                                      0.05 ** ((i + 1.0) / r), (r - i) / (r + 1.0))
+        return weight
 
 
 def ring_size(max_lead: int, events: np.ndarray) -> int:
@@ -177,6 +229,7 @@ def knowledge_events(events: np.ndarray, delay: int, notice: int,
     days late either way.
     """
     known = events.copy()
-    known["start"] = np.maximum(0, known["start"] + np.where(warned, -notice, delay))
+    early = warned & (notice > 0)
+    known["start"] = np.maximum(0, known["start"] + np.where(early, -notice, delay))
     known["end"] = known["end"] + delay
     return known

@@ -2,12 +2,15 @@
 
 The day, in this order (``../DESIGN.md``):
 
-1. **Disrupt**: apply the day's events (node capacity factors).
+1. **Disrupt**: apply the day's events (node capacity, lane capacity and lead-time factors) and
+   what the nodes know of them.
 2. **Receive**: carriers unload shipments due today; yesterday's orders reach their sources.
 3. **Produce**: suppliers and manufacturers make units.
-4. **Serve demand**: demand arrives; each node serves its zones, rationing in proportion.
+4. **Serve demand**: demand arrives; reserves are released where service fell; each node serves
+   its zones, rationing in proportion; pooled nodes pass spare stock to each other.
 5. **Ship**: each node ships what it owes downstream, within lane capacity, rationing when short.
-6. **Order**: each node orders its inputs up to their levels, split by lane shares.
+6. **Order**: forecasts are updated; each node orders its inputs up to their levels, split by
+   lane shares or by what is known to work (backups, expediting).
 7. **Account**: costs and emissions; the day is recorded.
 
 This engine is the readable reference; :mod:`sim.batch` runs the same day on arrays.

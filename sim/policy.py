@@ -60,6 +60,7 @@ __all__ = [
 
 INVENTORY_RULES = ("base_stock", "days_of_cover", "s_S")
 SHORT_OF_SUPPLY = 1.0 - 1e-9  # an input whose known working share is below this is short
+NEVER = 2**40  # activation lag of backup lanes that are not to be used
 FORECAST_METHODS = ("none", "moving_average", "exp_smoothing")
 FORECAST_SIGNALS = ("orders", "pos")
 RULE_KEYS = ("rule", "safety_factor", "service_level", "cover_days", "order_days",
@@ -199,8 +200,11 @@ class SourcingPolicy:
     ----------
     dynamic : bool
         Reallocate each input's orders to the sources and lanes known to be working (in
-        proportion to share x remaining capacity), and activate backup lanes for the rest.
-        Off: orders follow the fixed shares, also to a source that is down.
+        proportion to share x remaining capacity). Off: orders follow the fixed shares, also to
+        a source that is down.
+    backups : bool
+        With dynamic sourcing, activate backup lanes for what the working primaries cannot
+        cover (backup suppliers, alternate routes, shared warehouses).
     detection_delay_days : int
         Days before a node learns that a source or lane is down (or back) [days].
     stretch_tolerance : float
@@ -218,9 +222,12 @@ class SourcingPolicy:
     prefer_green : float
         Green procurement: move this fraction of the share of non-green sources to green ones
         (:attr:`Node.green`), for inputs that have both [0-1].
+    single_source : bool
+        Single sourcing: each input from its largest primary lane only.
     """
 
     dynamic: bool = False
+    backups: bool = True
     detection_delay_days: int = 1
     stretch_tolerance: float = 1.5
     backup: BackupPolicy = field(default_factory=BackupPolicy)
@@ -228,6 +235,7 @@ class SourcingPolicy:
     switch_cost: float = 0.0
     max_region_share: float | None = None
     prefer_green: float = 0.0
+    single_source: bool = False
 
 
 @dataclass(frozen=True)
@@ -268,8 +276,10 @@ class ForecastPolicy:
 class ExpeditePolicy:
     """Expediting: send the urgent part of an order over ``expedite`` lanes (faster, dearer).
 
-    The urgent part is the node's shortfall against what it owes (backorders and orders due
-    downstream, minus stock), in input units.
+    An order is urgent when the node's net stock (on hand, minus what it owes downstream and to
+    backordered customers) will not cover its demand forecast until an expedited shipment could
+    arrive (``cover_days``); the gap, in input units, goes over the expedite lanes, up to their
+    spare capacity (daily capacity minus what is already owed on them).
 
     Parameters
     ----------
@@ -277,10 +287,14 @@ class ExpeditePolicy:
         Use expedite lanes.
     premium_per_unit : float
         Extra cost per expedited unit, on top of the lane's freight [money/unit].
+    cover_days : float, optional
+        Days of demand the net stock must cover; by default one day more than the longest
+        expedite lane of the input.
     """
 
     enabled: bool = False
     premium_per_unit: float = 0.0
+    cover_days: float | None = None
 
 
 @dataclass(frozen=True)
@@ -512,6 +526,8 @@ def _validate_parts(policy: Policy) -> None:
     _number(f"{where}.forecast", "alpha", f.alpha, minimum=1e-9, maximum=1)
     _number(f"{where}.forecast", "info_delay_days", f.info_delay_days, minimum=0, whole=True)
     _number(f"{where}.expedite", "premium_per_unit", e.premium_per_unit, minimum=0)
+    if e.cover_days is not None:
+        _number(f"{where}.expedite", "cover_days", e.cover_days, minimum=0)
     _number(f"{where}.pooling", "cost_per_unit", p.cost_per_unit, minimum=0)
     _number(f"{where}.early_warning", "notice_days", w.notice_days, minimum=0, whole=True)
     _number(f"{where}.green", "prefer_low_emission", g.prefer_low_emission, minimum=0,
@@ -688,6 +704,7 @@ class PolicyPlan:
     activation_fee: np.ndarray  # (lane,): one-off fee when a backup lane activates
     premium: np.ndarray  # (lane,): extra cost per unit shipped
     expedite: bool
+    expedite_cover: np.ndarray  # (input,) days of demand net stock must cover
     forecast_method: np.ndarray  # (node,): 0 static, 1 moving average, 2 smoothing
     forecast_pos: np.ndarray  # (node,) bool: forecast on point-of-sale demand
     window: int
@@ -733,6 +750,8 @@ def _plan(policy: Policy, network: Network) -> PolicyPlan:
     lag = np.full(e, -1, dtype=np.int64)
     lag[backup] = policy.sourcing.backup.activation_lag_days
     lag[backup & same_source] = policy.sourcing.switch_over_days
+    if not (policy.sourcing.backups or policy.shared_warehouses):
+        lag[backup] = NEVER  # reallocation among primaries only
     fee = np.zeros(e)
     fee[backup] = policy.sourcing.backup.activation_fee
     fee[backup & same_source] = policy.sourcing.switch_cost
@@ -776,6 +795,7 @@ def _plan(policy: Policy, network: Network) -> PolicyPlan:
         stretch_tolerance=float(policy.sourcing.stretch_tolerance),
         activation_lag=lag, activation_fee=fee, premium=premium,
         expedite=bool(policy.expedite.enabled and (role == 2).any()),
+        expedite_cover=_expedite_cover(policy, layout),
         forecast_method=method, forecast_pos=pos, window=int(policy.forecast.window_days),
         alpha=float(policy.forecast.alpha), info_delay=delay,
         pos_weights=_pos_weights(layout) if pos.any() else np.zeros((n, layout.n_zones)),
@@ -784,6 +804,15 @@ def _plan(policy: Policy, network: Network) -> PolicyPlan:
         reserve_release=reserve["release"], reserve_holding_rate=reserve["rate"],
         reserve_release_cost=reserve["cost"], fee_per_day=fee_per_day,
     )
+
+
+def _expedite_cover(policy: Policy, layout: Layout) -> np.ndarray:
+    if policy.expedite.cover_days is not None:
+        return np.full(layout.n_inputs, float(policy.expedite.cover_days))
+    cover = np.zeros(layout.n_inputs)
+    expedite = layout.lane_role == 2
+    np.maximum.at(cover, layout.lane_input[expedite], layout.lane_lead[expedite].astype(float))
+    return cover + 1.0
 
 
 def _alternate_lanes(layout: Layout) -> np.ndarray:
@@ -934,6 +963,8 @@ def _static_shares(policy: Policy, layout: Layout) -> np.ndarray:
         if lanes.size < 2:
             continue
         s = share[lanes]
+        if policy.sourcing.single_source:
+            s = np.where(np.arange(s.size) == int(np.argmax(s)), 1.0, 0.0)
         if g > 0:
             is_green = green[lanes]
             total = s[is_green].sum()

@@ -9,7 +9,7 @@ the same events, day by day (common random numbers).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,26 +135,50 @@ class Scenario:
             list(replicates), dtype=np.int64)
         layout, horizon = self.layout, self.horizon
         demand = np.empty((reps.size, horizon, layout.n_zones))
-        chunks: list[np.ndarray] = []
         for position, r in enumerate(reps):
             rng = np.random.default_rng(self.seed_sequence(r, DEMAND_STREAM))
             demand[position] = sample_demand(rng, layout, horizon)
-            for cause, spec in enumerate(self.disruptions):
-                rng = np.random.default_rng(self.seed_sequence(r, 1 + cause))
-                events = spec.sample(rng, layout, horizon, self.warmup_days)
-                events["replicate"] = position
-                events["cause"] = cause
-                chunks.append(events)
-                _shock_demand(demand[position], events, horizon)
-        events = np.concatenate(chunks) if chunks else np.zeros(0, dtype=EVENT_DTYPE)
+        tables = []
+        for cause, spec in enumerate(self.disruptions):
+            streams = ReplicateStreams(self, reps, 1 + cause)
+            events = spec.sample(streams, layout, horizon, self.warmup_days)
+            events["cause"] = cause
+            tables.append(events)
+        events = np.concatenate(tables) if tables else np.zeros(0, dtype=EVENT_DTYPE)
+        _shock_demand(demand, events, horizon)
         return ScenarioDraws(reps, demand, events, horizon,
                              tuple(spec.kind for spec in self.disruptions))
 
 
+class ReplicateStreams(Sequence[np.random.Generator]):
+    """The generators of one stream for a chunk of replicates, made when first used.
+
+    A spec that draws nothing (scripted, fixed length) never pays for making them.
+    """
+
+    def __init__(self, scenario: Scenario, replicates: np.ndarray, stream: int) -> None:
+        self._scenario, self._replicates, self._stream = scenario, replicates, stream
+
+    def __len__(self) -> int:
+        return len(self._replicates)
+
+    def __getitem__(self, position: int) -> np.random.Generator:  # type: ignore[override]
+        if not -len(self) <= position < len(self):
+            raise IndexError(position)
+        return np.random.default_rng(
+            self._scenario.seed_sequence(self._replicates[position], self._stream))
+
 
 def _shock_demand(demand: np.ndarray, events: np.ndarray, horizon: int) -> None:
-    """Multiply one replicate's demand (day, zone) by the demand shocks among ``events``."""
-    for event in events[events["kind"] == DEMAND]:
-        days = np.arange(event["start"], min(horizon, event["end"] + event["ramp_days"]))
-        weight = event_weight(np.repeat(event, days.size), days)
-        demand[days, event["target"]] *= 1.0 + (event["severity"] - 1.0) * weight
+    """Multiply demand (replicate, day, zone) by the demand shocks among ``events``."""
+    shocks = events[events["kind"] == DEMAND]
+    if not shocks.size:
+        return
+    last = np.minimum(horizon, shocks["end"] + shocks["ramp_days"])
+    length = np.maximum(last - shocks["start"], 0)
+    row = np.repeat(np.arange(shocks.size), length)  # one row per (shock, day it acts)
+    day = shocks["start"][row] + np.arange(row.size) - np.repeat(np.cumsum(length) - length,
+                                                                 length)
+    expanded = shocks[row]
+    factor = 1.0 + (expanded["severity"] - 1.0) * event_weight(expanded, day)
+    np.multiply.at(demand, (expanded["replicate"], day, expanded["target"]), factor)

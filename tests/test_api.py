@@ -31,7 +31,7 @@ def test_variable_names_are_unique() -> None:
 
 
 def test_schema(run: xr.Dataset, demo: sim.Network) -> None:
-    assert dict(run.sizes) == {"replicate": 3, "day": 50, "node": 11, "lane": 12, "input": 9}
+    assert dict(run.sizes) == {"replicate": 3, "day": 50, "node": 12, "lane": 15, "input": 9}
     assert run.day.values.tolist() == list(range(50))
     assert run.node.values.tolist() == [n.id for n in demo.nodes]
     assert run.node_kind.sel(node="plant").item() == "manufacturer"

@@ -75,12 +75,13 @@ def test_run_writes_dataset_config_and_figure(tmp_path: Path) -> None:
 
 
 def test_multirun_sweep(tmp_path: Path) -> None:
-    result = run_cli("-m", "policy.safety_factor=0,2", *SMALL, f"hydra.sweep.dir={tmp_path}/sweep",
-                     cwd=tmp_path)
+    result = run_cli("-m", "policy.inventory.safety_factor=0,2", *SMALL,
+                     f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     runs = sorted((tmp_path / "sweep").glob("*/results.nc"))
     assert len(runs) == 2
-    factors = [OmegaConf.load(r.parent / "config.yaml").policy.safety_factor for r in runs]
+    factors = [OmegaConf.load(r.parent / "config.yaml").policy.inventory.safety_factor
+               for r in runs]
     assert factors == [0.0, 2.0]
 
 
@@ -91,7 +92,7 @@ def test_multirun_sweep(tmp_path: Path) -> None:
     (["network=file", "network.source=missing.yaml"], "missing.yaml: no such file or folder", 2),
     (["network=willems_01", "disruption=supplier_outage"],
      "node = 'ctrl_a': not a node of network 'chain-01'", 2),
-    (["policy.safety_factor=-1", "engine.replicates=0"], "replicates = 0", 2),
+    (["policy.inventory.safety_factor=-1", "engine.replicates=0"], "replicates = 0", 2),
     (["engine.name=warp"], "engine = 'warp'", 2),
 ])
 def test_bad_input_gives_a_short_error(tmp_path: Path, args: list[str], fragment: str,

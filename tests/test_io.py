@@ -296,7 +296,7 @@ def test_willems_missing_required_column(tmp_path: Path) -> None:
 def test_check_command(tmp_path: Path) -> None:
     ok = subprocess.run([sys.executable, "-m", "sim", "check", str(DEMO)], capture_output=True,
                         text=True, check=False)
-    assert ok.returncode == 0 and "ok: demo: 11 nodes" in ok.stdout
+    assert ok.returncode == 0 and "ok: demo: 12 nodes" in ok.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nnodes: {a: {kind: supplier}}\n")
     out = subprocess.run([sys.executable, "-m", "sim", "check", str(bad)], capture_output=True,

@@ -247,7 +247,10 @@ def test_demo_network_shape(demo: sim.Network) -> None:
     assert kinds.count("warehouse") == 2 and len(demo.demand) == 4
     plant = demo.node("plant")
     assert len(plant.bom) == 3
-    for item, _ in plant.bom:  # two suppliers per part
-        assert len([la for la in demo.lanes if la.target == "plant"
+    for item, _ in plant.bom:  # two regular suppliers per part
+        assert len([la for la in demo.lanes if la.target == "plant" and la.role == "primary"
                     and demo.node(la.source).item == item]) == 2
+    standby = {la.id: la.role for la in demo.lanes if la.role != "primary"}
+    assert standby == {"ctrl_backup-plant": "backup", "ctrl_a-plant-air": "backup",
+                       "motor_a-plant-express": "expedite"}
     assert {demo.node(z.node).region for z in demo.demand} == {"north", "south"}
