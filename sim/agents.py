@@ -190,7 +190,7 @@ class StockingPoint(mesa.Agent):
         self.production = self.received = self.served = self.shipped = 0.0
         self.transferred = self.released = 0.0
         self.holding_cost = self.transport_cost = self.shortage_cost = self.co2e = 0.0
-        self.policy_cost = 0.0
+        self.premium_cost = self.reservation_cost = self.fixed_cost = 0.0
 
     # -- helpers -----------------------------------------------------------------------------
     def owed_downstream(self) -> float:
@@ -351,15 +351,14 @@ class StockingPoint(mesa.Agent):
         self.shortage_cost = sum(zone.penalty() for zone in self.zones)
         self.co2e = self.production * spec.production_co2e_kg_per_unit + sum(
             lane.shipped * lane.spec.co2e_kg_per_unit for lane in self.in_lanes)
-        policy_cost = float(plan.fee_per_day[i])
-        for lane in self.in_lanes:
-            policy_cost += lane.shipped * float(plan.premium[lane.index])
-            if lane.activated_today:
-                policy_cost += float(plan.activation_fee[lane.index])
-        policy_cost += max(self.transferred, 0.0) * plan.pool_cost
-        policy_cost += self.reserve * spec.unit_value * float(plan.reserve_holding_rate[i])
-        policy_cost += self.released * float(plan.reserve_release_cost[i])
-        self.policy_cost = policy_cost
+        premium = sum(lane.shipped * float(plan.premium[lane.index]) for lane in self.in_lanes)
+        premium += max(self.transferred, 0.0) * plan.pool_cost
+        premium += self.released * float(plan.reserve_release_cost[i])
+        reservation = float(plan.fee_per_day[i])
+        reservation += self.reserve * spec.unit_value * float(plan.reserve_holding_rate[i])
+        self.premium_cost, self.reservation_cost = premium, reservation
+        self.fixed_cost = sum(float(plan.activation_fee[lane.index]) for lane in self.in_lanes
+                              if lane.activated_today)
         demand = sum(zone.demand for zone in self.zones)
         shortage = sum(zone.shortage for zone in self.zones)
         self.service_yesterday = 1.0 - shortage / demand if demand > 0 else 1.0

@@ -131,7 +131,9 @@ def simulate(
     policy_plan = policy_spec.plan(net)  # refuses a bad policy here, not in a worker
     plan = RunPlan(scenario, policy_plan, engine, record, int(quantile_replicates))
     merged = run_plan(plan, int(replicates), chunk_size=chunk_size, workers=int(workers))
-    dataset = to_dataset(policy_plan.layout, merged, days=days, mode=record)
+    dataset = to_dataset(policy_plan.layout, merged, days=days, mode=record,
+                         warmup_days=warmup_days,
+                         causes=tuple(spec.kind for spec in scenario.disruptions))
     config = {
         "run": {"days": days, "warmup_days": warmup_days, "replicates": int(replicates),
                 "seed": int(seed), "engine": engine, "record": record,

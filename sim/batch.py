@@ -232,7 +232,7 @@ class BatchEngine:
         capped = self.lanes_capped or lanes_closed is not None
 
         # state, entity-major: (node | lane | input | zone, replicate)
-        flow = layout.lane_mean_flow
+        flow = layout.lane_initial_flow
         stock = np.repeat(levels.initial_stock[:, None], r, axis=1)
         inputs = np.repeat(levels.initial_inputs[:, None], r, axis=1)
         owed = np.zeros((e, r))
@@ -447,25 +447,29 @@ class BatchEngine:
             penalties[:] = self.shortage_penalty @ shortage
             if backorder:
                 penalties += self.backorder_penalty @ backlog
-            policy_cost = nodes["policy_cost"]
-            policy_cost[:] = full["fee_per_day"] + self.premium @ shipped
+            premium, reservation = nodes["premium_cost"], nodes["reservation_cost"]
+            premium[:] = self.premium @ shipped
+            reservation[:] = full["fee_per_day"]
             if dynamic:
-                policy_cost += self.activation_fee @ activated
+                nodes["fixed_cost"][:] = self.activation_fee @ activated
             if plan.uses_pooling:
-                policy_cost += np.maximum(transferred, 0.0) * plan.pool_cost
+                premium += np.maximum(transferred, 0.0) * plan.pool_cost
                 nodes["transferred"][:] = transferred
             if plan.uses_reserves:
-                policy_cost += reserve * full["reserve_cost"]
-                policy_cost += released * full["release_cost"]
+                premium += released * full["release_cost"]
+                reservation += reserve * full["reserve_cost"]
                 nodes["reserve_released"][:] = released
             np.add(holding, nodes["transport_cost"], out=nodes["cost"])
             nodes["cost"] += penalties
-            nodes["cost"] += policy_cost
+            nodes["cost"] += premium
+            nodes["cost"] += reservation
+            nodes["cost"] += nodes["fixed_cost"]
             np.multiply(production, full["production_co2e"], out=nodes["co2e"])
             nodes["co2e"] += freight_and_co2e[n:]
             inflows = self.inflow_by_role @ shipped
             nodes["backup_inflow"][:] = inflows[:n]
             nodes["expedited_inflow"][:] = inflows[n:]
+            block.lane_ordered, block.lane_shipped = pending, shipped
             if lanes_wanted:
                 block.lanes[LANE["lane_ordered"]] = pending
                 block.lanes[LANE["lane_shipped"]] = shipped

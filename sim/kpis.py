@@ -13,19 +13,28 @@ says otherwise. Definitions:
   [money].
 * ``co2e_kg`` and ``co2e_per_unit_served`` [kg CO2e, kg CO2e/unit].
 * ``peak_shortage``: the largest network shortage of one day [units/day].
+* ``premium_cost_total``, ``reservation_cost_total``, ``fixed_cost_total`` and their sum
+  ``policy_cost_total``: what the measures of the policy cost, by kind [money].
+* ``time_to_survive``, ``time_to_recover``, ``resilience_loss``: network service after the
+  first disruption event of the replicate (:mod:`sim.resilience`, 7-day window, 2-point
+  tolerance); NaN in a replicate without events.
 * ``node_fill_rate`` (replicate, node): fill rate of each node's end customers (NaN without).
+* ``lane_flow`` (replicate, lane): units shipped over each lane.
+* ``bullwhip`` (replicate, tier): variance over days of the orders placed by the nodes of a
+  tier, over the variance of end-customer demand (:func:`order_tiers`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.grouping import row_sums
+from sim.grouping import incidence, product, row_sums
 from sim.layout import Layout
+from sim.resilience import resilience_loss, time_to_recover, time_to_survive
 from sim.trace import NODE, DayBlock, Trace, Var
 
-__all__ = ["KPI_VARS", "NETWORK_SERIES", "NODE_KPI_VARS", "KpiAccumulator", "NodeTotals",
-           "network_series", "replicate_kpis"]
+__all__ = ["KPI_ARRAYS", "KPI_VARS", "NETWORK_SERIES", "KpiAccumulator", "NodeTotals",
+           "network_series", "order_tiers", "replicate_kpis"]
 
 STOCKOUT_TOLERANCE = 1e-9  # relative: a shortage below this share of a day's demand is rounding
 
@@ -44,7 +53,13 @@ KPI_VARS: dict[str, Var] = {
     "holding_cost_total": Var("money", "holding cost"),
     "transport_cost_total": Var("money", "freight"),
     "shortage_cost_total": Var("money", "shortage and backorder penalties"),
-    "policy_cost_total": Var("money", "fees, premiums, transfers and reserves of the policy"),
+    "premium_cost_total": Var("money", "per-unit charges of the measures (premiums, transfers, "
+                              "reserve releases)"),
+    "reservation_cost_total": Var("money", "running charges of the measures (reservation and "
+                                  "warehouse fees, reserve holding)"),
+    "fixed_cost_total": Var("money", "one-off charges of the measures (activations, "
+                            "switch-overs)"),
+    "policy_cost_total": Var("money", "premium + reservation + fixed cost of the measures"),
     "total_cost": Var("money", "holding + transport + shortage + policy cost"),
     "co2e_kg": Var("kg CO2e", "production and transport emissions"),
     "co2e_per_unit_served": Var("kg CO2e/unit", "emissions per unit served to end customers"),
@@ -52,9 +67,20 @@ KPI_VARS: dict[str, Var] = {
     "reserve_released_units": Var("units", "emergency reserve released"),
     "backup_units": Var("units", "units shipped over backup lanes"),
     "expedited_units": Var("units", "units shipped over expedite lanes"),
+    "time_to_survive": Var("days", "days from the first disruption until network service falls "
+                           "below normal (censored at the end)"),
+    "time_to_recover": Var("days", "days from the first disruption until network service is "
+                           "back to normal for good"),
+    "resilience_loss": Var("units", "demand not served against the normal service level, from "
+                           "the first disruption to recovery"),
 }
-NODE_KPI_VARS: dict[str, Var] = {
-    "node_fill_rate": Var("1", "fill rate of the node's end customers (NaN without any)"),
+# Per-replicate KPIs with a second dimension: name -> (variable, dimension)
+KPI_ARRAYS: dict[str, tuple[Var, str]] = {
+    "node_fill_rate": (Var("1", "fill rate of the node's end customers (NaN without any)"),
+                       "node"),
+    "lane_flow": (Var("units", "units shipped over the lane"), "lane"),
+    "bullwhip": (Var("1", "variance of the daily orders placed by the tier's nodes over the "
+                     "variance of daily end-customer demand"), "tier"),
 }
 
 
@@ -106,11 +132,55 @@ def network_series(block: DayBlock, totals: np.ndarray,
     }
 
 
+def order_tiers(layout: Layout) -> np.ndarray:
+    """Tiers that place orders (the tiers of lane targets), in increasing order."""
+    return np.unique(layout.tier[layout.lane_target]).astype(np.int64)
+
+
+class _Variance:
+    """Streaming variance over days per (group, replicate), shifted by a nominal value.
+
+    Sums of (x - shift) and its square; shifting by the nominal mean keeps the difference of
+    the two sums from cancelling digits.
+    """
+
+    def __init__(self, shift: np.ndarray, replicates: int) -> None:
+        self.shift = np.asarray(shift, dtype=float)[:, None]
+        self.sums = np.zeros((self.shift.shape[0], replicates))
+        self.squares = np.zeros_like(self.sums)
+        self.count = 0
+
+    def add(self, values: np.ndarray) -> None:
+        centred = values - self.shift
+        self.sums += centred
+        self.squares += centred * centred
+        self.count += 1
+
+    def result(self) -> np.ndarray:
+        if self.count < 2:
+            return np.full(self.sums.shape, np.nan)
+        return (self.squares - self.sums * self.sums / self.count) / (self.count - 1)
+
+
 class KpiAccumulator:
-    """Per-replicate KPIs (:data:`KPI_VARS`, :data:`NODE_KPI_VARS`), updated day by day."""
+    """Per-replicate KPIs (:data:`KPI_VARS`, :data:`KPI_ARRAYS`), updated day by day.
+
+    Parameters
+    ----------
+    replicates, days : int
+        Chunk size and recorded days.
+    layout : Layout
+        The network's arrays.
+    node_totals : NodeTotals, optional
+        Shared with the other recorders.
+    disruption_start : ndarray, optional
+        Per replicate, the recorded day its first disruption event starts (-1: none); the
+        resilience KPIs are NaN without it.
+    """
 
     def __init__(self, replicates: int, days: int, layout: Layout,
-                 node_totals: NodeTotals | None = None) -> None:
+                 node_totals: NodeTotals | None = None,
+                 disruption_start: np.ndarray | None = None) -> None:
         self.days = days
         self.node_totals = node_totals or NodeTotals(layout)
         self.serving = np.flatnonzero(layout.mean_zone_demand > 0)
@@ -123,6 +193,18 @@ class KpiAccumulator:
         self.node_demand = np.zeros((layout.n_nodes, replicates))
         self.node_shortage = np.zeros((layout.n_nodes, replicates))
         self.transferred = np.zeros(replicates)
+        self.lane_flow = np.zeros((layout.n_lanes, replicates))
+        tiers = order_tiers(layout)
+        self.by_tier = incidence(np.searchsorted(tiers, layout.tier[layout.lane_target]),
+                                 tiers.size)
+        self.orders = np.empty((tiers.size, replicates))
+        self.order_variance = _Variance(self.by_tier @ layout.lane_mean_flow, replicates)
+        self.demand_variance = _Variance(np.array([layout.zone_mean.sum()]), replicates)
+        self.network_demand = np.zeros((days, replicates))  # for the resilience KPIs
+        self.network_shortage = np.zeros((days, replicates))
+        self.disruption_start = (np.full(replicates, -1, dtype=np.int64)
+                                 if disruption_start is None else
+                                 np.asarray(disruption_start, dtype=np.int64))
 
     def record(self, day: int, block: DayBlock, totals: np.ndarray,
                series: dict[str, np.ndarray]) -> None:
@@ -141,13 +223,24 @@ class KpiAccumulator:
             self.stockouts += (shortage[self.serving] > limit).sum(axis=0)
         np.maximum(self.peak_shortage, series["network_shortage"], out=self.peak_shortage)
         self.final_backlog = series["network_backlog"].copy()
+        self.lane_flow += block.lane_shipped
+        self.order_variance.add(product(self.by_tier, np.ascontiguousarray(block.lane_ordered),
+                                        self.orders))
+        network_demand = totals[NODE["demand"]]
+        self.demand_variance.add(network_demand[None])
+        self.network_demand[day] = network_demand
+        self.network_shortage[day] = series["network_shortage"]
 
     def result(self) -> dict[str, np.ndarray]:
-        """The KPIs: (replicate,) arrays, and (replicate, node) for ``node_fill_rate``."""
+        """The KPIs: (replicate,) arrays, and (replicate, other) for :data:`KPI_ARRAYS`."""
         t = {name: self.totals[i] for name, i in NODE.items()}
         pairs = self.days * self.serving.size
         csl = 1.0 - self.stockouts / pairs if pairs else np.full_like(self.stockouts, np.nan)
-        costs = t["holding_cost"] + t["transport_cost"] + t["shortage_cost"] + t["policy_cost"]
+        policy = t["premium_cost"] + t["reservation_cost"] + t["fixed_cost"]
+        costs = t["holding_cost"] + t["transport_cost"] + t["shortage_cost"] + policy
+        demand = self.network_demand.T
+        served = demand - self.network_shortage.T
+        start = self.disruption_start
         return {
             "fill_rate": 1.0 - _ratio(t["shortage"], t["demand"]),
             "cycle_service_level": csl,
@@ -163,7 +256,10 @@ class KpiAccumulator:
             "holding_cost_total": t["holding_cost"],
             "transport_cost_total": t["transport_cost"],
             "shortage_cost_total": t["shortage_cost"],
-            "policy_cost_total": t["policy_cost"],
+            "premium_cost_total": t["premium_cost"],
+            "reservation_cost_total": t["reservation_cost"],
+            "fixed_cost_total": t["fixed_cost"],
+            "policy_cost_total": policy,
             "total_cost": costs,
             "co2e_kg": t["co2e"],
             "co2e_per_unit_served": _ratio(t["co2e"], t["served"]),
@@ -171,7 +267,12 @@ class KpiAccumulator:
             "reserve_released_units": t["reserve_released"],
             "backup_units": t["backup_inflow"],
             "expedited_units": t["expedited_inflow"],
+            "time_to_survive": time_to_survive(served, demand, start),
+            "time_to_recover": time_to_recover(served, demand, start),
+            "resilience_loss": resilience_loss(served, demand, start),
             "node_fill_rate": (1.0 - _ratio(self.node_shortage, self.node_demand)).T,
+            "lane_flow": self.lane_flow.T.copy(),
+            "bullwhip": _ratio(self.order_variance.result(), self.demand_variance.result()).T,
         }
 
 
@@ -181,14 +282,16 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return out
 
 
-def replicate_kpis(trace: Trace, layout: Layout) -> dict[str, np.ndarray]:
+def replicate_kpis(trace: Trace, layout: Layout,
+                   disruption_start: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """KPIs of each replicate of a full trace (replaying its days through the accumulator)."""
     replicates, days = trace.shape
     node_totals = NodeTotals(layout)
-    accumulator = KpiAccumulator(replicates, days, layout, node_totals)
+    accumulator = KpiAccumulator(replicates, days, layout, node_totals, disruption_start)
     for day in range(days):
         block = trace.day(day)
-        block = DayBlock(np.ascontiguousarray(block.nodes), np.ascontiguousarray(block.inputs))
+        block = DayBlock(np.ascontiguousarray(block.nodes), np.ascontiguousarray(block.inputs),
+                         np.ascontiguousarray(block.lanes))
         totals = node_totals.nodes(block)
         accumulator.record(day, block, totals, network_series(block, totals, node_totals))
     return accumulator.result()

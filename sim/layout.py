@@ -79,6 +79,7 @@ class Layout:
     sd_outflow: np.ndarray  # (node,)
     mean_zone_demand: np.ndarray  # (node,)
     lane_mean_flow: np.ndarray  # (lane,)
+    lane_initial_flow: np.ndarray  # (lane,): the starting pipeline, by default the mean flow
     backorder: bool
 
     @classmethod
@@ -235,6 +236,9 @@ def _compile(network: Network) -> Layout:
         sd_outflow=np.sqrt(var_outflow),
         mean_zone_demand=mean_zone_demand,
         lane_mean_flow=lane_flow,
+        lane_initial_flow=np.array([flow if lane.initial_flow_per_day is None
+                                    else lane.initial_flow_per_day
+                                    for lane, flow in zip(lanes, lane_flow, strict=True)]),
         backorder=network.unmet_demand == "backorder",
     )
     _readonly(*(v for v in vars(layout).values() if isinstance(v, np.ndarray)))

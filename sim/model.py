@@ -125,7 +125,8 @@ class SupplyChainModel(mesa.Model):
         self._activate = "shuffle_do" if shuffle else "do"
         self._build()
         if isinstance(record, str):
-            record = Recording(record, np.array([replicate]), days, self.layout)
+            record = Recording(record, np.array([replicate]), days, self.layout,
+                               disruption_start=self.draws.disruption_start(warmup_days))
         self.recording = record
 
     # -- construction ------------------------------------------------------------------------
@@ -145,7 +146,7 @@ class SupplyChainModel(mesa.Model):
         self.lanes = []
         by_carrier: dict[str, list[LaneState]] = defaultdict(list)
         for j, spec in enumerate(self.network.lanes):
-            lane = LaneState(spec, j, self.ring_size, float(layout.lane_mean_flow[j]),
+            lane = LaneState(spec, j, self.ring_size, float(layout.lane_initial_flow[j]),
                              float(plan.share[j]), int(layout.lane_role[j]),
                              int(plan.activation_lag[j]))
             lane.source = nodes[layout.lane_source[j]]
@@ -262,8 +263,11 @@ class SupplyChainModel(mesa.Model):
             "holding_cost": [a.holding_cost for a in nodes],
             "transport_cost": [a.transport_cost for a in nodes],
             "shortage_cost": [a.shortage_cost for a in nodes],
-            "policy_cost": [a.policy_cost for a in nodes],
-            "cost": [a.holding_cost + a.transport_cost + a.shortage_cost + a.policy_cost
+            "premium_cost": [a.premium_cost for a in nodes],
+            "reservation_cost": [a.reservation_cost for a in nodes],
+            "fixed_cost": [a.fixed_cost for a in nodes],
+            "cost": [a.holding_cost + a.transport_cost + a.shortage_cost + a.premium_cost
+                     + a.reservation_cost + a.fixed_cost
                      for a in nodes],
             "co2e": [a.co2e for a in nodes],
             "transferred": [a.transferred for a in nodes],

@@ -301,6 +301,10 @@ class Lane:
         or logistics policy activates it; an ``expedite`` lane (a faster mode at a premium) only
         carries orders an expediting policy sends to it. Their ``share`` splits them among
         themselves.
+    initial_flow_per_day : float or None
+        The state at the start: units arriving on each of the first ``lead_time_days`` days and
+        ordered the day before [units/day]. ``None`` (default): the lane's share of the nominal
+        flow, the steady state of the policy.
     """
 
     id: str
@@ -315,6 +319,7 @@ class Lane:
     co2e_kg_per_unit_km: float = 0.0
     share: float = 1.0
     role: str = "primary"
+    initial_flow_per_day: float | None = None
     origin: str = field(default="", compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -328,6 +333,9 @@ class Lane:
         for name in ("capacity_per_day", "distance_km", "cost_per_unit", "co2e_kg_per_unit_km"):
             _set(self, name, check.number(name, getattr(self, name)))
         _set(self, "share", check.number("share", self.share, maximum=1.0))
+        if self.initial_flow_per_day is not None:
+            _set(self, "initial_flow_per_day",
+                 check.number("initial_flow_per_day", self.initial_flow_per_day, finite=True))
         if self.source == self.target and self.source:
             check.fail("target", self.target, "a lane cannot go from a node to itself")
         check.raise_if_any()

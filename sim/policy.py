@@ -876,11 +876,11 @@ def _levels(policy: Policy, layout: Layout) -> Levels:
     gap = np.where(rule[k_node] == INVENTORY_RULES.index("s_S"),
                    bom * order_days[k_node] * mu[k_node], 0.0)
 
-    # Steady state: each lane holds its mean flow for each day of lead time plus one day of
-    # orders on their way to the source.
+    # Steady state: each lane holds its mean flow (or its given starting flow) for each day of
+    # lead time plus one day of orders on their way to the source.
     pipeline_and_orders = np.zeros(layout.n_inputs)
     np.add.at(pipeline_and_orders, layout.lane_input,
-              layout.lane_mean_flow * (layout.lane_lead + 1))
+              layout.lane_initial_flow * (layout.lane_lead + 1))
     is_warehouse = ~produces
     warehouse_stock = np.zeros(n)
     warehouse_inputs = np.flatnonzero(is_warehouse[k_node])

@@ -162,17 +162,19 @@ class ChunkRecord:
     series: dict[str, np.ndarray] | None = None
     summary: SummaryAccumulator | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    events: np.ndarray | None = None  # the event log (EVENT_DTYPE, global replicate numbers)
 
 
 class Recording:
     """The recorders of one chunk for a recording mode."""
 
     def __init__(self, mode: str, replicate_ids: np.ndarray, days: int, layout: Layout,
-                 quantile_replicates: int = DEFAULT_QUANTILE_REPLICATES) -> None:
+                 quantile_replicates: int = DEFAULT_QUANTILE_REPLICATES,
+                 disruption_start: np.ndarray | None = None) -> None:
         r = len(replicate_ids)
         self.replicate_ids = replicate_ids
         self.node_totals = NodeTotals(layout)
-        self.kpis = KpiAccumulator(r, days, layout, self.node_totals)
+        self.kpis = KpiAccumulator(r, days, layout, self.node_totals, disruption_start)
         self.trace = TraceRecorder(r, days, layout) if mode == "full" else None
         self.summary = (SummaryAccumulator(replicate_ids, days, layout, quantile_replicates)
                         if mode == "summary" else None)

@@ -16,12 +16,13 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from sim.kpis import KPI_VARS, NETWORK_SERIES, NODE_KPI_VARS
+from sim.effects import KINDS, RAMP_EXPONENTIAL
+from sim.kpis import KPI_ARRAYS, KPI_VARS, NETWORK_SERIES, order_tiers
 from sim.layout import Layout
 from sim.recording import QUANTILES, ChunkRecord
 from sim.trace import INPUT_VARS, LANE_VARS, NODE_VARS, Var
 
-__all__ = ["coordinates", "save_dataset", "to_dataset"]
+__all__ = ["coordinates", "event_log", "save_dataset", "to_dataset"]
 
 
 def coordinates(layout: Layout) -> dict[str, tuple[str, object]]:
@@ -36,6 +37,8 @@ def coordinates(layout: Layout) -> dict[str, tuple[str, object]]:
         "node_tier": ("node", layout.tier.astype(np.int64)),
         "node_region": ("node", [node.region for node in nodes]),
         "node_cluster": ("node", [node.cluster for node in nodes]),
+        "node_unit_value": ("node", layout.unit_value.astype(float)),
+        "node_co2e_kg_per_unit": ("node", layout.production_co2e.astype(float)),
         "lane": ("lane", list(layout.lane_ids)),
         "lane_source": ("lane", [lane.source for lane in lanes]),
         "lane_target": ("lane", [lane.target for lane in lanes]),
@@ -43,9 +46,13 @@ def coordinates(layout: Layout) -> dict[str, tuple[str, object]]:
         "lane_carrier": ("lane", [lane.carrier for lane in lanes]),
         "lane_mode": ("lane", [lane.mode for lane in lanes]),
         "lane_lead_time_days": ("lane", layout.lane_lead.astype(np.int64)),
+        "lane_role": ("lane", [lane.role for lane in lanes]),
+        "lane_co2e_kg_per_unit": ("lane", layout.lane_co2e.astype(float)),
         "input": ("input", list(layout.input_ids)),
         "input_node": ("input", [layout.node_ids[n] for n in layout.input_node]),
         "input_item": ("input", list(layout.input_item)),
+        "input_bom": ("input", layout.input_bom.astype(float)),
+        "tier": ("tier", order_tiers(layout)),
     }
 
 
@@ -54,7 +61,8 @@ def _var(dims: tuple[str, ...], data: np.ndarray, var: Var, **extra: object) -> 
                                           **extra})
 
 
-def to_dataset(layout: Layout, record: ChunkRecord, *, days: int, mode: str) -> xr.Dataset:
+def to_dataset(layout: Layout, record: ChunkRecord, *, days: int, mode: str,
+               warmup_days: int = 0, causes: tuple[str, ...] = ()) -> xr.Dataset:
     """Assemble what the engines recorded into a dataset.
 
     Parameters
@@ -67,12 +75,16 @@ def to_dataset(layout: Layout, record: ChunkRecord, *, days: int, mode: str) -> 
         Number of recorded days.
     mode : {"summary", "full", "kpis"}
         The recording mode (:mod:`sim.recording`).
+    warmup_days : int
+        Warm-up of the run (event days are given in recorded days).
+    causes : tuple of str
+        Kind of each disruption spec of the run, for the event log.
     """
     data_vars: dict[str, xr.Variable] = {}
     for name, var in KPI_VARS.items():
         data_vars[name] = _var(("replicate",), record.kpis[name], var, kpi=1)
-    for name, var in NODE_KPI_VARS.items():
-        data_vars[name] = _var(("replicate", "node"), record.kpis[name], var, kpi=1)
+    for name, (var, dim) in KPI_ARRAYS.items():
+        data_vars[name] = _var(("replicate", dim), record.kpis[name], var, kpi=1)
     coords = coordinates(layout)
     coords["replicate"] = ("replicate", np.asarray(record.replicates, dtype=np.int64))
     if mode == "full":
@@ -101,7 +113,49 @@ def to_dataset(layout: Layout, record: ChunkRecord, *, days: int, mode: str) -> 
         coords["quantile"] = ("quantile", np.asarray(QUANTILES))
     if mode != "kpis":
         coords["day"] = ("day", np.arange(days, dtype=np.int64))
-    return xr.Dataset(data_vars, coords=coords)
+    dataset = xr.Dataset(data_vars, coords=coords)
+    if record.events is not None:
+        dataset = dataset.merge(event_log(layout, record.events, warmup_days, causes))
+    return dataset
+
+
+EVENT_KIND_NAMES = {code: name for name, code in KINDS.items()}
+
+
+def event_log(layout: Layout, events: np.ndarray, warmup_days: int,
+              causes: tuple[str, ...] = ()) -> xr.Dataset:
+    """The events of a run as variables along an ``event`` dimension.
+
+    Days are recorded days (negative: during the warm-up). ``event_cause`` numbers the
+    disruption spec that made the event, in the order of the run's config; ``event_cause_kind``
+    names its kind.
+    """
+    kind = [EVENT_KIND_NAMES[int(k)] for k in events["kind"]]
+    names = {"node_capacity": layout.node_ids, "lane_capacity": layout.lane_ids,
+             "lane_lead": layout.lane_ids, "demand": layout.zone_ids}
+    target = [names[k][int(t)] for k, t in zip(kind, events["target"], strict=True)]
+    cause = events["cause"].astype(np.int64)
+    variables = {
+        "event_replicate": (events["replicate"].astype(np.int64), "1",
+                            "replicate the event happens in"),
+        "event_kind": (np.array(kind, dtype=object), "1",
+                       "what it acts on: node_capacity, lane_capacity, lane_lead or demand"),
+        "event_target": (np.array(target, dtype=object), "1", "node, lane or zone id"),
+        "event_start": (events["start"] - warmup_days, "day", "first day (recorded days)"),
+        "event_end": (events["end"] - warmup_days, "day", "first day after the full-strength "
+                      "window; the ramp follows"),
+        "event_ramp_days": (events["ramp_days"].astype(np.int64), "days", "recovery ramp"),
+        "event_ramp": (np.where(events["ramp_kind"] == RAMP_EXPONENTIAL, "exponential",
+                                "linear").astype(object), "1", "ramp shape"),
+        "event_severity": (events["severity"].astype(float), "1",
+                           "capacity lost, or lead-time or demand multiplier, by kind"),
+        "event_cause": (cause, "1", "index of the disruption spec in the run's config"),
+        "event_cause_kind": (np.array([causes[c] if c < len(causes) else "" for c in cause],
+                                      dtype=object), "1", "kind of that disruption spec"),
+    }
+    return xr.Dataset({name: xr.Variable(("event",), data,
+                                         attrs={"units": units, "description": text})
+                       for name, (data, units, text) in variables.items()})
 
 
 def save_dataset(dataset: xr.Dataset, path: str | Path) -> Path:

@@ -41,8 +41,13 @@ NODE_VARS: dict[str, Var] = {
     "holding_cost": Var("money/day", "holding cost of finished and input stock"),
     "transport_cost": Var("money/day", "freight of the units shipped to the node"),
     "shortage_cost": Var("money/day", "penalties for unmet and backordered demand"),
-    "policy_cost": Var("money/day", "fees, premiums, transfers and reserves of the policy"),
-    "cost": Var("money/day", "holding + transport + shortage + policy cost"),
+    "premium_cost": Var("money/day", "per-unit charges of measures: backup and expedite "
+                        "premiums, pooling transfers, reserve releases"),
+    "reservation_cost": Var("money/day", "running charges of measures: backup reservation and "
+                            "shared-warehouse fees, reserve holding"),
+    "fixed_cost": Var("money/day", "one-off charges of measures: backup activations, "
+                      "switch-overs to alternate lanes"),
+    "cost": Var("money/day", "holding + transport + shortage + premium + reservation + fixed"),
     "co2e": Var("kg CO2e/day", "production emissions plus inbound transport emissions"),
     "transferred": Var("units/day", "pooling: units taken from peers minus units given"),
     "reserve_released": Var("units/day", "emergency reserve released into stock"),
@@ -75,11 +80,23 @@ class DayBlock:
         Input stocks.
     lanes : ndarray or None, shape (variable, lane, replicate)
         Lane variables in the order of :data:`LANE_VARS` (only when full traces are kept).
+    lane_ordered, lane_shipped : ndarray, shape (lane, replicate)
+        Units ordered and shipped over each lane that day, in every recording mode (the KPIs'
+        bullwhip and flow footprints use them); taken from ``lanes`` when not given.
     """
 
     nodes: np.ndarray
     inputs: np.ndarray
     lanes: np.ndarray | None = None
+    lane_ordered: np.ndarray | None = None
+    lane_shipped: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.lanes is not None:  # the lane flows the KPIs need, from the full lane block
+            if self.lane_ordered is None:
+                self.lane_ordered = self.lanes[LANE["lane_ordered"]]
+            if self.lane_shipped is None:
+                self.lane_shipped = self.lanes[LANE["lane_shipped"]]
 
     def node(self, name: str) -> np.ndarray:
         """One node variable, shape (node, replicate)."""

@@ -11,7 +11,7 @@ import yaml
 
 import sim
 from sim.errors import ConfigError
-from sim.kpis import KPI_VARS, NODE_KPI_VARS
+from sim.kpis import KPI_ARRAYS, KPI_VARS
 from sim.results import save_dataset
 from sim.trace import INPUT_VARS, LANE_VARS, NODE_VARS
 from tests.conftest import DEMO, REPO
@@ -26,12 +26,13 @@ def run(demo: sim.Network) -> xr.Dataset:
 
 
 def test_variable_names_are_unique() -> None:
-    names = [*NODE_VARS, *LANE_VARS, *INPUT_VARS, *KPI_VARS, *NODE_KPI_VARS]
+    names = [*NODE_VARS, *LANE_VARS, *INPUT_VARS, *KPI_VARS, *KPI_ARRAYS]
     assert len(names) == len(set(names))
 
 
 def test_schema(run: xr.Dataset, demo: sim.Network) -> None:
-    assert dict(run.sizes) == {"replicate": 3, "day": 50, "node": 12, "lane": 15, "input": 9}
+    assert dict(run.sizes) == {"replicate": 3, "day": 50, "node": 12, "lane": 15, "input": 9,
+                               "tier": 3, "event": 3}  # tiers 0-2 order; one event a replicate
     assert run.day.values.tolist() == list(range(50))
     assert run.node.values.tolist() == [n.id for n in demo.nodes]
     assert run.node_kind.sel(node="plant").item() == "manufacturer"
@@ -46,6 +47,13 @@ def test_schema(run: xr.Dataset, demo: sim.Network) -> None:
         assert run[name].dims == ("replicate", "day", "lane")
     for name in KPI_VARS:
         assert run[name].dims == ("replicate",)
+    for name, (_, dim) in KPI_ARRAYS.items():
+        assert run[name].dims == ("replicate", dim)
+    assert run.tier.values.tolist() == [0, 1, 2]
+    log = run.where(run.event_replicate == 1, drop=True)
+    assert log.event_target.values.tolist() == ["ctrl_a"]
+    assert log.event_kind.item() == "node_capacity" and log.event_cause_kind.item() == "node_outage"
+    assert (log.event_start.item(), log.event_end.item()) == (10, 30)  # recorded days
     for name, var in run.data_vars.items():
         assert var.attrs["units"] and var.attrs["description"], name
 

@@ -29,13 +29,23 @@ from tests.strategies import all_disruptions, disruptions, networks, policies
 RTOL, ATOL = 1e-9, 1e-8
 
 
+def assert_datasets_close(actual: xr.Dataset, expected: xr.Dataset, rtol: float = RTOL,
+                          atol: float = ATOL) -> None:
+    """Every variable close (numbers) or equal (the event log's names)."""
+    assert set(actual.data_vars) == set(expected.data_vars)
+    for name in expected.data_vars:
+        if expected[name].dtype.kind in "OUS":
+            np.testing.assert_array_equal(actual[name].values, expected[name].values,
+                                          err_msg=name)
+        else:
+            np.testing.assert_allclose(actual[name].values, expected[name].values, rtol=rtol,
+                                       atol=atol, err_msg=name)
+
+
 def assert_engines_agree(network: sim.Network, **kwargs) -> tuple[xr.Dataset, xr.Dataset]:
     mesa = sim.simulate(network, engine="mesa", record="full", **kwargs)
     batch = sim.simulate(network, engine="batch", record="full", **kwargs)
-    assert set(mesa.data_vars) == set(batch.data_vars)
-    for name in mesa.data_vars:
-        np.testing.assert_allclose(batch[name].values, mesa[name].values, rtol=RTOL, atol=ATOL,
-                                   err_msg=name)
+    assert_datasets_close(batch, mesa)
     return mesa, batch
 
 
@@ -156,9 +166,7 @@ def test_summary_and_kpis_agree_between_engines(demo: sim.Network) -> None:
               "disruptions": [sim.NodeOutage("ctrl_b", 5, 20)]}
     mesa = sim.simulate(demo, engine="mesa", **kwargs)
     batch = sim.simulate(demo, engine="batch", **kwargs)
-    for name in mesa.data_vars:
-        np.testing.assert_allclose(batch[name].values, mesa[name].values, rtol=1e-9, atol=1e-8,
-                                   err_msg=name)
+    assert_datasets_close(batch, mesa)
 
 
 def test_results_do_not_depend_on_chunks_or_workers(demo: sim.Network) -> None:
@@ -172,7 +180,7 @@ def test_results_do_not_depend_on_chunks_or_workers(demo: sim.Network) -> None:
                  for c, w in [(9, 1), (2, 1), (4, 2)]]
     for other in summaries[1:]:
         for name in other.data_vars:
-            if "replicate" in other[name].dims or "quantile" in other[name].dims:
+            if {"replicate", "quantile", "event"} & set(other[name].dims):
                 np.testing.assert_array_equal(other[name].values, summaries[0][name].values,
                                               err_msg=name)  # per replicate: the same bits
             else:  # means over replicates: chunks are summed in another grouping
@@ -198,8 +206,10 @@ def test_summary_statistics_equal_those_of_full_traces(demo: sim.Network) -> Non
                                       np.quantile(first, QUANTILES, axis=0))
     for name in sim.kpis.KPI_VARS:
         np.testing.assert_array_equal(summary[name].values, full[name].values)
+    for name in sim.kpis.KPI_ARRAYS:
+        np.testing.assert_array_equal(summary[name].values, full[name].values)
     assert summary.sizes == {"replicate": 7, "node": 12, "lane": 15, "input": 9, "day": 50,
-                             "quantile": len(QUANTILES)}
+                             "quantile": len(QUANTILES), "tier": 3, "event": 5}
 
 
 @settings(max_examples=80, deadline=None)
