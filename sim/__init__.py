@@ -4,7 +4,8 @@ The public API: describe a :class:`Network` (or :func:`load_network` one), add d
 policy, and :func:`simulate` it into an :class:`xarray.Dataset`.
 """
 
-from sim.api import rerun, simulate
+from sim.api import rerun, simulate, simulate_policies
+from sim.compare import compare, cost_benefit
 from sim.disruptions import (
     CorrelatedOutages,
     DemandShock,
@@ -71,6 +72,8 @@ __all__ = [
     "SupplyChainModel",
     "Trigger",
     "__version__",
+    "compare",
+    "cost_benefit",
     "example_networks",
     "load_network",
     "load_risk_register",
@@ -78,6 +81,7 @@ __all__ = [
     "rerun",
     "save_dataset",
     "simulate",
+    "simulate_policies",
 ]
 
 __version__ = package_version()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from sim.results import to_dataset
 from sim.runner import ENGINES, RunPlan, run_plan
 from sim.scenario import Scenario
 
-__all__ = ["ENGINES", "RECORD_MODES", "rerun", "simulate"]
+__all__ = ["ENGINES", "RECORD_MODES", "rerun", "simulate", "simulate_policies"]
 
 
 def _as_policy(policy: Any) -> Policy:
@@ -186,7 +187,60 @@ def rerun(dataset: xr.Dataset | str | Path, **changes: Any) -> xr.Dataset:
         "days": run["days"], "warmup_days": run["warmup_days"], "replicates": run["replicates"],
         "seed": run["seed"], "engine": run["engine"], "record": run["record"],
         "quantile_replicates": run.get("quantile_replicates", DEFAULT_QUANTILE_REPLICATES),
-        "disruptions": config["disruptions"], "policy": config["policy"],
+        "disruptions": config["disruptions"], "policy": config.get("policy"),
     }
+    if "policies" in config:
+        del arguments["policy"]
+        arguments.update(changes)
+        return simulate_policies(network, config["policies"], **arguments)
     arguments.update(changes)
     return simulate(network, **arguments)
+
+
+def simulate_policies(network: Network | str | Path,
+                      policies: Mapping[str, Policy | Mapping[str, Any] | None],
+                      **kwargs: Any) -> xr.Dataset:
+    """Run several strategies on the same scenario and stack them along ``policy``.
+
+    Every strategy sees the same demand and events replicate by replicate (common random
+    numbers), so :func:`sim.compare.compare` can pair them.
+
+    Parameters
+    ----------
+    network : Network or path
+        The network.
+    policies : mapping of name to Policy, mapping or None
+        The strategies, by the name they get in the results (``None``: the base-stock default).
+    **kwargs
+        Arguments of :func:`simulate` (days, replicates, disruptions, seed, engine, ...).
+
+    Returns
+    -------
+    xarray.Dataset
+        The runs along a ``policy`` dimension; variables that do not depend on the policy (the
+        event log) appear once. A strategy that adds nodes (a shared warehouse) leaves the
+        others NaN there.
+    """
+    if not policies:
+        raise ConfigError(Issue("simulate_policies", "policies", policies,
+                                "give at least one strategy"))
+    net = network if isinstance(network, Network) else load_network(network)
+    runs = {}
+    for name, policy in policies.items():
+        spec = replace(_as_policy(policy), name=str(name))
+        runs[str(name)] = simulate(net, policy=spec, **kwargs)
+    names = list(runs)
+    combined = xr.concat(list(runs.values()), dim=xr.DataArray(names, dims="policy",
+                                                               name="policy"),
+                         data_vars="different", coords="different", compat="equals",
+                         join="outer")
+    first = runs[names[0]]
+    config = yaml.safe_load(first.attrs["config"])
+    config.pop("policy", None)
+    config["policies"] = {name: yaml.safe_load(runs[name].attrs["config"])["policy"]
+                          for name in names}
+    combined.attrs = dict(first.attrs)
+    combined.attrs["config"] = yaml.safe_dump(config, sort_keys=False)
+    combined.attrs["wall_time_s"] = sum(float(r.attrs.get("wall_time_s", 0)) for r in
+                                        runs.values())
+    return combined

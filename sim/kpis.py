@@ -19,6 +19,7 @@ says otherwise. Definitions:
   first disruption event of the replicate (:mod:`sim.resilience`, 7-day window, 2-point
   tolerance); NaN in a replicate without events.
 * ``node_fill_rate`` (replicate, node): fill rate of each node's end customers (NaN without).
+* ``node_served`` (replicate, node): units each node served to end customers.
 * ``lane_flow`` (replicate, lane): units shipped over each lane.
 * ``bullwhip`` (replicate, tier): variance over days of the orders placed by the nodes of a
   tier, over the variance of end-customer demand (:func:`order_tiers`).
@@ -78,6 +79,7 @@ KPI_VARS: dict[str, Var] = {
 KPI_ARRAYS: dict[str, tuple[Var, str]] = {
     "node_fill_rate": (Var("1", "fill rate of the node's end customers (NaN without any)"),
                        "node"),
+    "node_served": (Var("units", "units the node served to end customers"), "node"),
     "lane_flow": (Var("units", "units shipped over the lane"), "lane"),
     "bullwhip": (Var("1", "variance of the daily orders placed by the tier's nodes over the "
                      "variance of daily end-customer demand"), "tier"),
@@ -192,6 +194,7 @@ class KpiAccumulator:
         self.final_backlog = np.zeros(replicates)
         self.node_demand = np.zeros((layout.n_nodes, replicates))
         self.node_shortage = np.zeros((layout.n_nodes, replicates))
+        self.node_served = np.zeros((layout.n_nodes, replicates))
         self.transferred = np.zeros(replicates)
         self.lane_flow = np.zeros((layout.n_lanes, replicates))
         tiers = order_tiers(layout)
@@ -216,6 +219,7 @@ class KpiAccumulator:
         demand, shortage = block.node("demand"), block.node("shortage")
         self.node_demand += demand
         self.node_shortage += shortage
+        self.node_served += block.node("served")
         moved = block.node("transferred")
         self.transferred += (self.node_totals.nodes_row @ np.maximum(moved, 0.0))[0]
         if self.serving.size:
@@ -271,6 +275,7 @@ class KpiAccumulator:
             "time_to_recover": time_to_recover(served, demand, start),
             "resilience_loss": resilience_loss(served, demand, start),
             "node_fill_rate": (1.0 - _ratio(self.node_shortage, self.node_demand)).T,
+            "node_served": self.node_served.T.copy(),
             "lane_flow": self.lane_flow.T.copy(),
             "bullwhip": _ratio(self.order_variance.result(), self.demand_variance.result()).T,
         }

@@ -38,6 +38,7 @@ def coordinates(layout: Layout) -> dict[str, tuple[str, object]]:
         "node_region": ("node", [node.region for node in nodes]),
         "node_cluster": ("node", [node.cluster for node in nodes]),
         "node_unit_value": ("node", layout.unit_value.astype(float)),
+        "node_green": ("node", np.array([node.green for node in nodes], dtype=bool)),
         "node_co2e_kg_per_unit": ("node", layout.production_co2e.astype(float)),
         "lane": ("lane", list(layout.lane_ids)),
         "lane_source": ("lane", [lane.source for lane in lanes]),

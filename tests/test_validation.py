@@ -14,6 +14,7 @@ from scipy import stats
 
 import sim
 from sim.policy import BaseStockPolicy
+from sim.resilience import resilience_loss, survival_time, time_to_recover, time_to_survive
 from tests.conftest import single_stage
 
 
@@ -84,28 +85,71 @@ def test_case1_default_policy_gives_the_textbook_level() -> None:
 
 
 @pytest.mark.parametrize("engine", ["mesa", "batch"])
-def test_case3_time_to_survive_without_backup(engine: str) -> None:
-    """Case 3, backup c = 0: supplier ships nothing on days 1-10; exact, no randomness.
+@pytest.mark.parametrize("backup,survive,full_days,lost_by_day_10,lost_total", [
+    (20, 7.5, 7, 200, 360),
+    (0, 6.0, 6, 400, 600),
+])
+def test_case3_time_to_survive(engine: str, backup: float, survive: float, full_days: int,
+                               lost_by_day_10: float, lost_total: float) -> None:
+    """Case 3: the supplier ships nothing on days 1-10; exact, no randomness.
 
     Day 1 is simulated day 0. The plant holds 400 on hand with 100 arriving on days 1 and 2
-    (the steady state of a 2-day lane at 100 per day with an order-up-to level of 700); the
-    supplier is down on days 1-10 and ships 100 a day from day 11 (first arrival day 13).
+    (the supplier's lane starts with 100 a day in transit); the supplier is down on days 1-10
+    and ships 100 a day from day 11 (first arrival day 13; its capacity and its lane's are 100).
+    The backup supplier is a second lane capped at c a day, started full: it delivers c every
+    day from day 1 (the plant's order-up-to level is high enough that it always has orders).
     """
-    network = sim.Network(
-        name="case3", unmet_demand="lost",
-        nodes=[sim.Node("supplier", "supplier", "x", capacity_per_day=100),
-               sim.Node("plant", "warehouse", "x")],
-        lanes=[sim.Lane("inbound", "supplier", "plant", lead_time_days=2)],
-        demand=[sim.DemandZone("customers", "plant", mean=100, sd=0)])
+    lanes = [sim.Lane("inbound", "supplier", "plant", lead_time_days=2, capacity_per_day=100,
+                      share=1 - backup / 100, initial_flow_per_day=100)]
+    nodes = [sim.Node("supplier", "supplier", "x", capacity_per_day=100),
+             sim.Node("plant", "warehouse", "x", initial_stock=400)]
+    if backup:
+        nodes.append(sim.Node("backup", "supplier", "x", capacity_per_day=backup))
+        lanes.append(sim.Lane("standby", "backup", "plant", lead_time_days=1,
+                              capacity_per_day=backup, share=backup / 100,
+                              initial_flow_per_day=backup))
+    network = sim.Network(name="case3", unmet_demand="lost", nodes=nodes, lanes=lanes,
+                          demand=[sim.DemandZone("customers", "plant", mean=100, sd=0)])
     ds = sim.simulate(network, record="full", days=30, seed=0, engine=engine,
                       disruptions=[sim.NodeOutage("supplier", start_day=0, duration_days=10)],
-                      policy=BaseStockPolicy(order_up_to_by_node={"plant": 700}))
+                      policy=BaseStockPolicy(order_up_to_by_node={"plant": 10_000}))
     plant = ds.sel(node="plant", replicate=0)
-    assert plant.stock.isel(day=0).item() == 400  # 400 + 100 arrived - 100 served
+    assert plant.stock.isel(day=0).item() == 400 + backup  # 400 + 100 + c arrived - 100 served
     lost = plant.lost.values
-    full_service_days = int(np.argmax(lost > 0))
-    assert full_service_days == 6  # time to survive (400 + 200) / 100
-    assert lost[:10].sum() == pytest.approx(400)
-    assert lost.sum() == pytest.approx(600)
-    assert plant.received.isel(day=12).item() == 100  # first arrival on day 13
+    assert int(np.argmax(lost > 0)) == full_days
+    assert lost[:10].sum() == pytest.approx(lost_by_day_10)
+    assert lost.sum() == pytest.approx(lost_total)
+    assert plant.received.isel(day=12).item() == 100 + backup  # the supplier's first arrival
     assert (lost[12:] == 0).all()
+    # the metrics on the same run: measured and analytic time to survive, and recovery
+    served, demand = plant.served.values, plant.demand.values
+    exact = {"window": 1, "tolerance": 0.0}
+    assert time_to_survive(served, demand, 0, **exact) == full_days
+    assert survival_time(400 + 200, 100, backup) == pytest.approx(survive)
+    assert time_to_recover(served, demand, 0, **exact) == 12  # 10 days down + 2 in transit
+    assert resilience_loss(served, demand, 0, **exact) == pytest.approx(lost_total)
+    assert ds.resilience_loss.item() == pytest.approx(lost_total)  # the KPI, 7-day window
+
+
+@pytest.mark.parametrize("cover,window,expected", [
+    (2, 5, 2.12), (4, 10, 2.12), (4, 2, 13.0), (5, 20, 1.625),
+])
+def test_case2_bullwhip_of_a_moving_average_forecast(cover: int, window: int,
+                                                     expected: float) -> None:
+    """Case 2: Var(orders) / Var(demand) = 1 + 2L/p + 2L^2/p^2 (Chen et al. 2000).
+
+    The level covers L = tau = 1 + lead days of the p-day moving average, plus a constant
+    safety stock; demand N(100, 5) keeps orders positive. 10 replicates of 20,000 days after a
+    100-day warm-up: the ratios' 3-SE half-width is about 1 % of the ratio; the test requires
+    the mean within 3 SE of the formula.
+    """
+    assert 1 + 2 * cover / window + 2 * cover**2 / window**2 == pytest.approx(expected, abs=5e-3)
+    network = single_stage(lead=cover - 1, mean=100, sd=5, unmet="backorder")
+    ds = sim.simulate(network, record="kpis", days=20_000, warmup_days=100, replicates=10,
+                      seed=7, engine="batch", policy={"forecast": {
+                          "method": "moving_average", "window_days": window}})
+    ratio = ds.bullwhip.sel(tier=0).values
+    exact = 1 + 2 * cover / window + 2 * cover**2 / window**2
+    se = ratio.std(ddof=1) / np.sqrt(ratio.size)
+    assert abs(ratio.mean() - exact) <= 3 * se, (ratio.mean(), exact, se)
+    assert 3 * se < 0.02 * exact  # the test can tell a 2 % error

@@ -1,0 +1,329 @@
+"""Paired comparison of strategies under common random numbers.
+
+Two runs of the same network, scenario and seed differ only by their policy: replicate r of
+each saw the same demand and the same events, so the difference of a KPI replicate by replicate
+isolates what the strategy did. :func:`compare` reports for each strategy and KPI the mean
+paired difference against a baseline with a t interval and a bootstrap interval, the share of
+replicates in which the strategy does better, and the replicates needed for a chosen precision.
+:func:`cost_benefit` turns that into what an enterprise reads: added cost, loss avoided, return
+and break-even frequency; :func:`pareto_front` marks the strategies no other beats on every
+objective.
+
+Comparisons refuse runs that did not share their replicates, seed, network and disruptions:
+without common random numbers the pairing would be wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import xarray as xr
+import yaml
+from scipy import stats
+
+from sim.errors import ConfigError, Issue
+
+__all__ = ["KPI_DIRECTION", "combine", "compare", "cost_benefit", "derived_kpis",
+           "pareto_front", "replicates_needed"]
+
+# +1: higher is better; -1: lower is better
+KPI_DIRECTION: dict[str, int] = {
+    "fill_rate": 1, "cycle_service_level": 1, "served_units": 1, "time_to_survive": 1,
+    "lost_sales": -1, "shortage_units": -1, "backlog_unit_days": -1, "final_backlog": -1,
+    "peak_shortage": -1, "mean_stock_units": -1, "mean_inventory_value": -1,
+    "holding_cost_total": -1, "transport_cost_total": -1, "shortage_cost_total": -1,
+    "premium_cost_total": -1, "reservation_cost_total": -1, "fixed_cost_total": -1,
+    "policy_cost_total": -1, "total_cost": -1, "operating_cost": -1, "co2e_kg": -1,
+    "co2e_per_unit_served": -1, "time_to_recover": -1, "resilience_loss": -1,
+    "inventory_turns": 1, "green_supply_share": 1, "max_region_supply_share": -1,
+    "bullwhip_top": -1,
+}
+DEFAULT_KPIS = ("fill_rate", "lost_sales", "time_to_recover", "resilience_loss",
+                "total_cost", "operating_cost", "policy_cost_total", "mean_inventory_value",
+                "co2e_per_unit_served")
+
+
+def derived_kpis(dataset: xr.Dataset) -> xr.Dataset:
+    """Per-replicate KPIs computed from others, used by comparisons and the scorecard.
+
+    ``operating_cost`` (total cost without shortage penalties: what the firm pays to run),
+    ``inventory_turns`` (yearly units served over mean stock), ``green_supply_share`` (share of
+    units shipped by green nodes), ``max_region_supply_share`` (largest share of the units
+    shipped that leave one region: supply concentration) and ``bullwhip_top`` (the bullwhip
+    ratio of the most upstream ordering tier).
+    """
+    if "policy" in dataset.dims:
+        return xr.concat([derived_kpis(dataset.sel(policy=p)) for p in dataset.policy.values],
+                         dim="policy")
+    out = xr.Dataset(coords={"replicate": dataset.replicate})
+    if {"total_cost", "shortage_cost_total"} <= set(dataset.data_vars):
+        out["operating_cost"] = (dataset.total_cost - dataset.shortage_cost_total).assign_attrs(
+            units="money", description="holding + transport + policy cost (no penalties)",
+            kpi=1)
+    if {"served_units", "mean_stock_units"} <= set(dataset.data_vars):
+        stock = dataset.mean_stock_units
+        out["inventory_turns"] = (dataset.served_units * 365.0 / _recorded_days(dataset)
+                                  / stock.where(stock > 0)).assign_attrs(
+            units="1/year", description="yearly units served over mean stock", kpi=1)
+    if "lane_flow" in dataset:
+        dataset = dataset.dropna("lane", how="all", subset=["lane_flow"])  # lanes of others
+        flow = dataset.lane_flow
+        total = flow.sum("lane")
+        source = dataset.lane_source.values
+        if "node_green" in dataset.coords:
+            green_nodes = set(dataset.node.values[dataset.node_green.values.astype(bool)])
+            green = xr.DataArray([s in green_nodes for s in source], dims="lane")
+            out["green_supply_share"] = (flow.where(green, 0.0).sum("lane") / total).where(
+                total > 0).assign_attrs(units="1", description="share of units shipped by "
+                                        "green nodes", kpi=1)
+        region_of = dict(zip(dataset.node.values, dataset.node_region.values, strict=True))
+        region_of = {node: region for node, region in region_of.items()
+                     if isinstance(region, str)}
+        regions = xr.DataArray([region_of[s] for s in source], dims="lane", name="source_region")
+        by_region = flow.groupby(regions).sum("lane")
+        out["max_region_supply_share"] = (by_region.max("source_region") / total).where(
+            total > 0).assign_attrs(units="1", description="largest share of units shipped "
+                                    "from one region", kpi=1)
+    if "bullwhip" in dataset and dataset.sizes.get("tier", 0):
+        out["bullwhip_top"] = dataset.bullwhip.isel(tier=-1, drop=True).assign_attrs(
+            units="1", description="bullwhip ratio of the most upstream ordering tier", kpi=1)
+    return out
+
+
+def _recorded_days(dataset: xr.Dataset) -> int:
+    if "day" in dataset.sizes:
+        return int(dataset.sizes["day"])
+    config = yaml.safe_load(dataset.attrs.get("config", "{}")) or {}
+    return int(config.get("run", {}).get("days", 365))
+
+
+def _signature(dataset: xr.Dataset) -> tuple:
+    """What two runs must share to be compared pair by pair."""
+    config = yaml.safe_load(dataset.attrs.get("config", "{}")) or {}
+    run = config.get("run", {})
+    return (json.dumps(config.get("network"), sort_keys=True, default=str),
+            json.dumps(config.get("disruptions"), sort_keys=True, default=str),
+            run.get("days"), run.get("warmup_days"), dataset.attrs.get("seed"),
+            tuple(int(r) for r in dataset.replicate.values))
+
+
+def combine(runs: Mapping[str, xr.Dataset] | Sequence[xr.Dataset] | xr.Dataset
+            ) -> xr.Dataset:
+    """Per-replicate KPIs of several runs along a ``policy`` dimension (checked for CRN).
+
+    Accepts a mapping ``{name: dataset}``, a sequence of datasets (named by their policy), or a
+    dataset that already has a ``policy`` dimension.
+    """
+    if isinstance(runs, xr.Dataset):
+        if "policy" not in runs.dims:
+            raise ConfigError(Issue("compare", "runs", "one dataset",
+                                    "needs a policy dimension, or several runs"))
+        return xr.merge([_kpis(runs), derived_kpis(runs)], compat="override")
+    if not isinstance(runs, Mapping):
+        named: dict[str, xr.Dataset] = {}
+        for i, ds in enumerate(runs):
+            config = yaml.safe_load(ds.attrs.get("config", "{}")) or {}
+            name = str((config.get("policy") or {}).get("name", f"run{i}"))
+            named[name if name not in named else f"{name}_{i}"] = ds
+        runs = named
+    if len(runs) < 2:
+        raise ConfigError(Issue("compare", "runs", list(runs), "needs at least two runs"))
+    signatures = {name: _signature(ds) for name, ds in runs.items()}
+    first_name, first = next(iter(signatures.items()))
+    labels = ("network", "disruptions", "days", "warm-up", "seed", "replicates")
+    for name, signature in signatures.items():
+        for label, a, b in zip(labels, first, signature, strict=True):
+            if a != b:
+                raise ConfigError(Issue("compare", name, label,
+                                        f"differs from {first_name!r}: paired comparison needs "
+                                        "the same network, disruptions, days, seed and "
+                                        "replicates (common random numbers)"))
+    parts = [xr.merge([_kpis(ds), derived_kpis(ds)], compat="override")
+             for ds in runs.values()]
+    combined = xr.concat(parts, dim=xr.DataArray(list(runs), dims="policy", name="policy"),
+                         coords="minimal", compat="override", join="outer")
+    combined.attrs = dict(next(iter(runs.values())).attrs)
+    return combined
+
+
+def _kpis(dataset: xr.Dataset) -> xr.Dataset:
+    """The scalar per-replicate KPIs (with the policy dimension when there is one)."""
+    return dataset[[n for n, v in dataset.data_vars.items()
+                    if v.attrs.get("kpi") == 1 and set(v.dims) <= {"policy", "replicate"}]]
+
+
+def replicates_needed(sd: np.ndarray | float, half_width: np.ndarray | float,
+                      confidence: float = 0.95) -> np.ndarray:
+    """Replicates for a t interval of the mean difference with the given half-width.
+
+    Solves n = (t_{n-1} sd / h)^2 by fixed-point iteration from the normal quantile.
+    """
+    sd, h = np.asarray(sd, dtype=float), np.asarray(half_width, dtype=float)
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n = np.maximum(2.0, np.ceil((z * sd / h) ** 2))
+        for _ in range(20):
+            n = np.maximum(2.0, np.ceil((stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / h) ** 2))
+    return np.where(np.isfinite(n), n, np.nan)
+
+
+def _bootstrap_interval(diff: np.ndarray, confidence: float, resamples: int,
+                        rng: np.random.Generator) -> tuple[float, float]:
+    if diff.size < 3 or np.ptp(diff) == 0:
+        mean = float(diff.mean()) if diff.size else np.nan
+        return mean, mean
+    result = stats.bootstrap((diff,), np.mean, confidence_level=confidence,
+                             n_resamples=resamples, method="BCa", random_state=rng)
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def compare(runs: Mapping[str, xr.Dataset] | Sequence[xr.Dataset] | xr.Dataset,
+            baseline: str | None = None, kpis: Sequence[str] | None = None, *,
+            confidence: float = 0.95, resamples: int = 2000, relative_half_width: float = 0.01,
+            random_state: int | np.random.Generator | None = 0) -> xr.Dataset:
+    """Paired differences of KPIs between strategies and a baseline.
+
+    Parameters
+    ----------
+    runs : mapping, sequence of datasets, or dataset with a ``policy`` dimension
+        The runs; they must share network, disruptions, days, seed and replicates.
+    baseline : str, optional
+        The reference strategy (the first by default).
+    kpis : sequence of str, optional
+        Per-replicate KPIs to compare (those of :data:`DEFAULT_KPIS` present by default).
+    confidence : float
+        Level of both intervals.
+    resamples : int
+        Bootstrap resamples (BCa intervals, :func:`scipy.stats.bootstrap`). The bootstrap
+        interval needs replicates to reach its level (measured coverage of a 95 % interval:
+        91.5 % at 25 replicates, 93 % at 60, 95.5 % at 100); below about 100 read the t
+        interval, which is exact for normal differences and robust beyond.
+    relative_half_width : float
+        Precision target for ``replicates_needed``: this fraction of the baseline mean.
+    random_state : int or Generator, optional
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimensions ``policy`` (the other strategies) and ``kpi``; variables ``baseline_mean``,
+        ``mean``, ``difference`` (strategy minus baseline), ``t_low``/``t_high``,
+        ``bootstrap_low``/``bootstrap_high``, ``p_better`` (share of replicates where the
+        strategy is better, ties half), ``significant`` (the t interval excludes 0),
+        ``better`` (+1 better, -1 worse, 0 no clear difference), ``replicates_needed``.
+    """
+    data = combine(runs)
+    names = [str(p) for p in data.policy.values]
+    baseline = baseline if baseline is not None else names[0]
+    if baseline not in names:
+        raise ConfigError(Issue("compare", "baseline", baseline,
+                                f"not one of the runs ({', '.join(names)})"))
+    kpis = list(kpis) if kpis is not None else [k for k in DEFAULT_KPIS if k in data]
+    unknown = [k for k in kpis if k not in data]
+    if unknown:
+        raise ConfigError(Issue("compare", "kpis", unknown[0], "not a per-replicate KPI of "
+                                "these runs"))
+    rng = np.random.default_rng(random_state)
+    others = [n for n in names if n != baseline]
+    shape = (len(others), len(kpis))
+    fields = ("baseline_mean", "mean", "difference", "t_low", "t_high", "bootstrap_low",
+              "bootstrap_high", "p_better", "replicates_needed", "n")
+    out = {f: np.full(shape, np.nan) for f in fields}
+    base = data.sel(policy=baseline)
+    t_quantile = 0.5 + confidence / 2
+    for i, other in enumerate(others):
+        row = data.sel(policy=other)
+        for j, kpi in enumerate(kpis):
+            a, b = base[kpi].values.astype(float), row[kpi].values.astype(float)
+            ok = np.isfinite(a) & np.isfinite(b)
+            diff = b[ok] - a[ok]
+            n = diff.size
+            out["n"][i, j] = n
+            if n == 0:
+                continue
+            out["baseline_mean"][i, j] = a[ok].mean()
+            out["mean"][i, j] = b[ok].mean()
+            mean = diff.mean()
+            out["difference"][i, j] = mean
+            sd = diff.std(ddof=1) if n > 1 else np.nan
+            half = stats.t.ppf(t_quantile, n - 1) * sd / math.sqrt(n) if n > 1 else np.nan
+            out["t_low"][i, j], out["t_high"][i, j] = mean - half, mean + half
+            low, high = _bootstrap_interval(diff, confidence, resamples, rng)
+            out["bootstrap_low"][i, j], out["bootstrap_high"][i, j] = low, high
+            direction = KPI_DIRECTION.get(kpi, 1)
+            signed = direction * diff
+            out["p_better"][i, j] = ((signed > 0).sum() + 0.5 * (signed == 0).sum()) / n
+            target = relative_half_width * abs(out["baseline_mean"][i, j])
+            out["replicates_needed"][i, j] = replicates_needed(sd, target, confidence) \
+                if target > 0 and np.isfinite(sd) else np.nan
+    result = xr.Dataset({f: (("policy", "kpi"), v) for f, v in out.items()},
+                        coords={"policy": others, "kpi": kpis})
+    significant = (result.t_low > 0) | (result.t_high < 0)
+    direction = xr.DataArray([KPI_DIRECTION.get(k, 1) for k in kpis], dims="kpi")
+    result["significant"] = significant
+    result["better"] = (np.sign(result.difference) * direction).where(significant, 0).fillna(0)
+    units = {k: data[k].attrs.get("units", "") for k in kpis}
+    result = result.assign_coords(units=("kpi", [units[k] for k in kpis]))
+    result.attrs.update(baseline=baseline, confidence=confidence, resamples=resamples,
+                        relative_half_width=relative_half_width)
+    return result
+
+
+def cost_benefit(runs: Mapping[str, xr.Dataset] | Sequence[xr.Dataset] | xr.Dataset,
+                 baseline: str | None = None) -> xr.Dataset:
+    """Added cost against loss avoided, per strategy, with return and break-even frequency.
+
+    Added cost is the change in operating cost (holding + transport + policy; penalties left
+    out); loss avoided is the fall in shortage penalties (and, in units, in lost sales).
+    ``roi`` = (loss avoided - added cost) / added cost; when the run holds one disruption,
+    ``breakeven_events_per_year`` says how often such an event must happen for the measure to
+    pay for its running cost (added cost per year / loss avoided per event).
+    """
+    data = combine(runs)
+    names = [str(p) for p in data.policy.values]
+    baseline = baseline if baseline is not None else names[0]
+    mean = data.mean("replicate")
+    base = mean.sel(policy=baseline)
+    added = mean.operating_cost - base.operating_cost
+    avoided = base.shortage_cost_total - mean.shortage_cost_total
+    days = _recorded_days(data)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        roi = xr.where(added > 0, (avoided - added) / added, np.inf)
+        breakeven = xr.where(avoided > 0, added * 365.0 / days / avoided, np.inf)
+    is_base = data.policy == baseline
+    roi, breakeven = roi.where(~is_base), breakeven.where(~is_base)
+    out = xr.Dataset({
+        "added_cost": added.assign_attrs(units="money"),
+        "loss_avoided": avoided.assign_attrs(units="money"),
+        "lost_sales_avoided": (base.lost_sales - mean.lost_sales).assign_attrs(units="units"),
+        "net_benefit": (avoided - added).assign_attrs(units="money"),
+        "roi": roi.assign_attrs(units="1"),
+        "breakeven_events_per_year": breakeven.assign_attrs(units="1/year"),
+        "fill_rate": mean.fill_rate, "operating_cost": mean.operating_cost,
+        "co2e_per_unit_served": mean.co2e_per_unit_served,
+    })
+    out["pareto"] = pareto_front(out, {"operating_cost": -1, "fill_rate": 1,
+                                       "co2e_per_unit_served": -1})
+    out.attrs["baseline"] = baseline
+    return out
+
+
+def pareto_front(table: xr.Dataset, objectives: Mapping[str, int]) -> xr.DataArray:
+    """True for the strategies that no other strategy beats on every objective.
+
+    ``objectives`` maps a variable to +1 (maximise) or -1 (minimise); a strategy is dominated
+    when another is at least as good on all of them and better on one.
+    """
+    values = np.stack([table[k].values * sign for k, sign in objectives.items()], axis=1)
+    n = values.shape[0]
+    front = np.ones(n, dtype=bool)
+    for i in range(n):
+        for j in range(n):
+            if i != j and (values[j] >= values[i]).all() and (values[j] > values[i]).any():
+                front[i] = False
+                break
+    return xr.DataArray(front, dims=table[next(iter(objectives))].dims,
+                        coords=table[next(iter(objectives))].coords, name="pareto")
