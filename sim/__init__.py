@@ -5,7 +5,9 @@ policy, and :func:`simulate` it into an :class:`xarray.Dataset`.
 """
 
 from sim.api import rerun, simulate, simulate_policies
+from sim.attribution import attribute
 from sim.compare import compare, cost_benefit
+from sim.criticality import criticality_scan, exposure
 from sim.disruptions import (
     CorrelatedOutages,
     DemandShock,
@@ -72,9 +74,12 @@ __all__ = [
     "SupplyChainModel",
     "Trigger",
     "__version__",
+    "attribute",
     "compare",
     "cost_benefit",
+    "criticality_scan",
     "example_networks",
+    "exposure",
     "load_network",
     "load_risk_register",
     "policy_from_mapping",

@@ -16,7 +16,7 @@ from sim.disruptions import disruption_to_mapping
 from sim.errors import ConfigError, Issue
 from sim.io import load_network, network_from_mapping
 from sim.network import Network
-from sim.policy import BaseStockPolicy, Policy, policy_from_mapping
+from sim.policy import Policy, as_policy
 from sim.provenance import network_record, network_sha256, run_attrs
 from sim.recording import DEFAULT_QUANTILE_REPLICATES, RECORD_MODES
 from sim.results import to_dataset
@@ -26,12 +26,16 @@ from sim.scenario import Scenario
 __all__ = ["ENGINES", "RECORD_MODES", "rerun", "simulate", "simulate_policies"]
 
 
-def _as_policy(policy: Any) -> Policy:
-    if policy is None:
-        return BaseStockPolicy()
-    if isinstance(policy, Mapping):
-        return policy_from_mapping(policy)
-    return policy
+
+
+def _muted(positions: Sequence[int], count: int) -> tuple[int, ...]:
+    out = []
+    for position in positions:
+        if not _whole(position, 0) or position >= count:
+            raise ConfigError(Issue("run", "mute_disruptions", position,
+                                    f"must be the position of one of the {count} disruptions"))
+        out.append(int(position))
+    return tuple(sorted(set(out)))
 
 
 def _whole(value: Any, minimum: int) -> bool:
@@ -74,6 +78,7 @@ def simulate(
     chunk_size: int | None = None,
     workers: int = 1,
     quantile_replicates: int = DEFAULT_QUANTILE_REPLICATES,
+    mute_disruptions: Sequence[int] = (),
 ) -> xr.Dataset:
     """Simulate a supply chain and return its results.
 
@@ -107,6 +112,9 @@ def simulate(
         Worker processes running chunks in parallel. Results do not depend on it.
     quantile_replicates : int
         Daily quantiles (summary mode) are taken over the first this many replicates.
+    mute_disruptions : sequence of int
+        Positions in ``disruptions`` to leave out while every other draw stays the same (the
+        scenario without those events; :func:`sim.attribution.attribute` uses it).
 
     Returns
     -------
@@ -125,10 +133,11 @@ def simulate(
     """
     started = time.perf_counter()
     net = network if isinstance(network, Network) else load_network(network)
-    policy_spec = _as_policy(policy)
+    policy_spec = as_policy(policy)
     _check_run(engine, replicates, record, chunk_size, workers, quantile_replicates)
     scenario = Scenario(net, days=days, warmup_days=warmup_days,
-                        disruptions=tuple(disruptions or ()), seed=seed)
+                        disruptions=tuple(disruptions or ()), seed=seed,
+                        muted=_muted(mute_disruptions, len(disruptions or ())))
     policy_plan = policy_spec.plan(net)  # refuses a bad policy here, not in a worker
     plan = RunPlan(scenario, policy_plan, engine, record, int(quantile_replicates))
     merged = run_plan(plan, int(replicates), chunk_size=chunk_size, workers=int(workers))
@@ -138,7 +147,8 @@ def simulate(
     config = {
         "run": {"days": days, "warmup_days": warmup_days, "replicates": int(replicates),
                 "seed": int(seed), "engine": engine, "record": record,
-                "quantile_replicates": int(quantile_replicates)},
+                "quantile_replicates": int(quantile_replicates),
+                **({"mute_disruptions": list(scenario.muted)} if scenario.muted else {})},
         "network": network_record(net),
         "disruptions": [disruption_to_mapping(d) for d in scenario.disruptions],
         "policy": policy_spec.to_mapping(),
@@ -187,6 +197,7 @@ def rerun(dataset: xr.Dataset | str | Path, **changes: Any) -> xr.Dataset:
         "days": run["days"], "warmup_days": run["warmup_days"], "replicates": run["replicates"],
         "seed": run["seed"], "engine": run["engine"], "record": run["record"],
         "quantile_replicates": run.get("quantile_replicates", DEFAULT_QUANTILE_REPLICATES),
+        "mute_disruptions": run.get("mute_disruptions", ()),
         "disruptions": config["disruptions"], "policy": config.get("policy"),
     }
     if "policies" in config:
@@ -227,7 +238,7 @@ def simulate_policies(network: Network | str | Path,
     net = network if isinstance(network, Network) else load_network(network)
     runs = {}
     for name, policy in policies.items():
-        spec = replace(_as_policy(policy), name=str(name))
+        spec = replace(as_policy(policy), name=str(name))
         runs[str(name)] = simulate(net, policy=spec, **kwargs)
     names = list(runs)
     combined = xr.concat(list(runs.values()), dim=xr.DataArray(names, dims="policy",

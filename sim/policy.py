@@ -55,6 +55,7 @@ __all__ = [
     "Reserve",
     "SharedWarehouse",
     "SourcingPolicy",
+    "as_policy",
     "policy_from_mapping",
 ]
 
@@ -1044,3 +1045,12 @@ def _add_shared_warehouses(policy: Policy, network: Network) -> Network:
                               lead_time_days=h.lead_time_days, cost_per_unit=h.cost_per_unit,
                               share=1.0, role="backup"))
     return network.replace(nodes=tuple(nodes), lanes=tuple(lanes))
+
+
+def as_policy(policy: Policy | Mapping[str, Any] | None) -> Policy:
+    """A policy from a spec, its mapping form, or ``None`` (base-stock, z = 1.65)."""
+    if policy is None:
+        return BaseStockPolicy()
+    if isinstance(policy, Mapping):
+        return policy_from_mapping(policy)
+    return policy

@@ -101,6 +101,9 @@ class Scenario:
         Disruption specs (:mod:`sim.disruptions`) or their mapping forms.
     seed : int
         Root seed (non-negative integer).
+    muted : tuple of int
+        Disruptions (by position) left out, every other draw unchanged: the same scenario
+        without those events, for attributing losses to their causes.
     """
 
     network: Network
@@ -108,6 +111,7 @@ class Scenario:
     warmup_days: int = 0
     disruptions: tuple[Any, ...] = field(default=())
     seed: int = 0
+    muted: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         issues = []
@@ -154,6 +158,8 @@ class Scenario:
             demand[position] = sample_demand(rng, layout, horizon)
         tables = []
         for cause, spec in enumerate(self.disruptions):
+            if cause in self.muted:  # left out; the others keep their own streams
+                continue
             streams = ReplicateStreams(self, reps, 1 + cause)
             events = spec.sample(streams, layout, horizon, self.warmup_days)
             events["cause"] = cause

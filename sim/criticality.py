@@ -1,0 +1,222 @@
+"""The industry-chain map: which nodes, lanes and regions matter, and who depends on whom.
+
+Two views (the guide's measure 18):
+
+* :func:`criticality_scan` disrupts each node, lane and region in turn, on the same demand
+  (common random numbers), and ranks them by the loss their disruption causes. All the variants
+  run as replicates of one batch: a scan is a few batched runs, not one run per target.
+* :func:`exposure` reads the structure: each firm's upstream suppliers at tier 2 and beyond,
+  the regions they are in, and its single points of failure (an upstream node whose loss cuts
+  every path of some input, whatever the alternatives).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import xarray as xr
+from scipy import stats
+
+from sim.batch import BatchEngine
+from sim.disruptions import LaneDisruption, NodeOutage, RegionalEvent
+from sim.effects import events_array
+from sim.errors import ConfigError, Issue
+from sim.io import load_network
+from sim.network import Network
+from sim.policy import Policy, as_policy
+from sim.recording import Recording
+from sim.runner import auto_chunk_size
+from sim.scenario import Scenario, ScenarioDraws
+
+__all__ = ["SCAN_KPIS", "TARGET_KINDS", "criticality_scan", "exposure"]
+
+TARGET_KINDS = ("node", "lane", "region", "cluster")
+SCAN_KPIS = ("lost_sales", "fill_rate", "resilience_loss", "time_to_recover", "total_cost")
+
+
+def _targets(network: Network, kinds: Sequence[str], start: int, duration: int,
+             severity: float) -> list[tuple[str, str, Any]]:
+    """(kind, name, disruption spec) of every target, the undisturbed case first."""
+    out: list[tuple[str, str, Any]] = [("none", "none", None)]
+    timing = {"start_day": start, "duration_days": duration}
+    for kind in kinds:
+        if kind not in TARGET_KINDS:
+            raise ConfigError(Issue("criticality", "targets", kind,
+                                    f"must be among {', '.join(TARGET_KINDS)}"))
+        if kind == "node":
+            out += [("node", n.id, NodeOutage(n.id, severity=severity, **timing))
+                    for n in network.nodes]
+        elif kind == "lane":
+            out += [("lane", lane.id, LaneDisruption(lane.id, closure=severity, **timing))
+                    for lane in network.lanes if lane.role == "primary"]
+        else:
+            values = sorted({getattr(n, kind) for n in network.nodes if getattr(n, kind)})
+            out += [(kind, value, RegionalEvent(**{kind: value}, severity=severity,
+                                                lane_closure=severity, **timing))
+                    for value in values]
+    return out
+
+
+def criticality_scan(network: Network | str, *, policy: Policy | Mapping | None = None,
+                     targets: Sequence[str] = ("node", "lane", "region"), days: int = 120,
+                     warmup_days: int = 30, start_day: int = 10, duration_days: int = 30,
+                     severity: float = 1.0, replicates: int = 20, seed: int = 0,
+                     kpi: str = "lost_sales", confidence: float = 0.95) -> xr.Dataset:
+    """Disrupt each target in turn and rank the targets by the loss it causes.
+
+    Parameters
+    ----------
+    network : Network or path
+        The network.
+    policy : Policy or mapping, optional
+        The strategy in place (base-stock by default).
+    targets : sequence of {"node", "lane", "region", "cluster"}
+        What to disrupt: every node (an outage), every primary lane (a closure), every region
+        or cluster (a regional event on its nodes and lanes).
+    days, warmup_days : int
+        Recorded days and warm-up.
+    start_day, duration_days : int
+        When each disruption starts (recorded day) and how long it lasts [days].
+    severity : float
+        Capacity lost (nodes, regions) and lane closure, in (0, 1].
+    replicates : int
+        Replicates per target; every target sees the same demand in replicate r.
+    seed : int
+        Root seed of the demand.
+    kpi : str
+        Per-replicate KPI the ranking uses (a loss: larger is worse, or ``fill_rate``).
+    confidence : float
+        Level of the t interval of each target's mean loss.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimensions ``target`` and ``replicate``: the KPIs of :data:`SCAN_KPIS` per target and
+        replicate; ``loss`` (mean paired increase of ``kpi`` over the undisturbed case, or
+        decrease for ``fill_rate``) with ``loss_low``/``loss_high``, and ``criticality_rank``
+        (1 = most critical) per target; coordinates ``target_kind`` and ``target_name``.
+    """
+    net = network if isinstance(network, Network) else load_network(network)
+    plan = as_policy(policy).plan(net)
+    layout = plan.layout
+    if kpi not in SCAN_KPIS:
+        raise ConfigError(Issue("criticality", "kpi", kpi, f"must be one of "
+                                f"{', '.join(SCAN_KPIS)}"))
+    cases = _targets(plan.network, targets, start_day, duration_days, severity)
+    scenario = Scenario(net, days=days, warmup_days=warmup_days, seed=seed)
+    base = scenario.draw(replicates)
+    horizon = scenario.horizon
+    per_chunk = max(1, auto_chunk_size(layout, len(cases) * replicates) // replicates)
+    values = {name: np.full((len(cases), replicates), np.nan) for name in SCAN_KPIS}
+    for first in range(0, len(cases), per_chunk):
+        chunk = cases[first:first + per_chunk]
+        tables = []
+        for position, (_, _, spec) in enumerate(chunk):
+            if spec is None:
+                continue
+            spec.validate(layout, warmup_days)
+            events = spec.sample([None] * replicates, layout, horizon, warmup_days)
+            events["replicate"] += position * replicates
+            tables.append(events)
+        events = np.concatenate(tables) if tables else events_array(0)
+        ids = np.arange(len(chunk) * replicates)
+        draws = ScenarioDraws(ids, np.tile(base.demand, (len(chunk), 1, 1)), events, horizon,
+                              tuple(spec.kind for _, _, spec in chunk if spec is not None))
+        recording = Recording("kpis", ids, days, layout,
+                              disruption_start=draws.disruption_start(warmup_days))
+        BatchEngine(plan).run(draws, warmup_days, recording)
+        kpis = recording.result().kpis
+        for name in SCAN_KPIS:
+            values[name][first:first + len(chunk)] = kpis[name].reshape(len(chunk), replicates)
+    sign = -1.0 if kpi == "fill_rate" else 1.0
+    diff = sign * (values[kpi] - values[kpi][:1])
+    mean = np.nanmean(diff, axis=1)
+    sd = np.nanstd(diff, axis=1, ddof=1) if replicates > 1 else np.full(len(cases), np.nan)
+    half = stats.t.ppf(0.5 + confidence / 2, max(replicates - 1, 1)) * sd / np.sqrt(replicates)
+    order = np.argsort(-np.nan_to_num(mean[1:], nan=-np.inf), kind="stable")
+    rank = np.zeros(len(cases), dtype=np.int64)
+    rank[1 + order] = np.arange(1, len(cases))
+    names = [f"{kind}:{name}" if kind != "none" else "none" for kind, name, _ in cases]
+    data = {name: (("target", "replicate"), v) for name, v in values.items()}
+    out = xr.Dataset(
+        {**data, "loss": ("target", mean), "loss_low": ("target", mean - half),
+         "loss_high": ("target", mean + half), "criticality_rank": ("target", rank)},
+        coords={"target": names, "replicate": np.arange(replicates),
+                "target_kind": ("target", [kind for kind, _, _ in cases]),
+                "target_name": ("target", [name for _, name, _ in cases])})
+    out["loss"].attrs = {"units": "units" if kpi != "fill_rate" else "1",
+                         "description": f"mean increase of {kpi} over the undisturbed case"}
+    out.attrs.update(kpi=kpi, start_day=start_day, duration_days=duration_days,
+                     severity=severity, days=days, warmup_days=warmup_days, seed=seed,
+                     network_name=net.name)
+    return out
+
+
+def exposure(network: Network | str, *, count_backups: bool = False) -> xr.Dataset:
+    """Indirect upstream exposure and single points of failure of every node.
+
+    Parameters
+    ----------
+    network : Network or path
+        The network.
+    count_backups : bool
+        Count backup and expedite lanes as alternatives. Off (default): the map of sourcing as
+        it runs day to day; on: whether the standby options remove a single point of failure.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimensions ``node`` and ``upstream`` (both the network's nodes): ``hops`` (fewest lanes
+        from the upstream node to the node, NaN when it is not upstream), ``indirect`` (upstream
+        at tier 2 or beyond: two hops or more), ``single_point`` (losing the upstream node cuts
+        every path of some input of the node); per node:
+        ``indirect_suppliers``, ``single_points`` (counts) and ``upstream_regions`` (how many
+        regions its upstream nodes are in).
+    """
+    net = network if isinstance(network, Network) else load_network(network)
+    ids = [n.id for n in net.nodes]
+    index = {n: i for i, n in enumerate(ids)}
+    graph = net.graph
+    size = len(ids)
+    hops = np.full((size, size), np.nan)
+    for target in ids:
+        lengths = dict(nx.single_target_shortest_path_length(graph, target))
+        for source, length in lengths.items():
+            if source != target:
+                hops[index[target], index[source]] = length
+    # single points of failure, upstream first: for each input, what every one of its lanes
+    # depends on (its source and the source's own single points)
+    critical: dict[str, set[str]] = {}
+    item_of = {n.id: n.item for n in net.nodes}
+    for node in nx.topological_sort(graph):
+        lanes_by_item: dict[str, list[str]] = {}
+        for lane in net.lanes:
+            if lane.target == node and (count_backups or lane.role == "primary"):
+                lanes_by_item.setdefault(item_of[lane.source], []).append(lane.source)
+        points: set[str] = set()
+        for sources in lanes_by_item.values():
+            common = None
+            for source in sources:
+                needs = {source} | critical.get(source, set())
+                common = needs if common is None else common & needs
+            points |= common or set()
+        critical[node] = points
+    single = np.zeros((size, size), dtype=bool)
+    for node, points in critical.items():
+        for point in points:
+            single[index[node], index[point]] = True
+    regions = np.array([n.region for n in net.nodes])
+    upstream = ~np.isnan(hops)
+    return xr.Dataset(
+        {"hops": (("node", "upstream"), hops),
+         "indirect": (("node", "upstream"), np.nan_to_num(hops, nan=0) >= 2),
+         "single_point": (("node", "upstream"), single),
+         "indirect_suppliers": ("node", (np.nan_to_num(hops, nan=0) >= 2).sum(axis=1)),
+         "single_points": ("node", single.sum(axis=1)),
+         "upstream_regions": ("node", [len(set(regions[row])) for row in upstream])},
+        coords={"node": ids, "upstream": ids,
+                "node_region": ("node", list(regions)), "node_kind": ("node", [
+                    n.kind for n in net.nodes])})
