@@ -1,4 +1,9 @@
-"""Figures: each a function that takes a dataset and returns a matplotlib figure."""
+"""Figures: each a function that takes a dataset and returns a matplotlib figure.
+
+The functions only read datasets (a run of :func:`sim.simulate` or :func:`sim.simulate_policies`,
+or the tables of :func:`sim.criticality_scan` and :func:`sim.attribute`); none re-simulates.
+A run with a ``policy`` dimension gets one colour per strategy.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,44 @@ import matplotlib
 matplotlib.use("Agg")  # figures are written to files; no screen is needed
 
 import matplotlib.pyplot as plt
+import networkx as nx
 import numpy as np
+import pandas as pd
 import seaborn as sns
 import xarray as xr
+import yaml
+from matplotlib.patches import Patch
 
-__all__ = ["service_level_over_time"]
+from sim.compare import KPI_DIRECTION, combine, cost_benefit
+from sim.errors import ConfigError, Issue
+
+__all__ = [
+    "attribution_over_time",
+    "bullwhip_by_tier",
+    "cost_vs_loss_avoided",
+    "costs_by_kind",
+    "criticality_ranking",
+    "disrupted_share",
+    "kpi_heatmap",
+    "network_map",
+    "paired_differences",
+    "service_level_over_time",
+    "tornado",
+]
+
+PALETTE = "colorblind"
+
+
+def _theme() -> None:
+    sns.set_theme(style="whitegrid", palette=PALETTE)
+
+
+def _policies(dataset: xr.Dataset) -> list[str | None]:
+    return [str(p) for p in dataset.policy.values] if "policy" in dataset.dims else [None]
+
+
+def _one(dataset: xr.Dataset, policy: str | None) -> xr.Dataset:
+    return dataset if policy is None else dataset.sel(policy=policy)
 
 
 def _bands(series: xr.DataArray, quantiles: tuple[float, float]) -> tuple[np.ndarray, ...]:
@@ -23,6 +61,47 @@ def _bands(series: xr.DataArray, quantiles: tuple[float, float]) -> tuple[np.nda
                  for q in (quantiles[0], 0.5, quantiles[1]))
 
 
+def disrupted_share(dataset: xr.Dataset) -> xr.DataArray | None:
+    """Share of logged replicates with at least one disruption active on each recorded day.
+
+    Read from the event log (events are active on days ``start <= day < end``); ``None`` when
+    the run logged no event.
+    """
+    if "event_start" not in dataset or dataset.sizes.get("event", 0) == 0:
+        return None
+    config = yaml.safe_load(dataset.attrs.get("config", "{}")) or {}
+    logged = min(dataset.sizes["replicate"],
+                 int(config.get("run", {}).get("quantile_replicates", dataset.sizes["replicate"])))
+    if dataset.attrs.get("record") == "full":
+        logged = dataset.sizes["replicate"]
+    days = dataset["day"].values
+    active = np.zeros((logged, days.size), dtype=bool)
+    for replicate, start, end in zip(dataset.event_replicate.values, dataset.event_start.values,
+                                     dataset.event_end.values, strict=True):
+        if replicate < logged:
+            active[replicate] |= (days >= start) & (days < end)
+    return xr.DataArray(active.mean(axis=0), dims="day", coords={"day": days},
+                        name="disrupted_share")
+
+
+def _shade_disruptions(ax: plt.Axes, dataset: xr.Dataset,
+                       window: tuple[int, int] | None) -> None:
+    if window is not None:
+        ax.axvspan(window[0], window[1], color="tab:red", alpha=0.1, label="disruption")
+        return
+    share = disrupted_share(dataset)
+    if share is None or not share.values.any():
+        return
+    days = share["day"].values
+    ax.fill_between(days, 0, 1, where=share.values >= 0.5, step="mid", color="tab:red",
+                    alpha=0.12, transform=ax.get_xaxis_transform(),
+                    label="disrupted in most replicates")
+    some = (share.values > 0) & (share.values < 0.5)
+    if some.any():
+        ax.fill_between(days, 0, 1, where=some, step="mid", color="tab:red", alpha=0.04,
+                        transform=ax.get_xaxis_transform(), label="disrupted in some")
+
+
 def service_level_over_time(dataset: xr.Dataset, *, quantiles: tuple[float, float] = (0.05, 0.95),
                             disruption_days: tuple[int, int] | None = None) -> plt.Figure:
     """Daily network service level (served on arrival / demand) with a quantile band.
@@ -30,34 +109,384 @@ def service_level_over_time(dataset: xr.Dataset, *, quantiles: tuple[float, floa
     Parameters
     ----------
     dataset : xarray.Dataset
-        Output of :func:`sim.simulate` (``record="summary"`` or ``"full"``).
+        Output of :func:`sim.simulate` (``record="summary"`` or ``"full"``), or of
+        :func:`sim.simulate_policies` (one median line and band per strategy).
     quantiles : (float, float)
         Band over replicates around the median (summary datasets store 0.05, 0.25, 0.5, 0.75,
         0.95).
     disruption_days : (int, int), optional
-        First and last day of a disruption to shade.
+        First and last day of a disruption to shade; by default the days read from the event
+        log are shaded (darker where most replicates are disrupted).
     """
-    series = dataset["network_service_level"]
-    low, mid, high = _bands(series, quantiles)
-    if "replicate" in series.dims:
-        mean, count = series.mean("replicate").values, series.sizes["replicate"]
-    else:
-        mean = dataset["network_service_level_mean"].values
-        count = dataset.sizes["replicate"]
+    if "network_service_level" not in dataset:
+        raise ConfigError(Issue("figures", "service_level_over_time", dataset.attrs.get(
+            "record"), "needs daily network series: run with record='summary' or 'full'"))
+    _theme()
+    policies = _policies(dataset)
+    fig, ax = plt.subplots(figsize=(9 if len(policies) == 1 else 12, 4))
     days = dataset["day"].values
-    sns.set_theme(style="whitegrid")
-    fig, ax = plt.subplots(figsize=(9, 4))
-    ax.fill_between(days, low, high, alpha=0.3,
-                    label=f"{quantiles[0]:.0%}-{quantiles[1]:.0%} of replicates")
-    ax.plot(days, mid, lw=1.5, label="median")
-    ax.plot(days, mean, lw=1, ls="--", label=f"mean of {count} replicates")
-    if disruption_days is not None:
-        ax.axvspan(disruption_days[0], disruption_days[1], color="tab:red", alpha=0.1,
-                   label="disruption")
+    floor = 1.0
+    colours = sns.color_palette(PALETTE, len(policies))
+    for policy, colour in zip(policies, colours, strict=True):
+        run = _one(dataset, policy)
+        series = run["network_service_level"]
+        low, mid, high = _bands(series, quantiles)
+        floor = min(floor, float(np.nanmin(low)))
+        band = f"{quantiles[0]:.0%}-{quantiles[1]:.0%} of replicates"
+        ax.fill_between(days, low, high, alpha=0.2 if policy else 0.3, color=colour,
+                        label=band if policy is None else None)
+        ax.plot(days, mid, lw=1.5, color=colour,
+                label="median" if policy is None else f"{policy} (median, {band})")
+        if policy is None:
+            if "replicate" in series.dims:
+                mean, count = series.mean("replicate").values, series.sizes["replicate"]
+            else:
+                mean, count = run["network_service_level_mean"].values, run.sizes["replicate"]
+            ax.plot(days, mean, lw=1, ls="--", color=colour, label=f"mean of {count} replicates")
+    _shade_disruptions(ax, dataset, disruption_days)
     ax.set_xlabel("day")
     ax.set_ylabel("share of demand served on arrival")
-    ax.set_ylim(max(0.0, float(np.nanmin(low)) - 0.05), 1.01)
+    ax.set_ylim(max(0.0, floor - 0.05), 1.01)
+    ax.set_xlim(days[0], days[-1])
     ax.set_title(f"Service level: {dataset.attrs.get('network_name', '')}")
-    ax.legend(loc="lower left")
+    if len(policies) > 1:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    else:
+        ax.legend(loc="lower left", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def paired_differences(dataset: xr.Dataset, kpi: str = "lost_sales", *,
+                       baseline: str | None = None, kind: str = "violin") -> plt.Figure:
+    """Per-replicate difference of a KPI between each strategy and the baseline.
+
+    Under common random numbers replicate r of every strategy saw the same demand and events,
+    so each point is what the strategy changed in that same world.
+
+    Parameters
+    ----------
+    dataset : xarray.Dataset
+        Runs with a ``policy`` dimension (or what :func:`sim.compare.combine` accepts).
+    kpi : str
+        A per-replicate KPI.
+    baseline : str, optional
+        The reference (the first strategy by default).
+    kind : {"violin", "box"}
+        The plot.
+    """
+    data = combine(dataset)
+    names = [str(p) for p in data.policy.values]
+    baseline = baseline if baseline is not None else names[0]
+    if kpi not in data:
+        raise ConfigError(Issue("figures", "kpi", kpi, "not a per-replicate KPI of the runs"))
+    if kind not in ("violin", "box"):
+        raise ConfigError(Issue("figures", "kind", kind, "must be 'violin' or 'box'"))
+    diff = (data[kpi] - data[kpi].sel(policy=baseline)).drop_sel(policy=baseline)
+    frame = diff.to_dataframe(name="difference").reset_index()
+    _theme()
+    fig, ax = plt.subplots(figsize=(8, 0.8 + 0.7 * max(1, diff.sizes["policy"])))
+    plot = sns.violinplot if kind == "violin" else sns.boxplot
+    plot(data=frame, x="difference", y="policy", hue="policy", ax=ax, legend=False,
+         **({"cut": 0, "inner": "quartile"} if kind == "violin" else {}))
+    ax.axvline(0, color="black", lw=1)
+    units = data[kpi].attrs.get("units", "")
+    better = "lower" if KPI_DIRECTION.get(kpi, 1) < 0 else "higher"
+    ax.set_xlabel(f"{kpi} minus {baseline} [{units}] ({better} is better)")
+    ax.set_ylabel("")
+    ax.set_title(f"Paired differences over {data.sizes['replicate']} replicates")
+    fig.tight_layout()
+    return fig
+
+
+def cost_vs_loss_avoided(dataset: xr.Dataset, *, baseline: str | None = None) -> plt.Figure:
+    """Each strategy's added cost against the loss it avoids, and the cost-service Pareto front.
+
+    Left: added operating cost against shortage cost avoided (above the diagonal a strategy
+    pays for itself in this scenario). Right: operating cost against fill rate, coloured by
+    CO2e per unit served; the strategies on the Pareto front of (cost, service, CO2e) are
+    ringed and joined.
+    """
+    table = cost_benefit(dataset, baseline=baseline)
+    names = [str(p) for p in table.policy.values]
+    _theme()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    added, avoided = table.added_cost.values, table.loss_avoided.values
+    colours = sns.color_palette(PALETTE, len(names))
+    for i, name in enumerate(names):
+        left.scatter(added[i], avoided[i], s=60, color=colours[i], zorder=3)
+        left.annotate(name, (added[i], avoided[i]), textcoords="offset points", xytext=(5, 5),
+                      fontsize="small")
+    span = max(np.nanmax(np.abs(added)), np.nanmax(np.abs(avoided)), 1.0)
+    left.plot([-span, span], [-span, span], color="grey", ls="--", lw=1,
+              label="break-even (avoided = added)")
+    left.axhline(0, color="black", lw=0.5)
+    left.axvline(0, color="black", lw=0.5)
+    left.set_xlabel(f"added operating cost vs {table.attrs['baseline']} [money]")
+    left.set_ylabel("shortage cost avoided [money]")
+    left.legend(loc="lower right", fontsize="small")
+    left.set_title("Cost against loss avoided")
+    cost, fill = table.operating_cost.values, table.fill_rate.values
+    co2e = table.co2e_per_unit_served.values
+    points = right.scatter(cost, fill, c=co2e, cmap="viridis", s=70, zorder=3)
+    front = table.pareto.values.astype(bool)
+    right.scatter(cost[front], fill[front], s=200, facecolors="none", edgecolors="black",
+                  zorder=4, label="Pareto front (cost, service, CO2e)")
+    order = np.argsort(cost[front])
+    right.plot(cost[front][order], fill[front][order], color="black", lw=0.8, zorder=2)
+    for i, name in enumerate(names):
+        right.annotate(name, (cost[i], fill[i]), textcoords="offset points", xytext=(6, -10),
+                       fontsize="small")
+    fig.colorbar(points, ax=right, label="kg CO2e per unit served")
+    right.set_xlabel("operating cost (holding + transport + policy) [money]")
+    right.set_ylabel("fill rate")
+    right.legend(loc="best", fontsize="small")
+    right.set_title("Cost, service and footprint")
+    fig.tight_layout()
+    return fig
+
+
+def costs_by_kind(dataset: xr.Dataset) -> plt.Figure:
+    """Mean cost over replicates by kind (stacked), one bar per strategy."""
+    from sim.metrics import costs
+
+    frame = costs(dataset).mean("replicate").to_dataframe(name="cost").reset_index()
+    if "policy" not in frame:
+        frame["policy"] = dataset.attrs.get("network_name", "run")
+    table = frame.pivot(index="policy", columns="cost_kind", values="cost")
+    table = table.loc[[str(p) for p in dict.fromkeys(frame.policy)]]
+    _theme()
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.6 * len(table)))
+    table.plot.barh(stacked=True, ax=ax, color=sns.color_palette(PALETTE, table.shape[1]))
+    ax.invert_yaxis()
+    ax.set_xlabel("mean cost over the recorded days [money]")
+    ax.set_ylabel("")
+    ax.legend(title="cost kind", fontsize="small", loc="lower right")
+    ax.set_title("Costs by kind")
+    fig.tight_layout()
+    return fig
+
+
+def bullwhip_by_tier(dataset: xr.Dataset) -> plt.Figure:
+    """Bullwhip ratio (order variance over end-demand variance) per ordering tier, with 95 % CI."""
+    if "bullwhip" not in dataset:
+        raise ConfigError(Issue("figures", "bullwhip", None, "the dataset has no bullwhip KPI"))
+    frame = dataset.bullwhip.to_dataframe(name="bullwhip").reset_index().dropna(
+        subset=["bullwhip"])
+    _theme()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    hue = "policy" if "policy" in frame else None
+    sns.barplot(data=frame, x="tier", y="bullwhip", hue=hue, errorbar=("ci", 95), ax=ax)
+    ax.axhline(1.0, color="black", lw=1, ls="--", label="no amplification")
+    means = frame.groupby([c for c in ("policy", "tier") if c in frame]).bullwhip.mean()
+    if means.max() > 20 * max(means.min(), 1e-9):  # ratios spanning decades: read them on a log
+        ax.set_yscale("log")
+    ax.set_xlabel("ordering tier (0 = nearest the customers)")
+    ax.set_ylabel("Var(orders) / Var(end demand)")
+    ax.set_title("Bullwhip by tier")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def kpi_heatmap(dataset: xr.Dataset, kpi: str, x: str, y: str) -> plt.Figure:
+    """Mean of a KPI over two swept parameters (dimensions of the dataset), annotated."""
+    for dim in (x, y):
+        if dim not in dataset[kpi].dims:
+            raise ConfigError(Issue("figures", "kpi_heatmap", dim,
+                                    f"not a dimension of {kpi} ({', '.join(dataset[kpi].dims)})"))
+    mean = dataset[kpi]
+    if "replicate" in mean.dims:
+        mean = mean.mean("replicate")
+    rest = [d for d in mean.dims if d not in (x, y)]
+    if rest:
+        raise ConfigError(Issue("figures", "kpi_heatmap", rest[0],
+                                "select one value of the other swept dimensions first"))
+    table = mean.transpose(y, x).to_pandas()
+    _theme()
+    fig, ax = plt.subplots(figsize=(1.2 + 1.0 * table.shape[1], 1.0 + 0.6 * table.shape[0]))
+    cmap = "viridis_r" if KPI_DIRECTION.get(kpi, 1) < 0 else "viridis"
+    sns.heatmap(table, annot=True, fmt=".3g", cmap=cmap, ax=ax,
+                cbar_kws={"label": f"{kpi} [{dataset[kpi].attrs.get('units', '')}]"})
+    ax.invert_yaxis()
+    ax.set_title(f"Mean {kpi}")
+    fig.tight_layout()
+    return fig
+
+
+def tornado(dataset: xr.Dataset, kpi: str) -> plt.Figure:
+    """Tornado chart: the KPI's range as each swept parameter moves alone over its values.
+
+    Every dimension of the KPI other than ``replicate`` is a parameter; the others are held at
+    their middle value. Bars are sorted by range, the widest on top.
+    """
+    mean = dataset[kpi]
+    if "replicate" in mean.dims:
+        mean = mean.mean("replicate")
+    params = list(mean.dims)
+    if not params:
+        raise ConfigError(Issue("figures", "tornado", kpi, "has no swept dimension"))
+    centre = {d: mean.sizes[d] // 2 for d in params}
+    base = float(mean.isel(centre))
+    rows = []
+    for dim in params:
+        held = {d: i for d, i in centre.items() if d != dim}
+        line = mean.isel(held)
+        values = line.values
+        low_at, high_at = line[dim].values[0], line[dim].values[-1]
+        rows.append({"parameter": dim, "at_low": float(values[0]), "at_high": float(values[-1]),
+                     "low_label": f"{dim}={low_at}", "high_label": f"{dim}={high_at}",
+                     "range": float(np.nanmax(values) - np.nanmin(values))})
+    table = pd.DataFrame(rows).sort_values("range", ascending=True)
+    _theme()
+    fig, ax = plt.subplots(figsize=(8, 1.0 + 0.6 * len(table)))
+    positions = np.arange(len(table))
+    blue, orange = sns.color_palette(PALETTE, 2)
+    ax.barh(positions, table.at_low - base, left=base, color=blue, label="lowest value")
+    ax.barh(positions, table.at_high - base, left=base, color=orange, label="highest value")
+    ax.set_yticks(positions, table.parameter)
+    ax.axvline(base, color="black", lw=1)
+    for p, row in zip(positions, table.itertuples(), strict=True):
+        ax.annotate(row.low_label, (row.at_low, p), fontsize="x-small", va="center",
+                    ha="right" if row.at_low < base else "left")
+        ax.annotate(row.high_label, (row.at_high, p), fontsize="x-small", va="center",
+                    ha="right" if row.at_high < base else "left")
+    ax.set_xlabel(f"mean {kpi} [{dataset[kpi].attrs.get('units', '')}] "
+                  f"(centre: all parameters at their middle value, {base:.4g})")
+    ax.legend(fontsize="small")
+    ax.set_title(f"Sensitivity of {kpi}")
+    fig.tight_layout()
+    return fig
+
+
+def _criticality_of_nodes(scan: xr.Dataset | None) -> dict[str, float]:
+    if scan is None:
+        return {}
+    nodes = scan.target_kind.values == "node"
+    return {str(n): float(v) for n, v in zip(scan.target_name.values[nodes],
+                                             scan.loss.values[nodes], strict=True)}
+
+
+def network_map(dataset: xr.Dataset, *, criticality: xr.Dataset | None = None) -> plt.Figure:
+    """The network drawn by tier (raw materials left, customers right).
+
+    Nodes are coloured by criticality (mean loss when the node fails, from
+    :func:`sim.criticality_scan`) when given, else by region; lanes are drawn with a width
+    proportional to their mean flow when the run recorded it, dashed for standby lanes
+    (backup, expedite).
+
+    Parameters
+    ----------
+    dataset : xarray.Dataset
+        A run (its node and lane coordinates describe the network).
+    criticality : xarray.Dataset, optional
+        A criticality scan of the same network.
+    """
+    nodes = [str(n) for n in dataset.node.values]
+    tiers = dict(zip(nodes, dataset.node_tier.values.tolist(), strict=True))
+    regions = dict(zip(nodes, [str(r) for r in dataset.node_region.values], strict=True))
+    graph = nx.DiGraph()
+    graph.add_nodes_from(nodes)
+    lanes = list(zip([str(s) for s in dataset.lane_source.values],
+                     [str(t) for t in dataset.lane_target.values],
+                     [str(r) for r in dataset.lane_role.values], strict=True))
+    graph.add_edges_from((s, t) for s, t, _ in lanes)
+    top = max(tiers.values())
+    positions = {}
+    for tier in sorted(set(tiers.values())):
+        members = sorted((n for n in nodes if tiers[n] == tier), key=lambda n: (regions[n], n))
+        for k, node in enumerate(members):
+            positions[node] = (top - tier, (len(members) - 1) / 2 - k)
+    flow = None
+    if "lane_flow" in dataset:
+        flow = dataset.lane_flow
+        for dim in ("policy", "replicate"):
+            if dim in flow.dims:
+                flow = flow.isel({dim: 0}) if dim == "policy" else flow.mean(dim)
+        flow = flow.values
+    widths = (0.5 + 5.0 * flow / max(float(np.nanmax(flow)), 1e-12) if flow is not None
+              else np.full(len(lanes), 1.5))
+    _theme()
+    fig, ax = plt.subplots(figsize=(10, 1.5 + 0.55 * max(
+        sum(1 for n in nodes if tiers[n] == t) for t in set(tiers.values()))))
+    for j, (source, target, role) in enumerate(lanes):
+        nx.draw_networkx_edges(graph, positions, edgelist=[(source, target)], ax=ax,
+                               width=float(np.nan_to_num(widths[j], nan=0.5)),
+                               style="solid" if role == "primary" else "dashed",
+                               edge_color="grey", arrows=True, arrowsize=10,
+                               connectionstyle="arc3,rad=0.08", node_size=600)
+    loss = _criticality_of_nodes(criticality)
+    if loss:
+        values = np.array([loss.get(n, 0.0) for n in nodes])
+        drawn = nx.draw_networkx_nodes(graph, positions, nodelist=nodes, node_color=values,
+                                       cmap="Reds", vmin=0.0, node_size=600, ax=ax,
+                                       edgecolors="black")
+        fig.colorbar(drawn, ax=ax, label=f"criticality: mean {criticality.attrs.get('kpi')} "
+                     "added when the node fails [units]")
+    else:
+        names = sorted(set(regions.values()))
+        colours = dict(zip(names, sns.color_palette(PALETTE, len(names)), strict=True))
+        nx.draw_networkx_nodes(graph, positions, nodelist=nodes, ax=ax, node_size=600,
+                               node_color=[colours[regions[n]] for n in nodes],
+                               edgecolors="black")
+        for name, colour in colours.items():
+            ax.scatter([], [], color=colour, label=name)
+        ax.legend(title="region", fontsize="small", loc="upper left")
+    nx.draw_networkx_labels(graph, {n: (x, y - 0.32) for n, (x, y) in positions.items()},
+                            font_size=7, ax=ax)
+    ax.set_xticks(range(top + 1), [f"tier {top - k}" for k in range(top + 1)])
+    ax.tick_params(left=False, labelleft=False, bottom=True, labelbottom=True)
+    ax.grid(False)
+    ax.set_title(f"{dataset.attrs.get('network_name', 'network')}: by tier"
+                 + (" (width: mean flow; dashed: standby lanes)" if flow is not None else ""))
+    fig.tight_layout()
+    return fig
+
+
+def criticality_ranking(scan: xr.Dataset, *, top: int = 15) -> plt.Figure:
+    """The most critical targets of a criticality scan, with the t interval of their loss."""
+    table = scan[["loss", "loss_low", "loss_high", "criticality_rank"]].to_dataframe()
+    table = table[table.criticality_rank > 0].sort_values("criticality_rank").head(top)
+    table["kind"] = [str(k) for k in scan.target_kind.sel(target=table.index).values]
+    _theme()
+    fig, ax = plt.subplots(figsize=(8, 1.0 + 0.35 * len(table)))
+    kinds = sorted(set(table.kind))
+    colours = dict(zip(kinds, sns.color_palette(PALETTE, len(kinds)), strict=True))
+    positions = np.arange(len(table))
+    ax.barh(positions, table.loss, color=[colours[k] for k in table.kind],
+            xerr=[table.loss - table.loss_low, table.loss_high - table.loss], capsize=2)
+    ax.set_yticks(positions, table.index)
+    ax.invert_yaxis()
+    ax.legend(handles=[Patch(color=colour, label=kind) for kind, colour in colours.items()],
+              title="target", fontsize="small", loc="lower right")
+    ax.set_xlabel(f"mean {scan.attrs.get('kpi')} added [{scan.loss.attrs.get('units', '')}] "
+                  f"by a {scan.attrs.get('duration_days')}-day disruption")
+    ax.set_title("Criticality scan: what hurts most when it fails")
+    fig.tight_layout()
+    return fig
+
+
+def attribution_over_time(attribution: xr.Dataset, *, policy: str | None = None) -> plt.Figure:
+    """Mean daily shortage each disruption added (from :func:`sim.attribute`), per cause."""
+    if "daily_shortage" not in attribution:
+        raise ConfigError(Issue("figures", "attribution_over_time", None,
+                                "the attribution has no daily series (the run kept none)"))
+    series = attribution.daily_shortage
+    if "policy" in series.dims:
+        series = series.sel(policy=policy if policy is not None else series.policy.values[0])
+    _theme()
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    days = series["day"].values
+    colours = sns.color_palette(PALETTE, series.sizes["cause"])
+    for cause, colour in zip(series.cause.values, colours, strict=True):
+        values = series.sel(cause=cause).values
+        ax.fill_between(days, 0, values, color=colour, alpha=0.3, step="mid")
+        ax.plot(days, values, color=colour, lw=1.2, drawstyle="steps-mid", label=str(cause))
+    ax.axhline(0, color="black", lw=0.5)
+    ax.set_xlabel("day")
+    ax.set_ylabel("shortage added [units/day]")
+    ax.set_xlim(days[0], days[-1])
+    ax.set_title("Why did this happen? Shortage attributed to each disruption")
+    ax.legend(fontsize="small", loc="upper right")
     fig.tight_layout()
     return fig

@@ -24,14 +24,21 @@ def kpi_summary(dataset: xr.Dataset, *, confidence: float = 0.95) -> pd.DataFram
     -------
     pandas.DataFrame
         One row per KPI (those with only a ``replicate`` dimension), columns ``mean``,
-        ``ci_low``, ``ci_high``, ``p05``, ``p95``, ``units``.
+        ``ci_low``, ``ci_high``, ``p05``, ``p95``, ``units``; indexed by (policy, KPI) when the
+        dataset has a ``policy`` dimension.
     """
+    if "policy" in dataset.dims:
+        parts = {str(p): kpi_summary(dataset.sel(policy=p), confidence=confidence)
+                 for p in dataset.policy.values}
+        return pd.concat(parts, names=["policy", "kpi"])
     rows = {}
     for name, var in dataset.data_vars.items():
         if var.attrs.get("kpi") != 1 or var.dims != ("replicate",):
             continue
         values = np.asarray(var.values, dtype=float)
         values = values[np.isfinite(values)]
+        if not values.size:  # e.g. no disruption, so no time to recover
+            continue
         n = values.size
         mean = values.mean() if n else np.nan
         if n > 1:

@@ -23,7 +23,8 @@ from sim.results import to_dataset
 from sim.runner import ENGINES, RunPlan, run_plan
 from sim.scenario import Scenario
 
-__all__ = ["ENGINES", "RECORD_MODES", "rerun", "simulate", "simulate_policies"]
+__all__ = ["ENGINES", "RECORD_MODES", "network_of", "rerun", "run_config", "select_policy",
+           "simulate", "simulate_policies", "stack_policies"]
 
 
 
@@ -161,6 +162,61 @@ def simulate(
     return dataset
 
 
+def run_config(dataset: xr.Dataset | str | Path) -> dict[str, Any]:
+    """The resolved config a dataset was made with (from its ``config`` attr)."""
+    if not isinstance(dataset, xr.Dataset):
+        with xr.open_dataset(dataset, engine="h5netcdf") as opened:
+            attrs = dict(opened.attrs)
+    else:
+        attrs = dict(dataset.attrs)
+    if "config" not in attrs:
+        raise ConfigError(Issue("dataset attrs", "config", None,
+                                "missing: the dataset was not written by sim.simulate"))
+    return yaml.safe_load(attrs["config"])
+
+
+def network_of(dataset: xr.Dataset | str | Path) -> Network:
+    """Rebuild the network a dataset was simulated on, from its attrs alone.
+
+    Raises
+    ------
+    ConfigError
+        When the network file it names has changed since (its hash differs).
+    """
+    record = run_config(dataset)["network"]
+    if "inline" in record:
+        network = network_from_mapping(record["inline"], where="dataset attrs")
+        network = network.replace(source=record.get("source", ""))
+    else:
+        network = load_network(record["source"])
+    if network_sha256(network) != record["sha256"]:
+        raise ConfigError(Issue("dataset attrs", "network.sha256", record["sha256"],
+                                f"the network at {record.get('source')!r} has changed since the "
+                                "run (its content hash differs)"))
+    return network
+
+
+def select_policy(dataset: xr.Dataset, name: str) -> xr.Dataset:
+    """One strategy of a :func:`simulate_policies` run, as if it had been run alone.
+
+    The selection keeps the variables shared by all strategies (the event log) and rewrites
+    the ``config`` attr so that :func:`rerun` repeats only this strategy.
+    """
+    if "policy" not in dataset.dims:
+        return dataset
+    names = [str(p) for p in dataset.policy.values]
+    if name not in names:
+        raise ConfigError(Issue("select_policy", "name", name,
+                                f"not one of the strategies ({', '.join(names)})"))
+    config = run_config(dataset)
+    one = dataset.sel(policy=name, drop=True)
+    policies = config.pop("policies", {})
+    config["policy"] = policies.get(name, {})
+    one.attrs = dict(dataset.attrs)
+    one.attrs["config"] = yaml.safe_dump(config, sort_keys=False)
+    return one
+
+
 def rerun(dataset: xr.Dataset | str | Path, **changes: Any) -> xr.Dataset:
     """Run a dataset's simulation again from its attrs alone.
 
@@ -176,22 +232,8 @@ def rerun(dataset: xr.Dataset | str | Path, **changes: Any) -> xr.Dataset:
     ConfigError
         When the network file it names has changed since (its hash differs).
     """
-    if not isinstance(dataset, xr.Dataset):
-        with xr.open_dataset(dataset, engine="h5netcdf") as opened:
-            attrs = dict(opened.attrs)
-    else:
-        attrs = dict(dataset.attrs)
-    config = yaml.safe_load(attrs["config"])
-    record = config["network"]
-    if "inline" in record:
-        network = network_from_mapping(record["inline"], where="dataset attrs")
-        network = network.replace(source=record.get("source", ""))
-    else:
-        network = load_network(record["source"])
-    if network_sha256(network) != record["sha256"]:
-        raise ConfigError(Issue("dataset attrs", "network.sha256", record["sha256"],
-                                f"the network at {record.get('source')!r} has changed since the "
-                                "run (its content hash differs)"))
+    config = run_config(dataset)
+    network = network_of(dataset)
     run = config["run"]
     arguments = {
         "days": run["days"], "warmup_days": run["warmup_days"], "replicates": run["replicates"],
@@ -240,10 +282,24 @@ def simulate_policies(network: Network | str | Path,
     for name, policy in policies.items():
         spec = replace(as_policy(policy), name=str(name))
         runs[str(name)] = simulate(net, policy=spec, **kwargs)
+    return stack_policies(runs)
+
+
+def stack_policies(runs: Mapping[str, xr.Dataset]) -> xr.Dataset:
+    """Stack runs of one scenario, one per strategy, along a ``policy`` dimension.
+
+    The result is what :func:`simulate_policies` returns: its ``config`` attr lists every
+    strategy under ``policies``, so :func:`rerun` repeats them all. Check that the runs share
+    their replicates first (:func:`sim.compare.combine` does).
+    """
     names = list(runs)
+    # every result gets the policy dimension, even where strategies happen to agree; only
+    # the event log (the scenario's, common to all) is kept once
+    per_policy = sorted({name for ds in runs.values() for name, var in ds.data_vars.items()
+                         if "event" not in var.dims})
     combined = xr.concat(list(runs.values()), dim=xr.DataArray(names, dims="policy",
                                                                name="policy"),
-                         data_vars="different", coords="different", compat="equals",
+                         data_vars=per_policy, coords="different", compat="equals",
                          join="outer")
     first = runs[names[0]]
     config = yaml.safe_load(first.attrs["config"])

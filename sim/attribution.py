@@ -20,7 +20,7 @@ import xarray as xr
 import yaml
 from scipy import stats
 
-from sim.api import rerun
+from sim.api import rerun, select_policy
 from sim.errors import ConfigError, Issue
 
 __all__ = ["attribute"]
@@ -61,6 +61,12 @@ def attribute(dataset: xr.Dataset, kpis: Sequence[str] = ("lost_sales", "shortag
         network series, ``daily_shortage`` (cause, day): the mean shortage each cause added
         on each day.
     """
+    if "policy" in dataset.dims:  # each strategy against its own reruns
+        names = [str(p) for p in dataset.policy.values]
+        parts = [attribute(select_policy(dataset, name), kpis, confidence=confidence)
+                 for name in names]
+        return xr.concat(parts, dim=xr.DataArray(names, dims="policy", name="policy"),
+                         combine_attrs="override")
     config = yaml.safe_load(dataset.attrs.get("config", "{}")) or {}
     specs = config.get("disruptions") or []
     if not specs:

@@ -1,9 +1,11 @@
 """Command line: ``python -m sim`` is a Hydra app over the config groups in ``configs/``.
 
-``python -m sim [overrides...]`` runs one simulation (or a sweep with ``-m``), writes
-``results.nc``, the resolved ``config.yaml`` and a service-level figure to the run folder, and
-prints a KPI summary and where the files are. A bad override or input file gives a short error
-and exit status 2, never a traceback. ``python -m sim check PATH`` validates a network file.
+``python -m sim [overrides...]`` runs one simulation (or a sweep with ``-m``; with
+``compare=[...]`` several strategies on the same replicates), writes ``results.nc``, the
+resolved ``config.yaml``, a service-level figure and the HTML ``report.html`` to the run folder,
+and prints a KPI summary and where the files are. A bad override or input file gives a short
+error and exit status 2, never a traceback. ``python -m sim check PATH`` validates a network
+file; ``python -m sim report RUN [RUN...]`` writes the report of saved runs.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+from sim.config import CONFIG_DIR
+
 EXIT_BAD_INPUT = 2
 
 
@@ -34,27 +37,58 @@ def _disruption_window(spec: Any) -> tuple[int, int] | None:
 
 def _print_summary(dataset: Any, spec: Any, paths: dict[str, Path], wall: float) -> None:
     from rich.console import Console
-    from rich.table import Table
-
-    from analysis.tables import kpi_summary
 
     console = Console(highlight=False, width=max(Console().width, 110))
     console.print(f"[bold]{spec.network.summary()}[/bold]")
     shocks = ", ".join(_describe(d) for d in spec.disruptions) or "none"
     console.print(f"disruptions: {shocks}")
-    console.print(f"policy: {spec.policy.to_mapping()}")
+    for name, policy in spec.policies.items():
+        console.print(f"policy {name}: {policy.to_mapping()}")
     console.print(f"engine {spec.engine}: {spec.replicates} replicates x {spec.days} days "
                   f"(+{spec.warmup_days} warm-up), seed {spec.seed}, record {spec.record}, "
                   f"{wall:.1f} s")
-    table = Table(title=f"KPIs over {spec.replicates} replicates")
+    console.print(_comparison_table(dataset) if "policy" in dataset.dims
+                  else _kpi_table(dataset, spec.replicates))
+    for label, path in paths.items():
+        console.print(f"{label}: {path}")
+
+
+def _kpi_table(dataset: Any, replicates: int) -> Any:
+    from rich.table import Table
+
+    from analysis.tables import kpi_summary
+
+    table = Table(title=f"KPIs over {replicates} replicates")
     for column in ("KPI", "mean", "95 % CI of the mean", "5 %-95 % of replicates", "units"):
         table.add_column(column, justify="left" if column in ("KPI", "units") else "right")
     for name, row in kpi_summary(dataset).iterrows():
         table.add_row(name, _fmt(row["mean"]), f"{_fmt(row['ci_low'])} .. {_fmt(row['ci_high'])}",
                       f"{_fmt(row['p05'])} .. {_fmt(row['p95'])}", row["units"])
-    console.print(table)
-    for label, path in paths.items():
-        console.print(f"{label}: {path}")
+    return table
+
+
+def _comparison_table(dataset: Any) -> Any:
+    """Mean KPIs per strategy; + / - where the paired t interval says better / worse."""
+    from rich.table import Table
+
+    from sim.compare import combine, compare
+
+    data = combine(dataset)
+    names = [str(p) for p in data.policy.values]
+    verdicts = compare(data, resamples=0)
+    table = Table(title=f"Mean KPIs over {data.sizes['replicate']} replicates "
+                  f"(+ better, - worse than {names[0]}: paired 95 % t interval)")
+    table.add_column("KPI")
+    for name in names:
+        table.add_column(name, justify="right")
+    table.add_column("units")
+    for kpi in verdicts.kpi.values:
+        cells = [_fmt(float(data[kpi].sel(policy=names[0]).mean()))]
+        for name in names[1:]:
+            mark = {1: " +", -1: " -"}.get(int(verdicts.better.sel(policy=name, kpi=kpi)), "  ")
+            cells.append(_fmt(float(data[kpi].sel(policy=name).mean())) + mark)
+        table.add_row(str(kpi), *cells, str(verdicts.units.sel(kpi=kpi).values))
+    return table
 
 
 def _fmt(value: float) -> str:
@@ -70,22 +104,31 @@ def _describe(spec: Any) -> str:
     return f"{spec.kind}({', '.join(f'{k}={v}' for k, v in fields.items())})"
 
 
+def _simulate(spec: Any) -> Any:
+    from sim.api import simulate, simulate_policies
+
+    if not spec.compare:
+        return simulate(spec.network, **spec.simulate_kwargs())
+    kwargs = {k: v for k, v in spec.simulate_kwargs().items() if k != "policy"}
+    return simulate_policies(spec.network, spec.policies, **kwargs)
+
+
 def _run(cfg: Any) -> None:
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
     from analysis.figures import service_level_over_time
-    from sim.api import simulate
     from sim.config import build_run
     from sim.errors import SimError
     from sim.results import save_dataset
 
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)  # and matplotlib its guesses
     started = time.perf_counter()
     try:
         spec = build_run(OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True))
-        dataset = simulate(spec.network, **spec.simulate_kwargs())
+        dataset = _simulate(spec)
     except SimError as error:
         _error(str(error))
         sys.exit(EXIT_BAD_INPUT)
@@ -104,7 +147,28 @@ def _run(cfg: Any) -> None:
         figure = service_level_over_time(dataset, disruption_days=_disruption_window(spec))
         paths["figure"] = out / "service_level.png"
         figure.savefig(paths["figure"], dpi=120)
+    status = 0
+    if spec.report.enabled:
+        try:
+            paths["report"] = _write_report(dataset, out / "report.html", scan=spec.report.scan,
+                                            attribution=spec.report.attribution,
+                                            scan_replicates=spec.report.scan_replicates)
+        except SimError as error:  # the results are saved; say why the report is not
+            _error(f"report not written: {error}")
+            status = EXIT_BAD_INPUT
     _print_summary(dataset, spec, paths, time.perf_counter() - started)
+    if status:
+        sys.exit(status)
+
+
+def _write_report(dataset: Any, path: Path, **options: Any) -> Path:
+    import matplotlib.pyplot as plt
+
+    from analysis.report import write_report
+
+    written = write_report(dataset, path, **options)
+    plt.close("all")
+    return written
 
 
 def register_schemas() -> None:
@@ -142,7 +206,56 @@ def check(argv: list[str]) -> int:
     return status
 
 
-SUBCOMMANDS = {"check": check}
+def report(argv: list[str]) -> int:
+    """``python -m sim report RUN [RUN...]``: write the HTML report of one or several runs."""
+    import argparse
+
+    import xarray as xr
+
+    from sim.api import stack_policies
+    from sim.compare import combine
+    from sim.errors import SimError
+
+    parser = argparse.ArgumentParser(
+        prog="python -m sim report",
+        description="Write one self-contained HTML report of a run folder (or results file); "
+                    "several runs of the same scenario are compared strategy by strategy.")
+    parser.add_argument("runs", nargs="+", type=Path, help="run folders or results .nc files")
+    parser.add_argument("--out", type=Path, help="report file (default: report.html in the "
+                        "run folder; needed with several runs)")
+    parser.add_argument("--baseline", help="reference strategy (default: the first)")
+    parser.add_argument("--no-scan", action="store_true", help="skip the criticality scan")
+    parser.add_argument("--no-attribution", action="store_true",
+                        help="skip attributing losses to each disruption")
+    parser.add_argument("--scan-replicates", type=int, default=20)
+    options = parser.parse_args(argv)
+    files = [r / "results.nc" if r.is_dir() else r for r in options.runs]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        _error(f"{missing[0]}: no such run folder or results file")
+        return EXIT_BAD_INPUT
+    if len(files) > 1 and options.out is None:
+        _error("give --out FILE when reporting on several runs")
+        return EXIT_BAD_INPUT
+    out = options.out or files[0].with_name("report.html")
+    try:
+        runs = [xr.load_dataset(f, engine="h5netcdf") for f in files]
+        if len(runs) > 1:
+            named = combine(runs).policy.values  # checks common random numbers, names runs
+            dataset = stack_policies(dict(zip([str(n) for n in named], runs, strict=True)))
+        else:
+            dataset = runs[0]
+        path = _write_report(dataset, out, baseline=options.baseline,
+                             scan=not options.no_scan, attribution=not options.no_attribution,
+                             scan_replicates=options.scan_replicates)
+    except SimError as error:
+        _error(str(error))
+        return EXIT_BAD_INPUT
+    print(f"report: {path}")
+    return 0
+
+
+SUBCOMMANDS = {"check": check, "report": report}
 
 
 def main(argv: list[str] | None = None) -> None:

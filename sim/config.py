@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from sim.disruptions import disruptions_from_config
 from sim.errors import ConfigError, Issue
@@ -22,10 +25,14 @@ __all__ = [
     "AppConfig",
     "DisruptionConfig",
     "EngineConfig",
+    "ReportConfig",
     "RunConfig",
     "RunSpec",
     "build_run",
+    "policy_preset",
 ]
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
 @dataclass
@@ -58,12 +65,24 @@ class DisruptionConfig:
 
 
 @dataclass
+class ReportConfig:
+    """The HTML report written beside the results (``report.html``)."""
+
+    enabled: bool = True
+    scan: bool = True  # criticality scan: each node, lane and region disrupted in turn
+    attribution: bool = True  # losses attributed to each disruption (reruns without it)
+    scan_replicates: int = 20
+
+
+@dataclass
 class AppConfig:
     """The whole run config.
 
     ``network`` (an inline network or ``source: path``) and ``policy`` (the nested sections of
     :class:`sim.policy.Policy`) are free-form here and checked by :mod:`sim.network` and
     :func:`sim.policy.policy_from_mapping`, whose errors name the key, value and rule.
+    ``compare`` lists strategies to run beside ``policy`` on the same replicates (common random
+    numbers): preset names from ``configs/policy/`` or inline policy mappings with a ``name``.
     """
 
     network: Any = None
@@ -71,6 +90,8 @@ class AppConfig:
     policy: Any = None
     engine: EngineConfig = field(default_factory=EngineConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    compare: list[Any] = field(default_factory=list)
+    report: ReportConfig = field(default_factory=ReportConfig)
 
 
 @dataclass(frozen=True)
@@ -89,6 +110,13 @@ class RunSpec:
     chunk_size: int | None = None
     workers: int = 1
     quantile_replicates: int = 10_000
+    compare: tuple[Any, ...] = ()  # further strategies (Policy), the baseline being `policy`
+    report: ReportConfig = field(default_factory=ReportConfig)
+
+    @property
+    def policies(self) -> dict[str, Any]:
+        """The baseline and the compared strategies by name (one entry without ``compare``)."""
+        return {p.name: p for p in (self.policy, *self.compare)}
 
     def simulate_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :func:`sim.simulate` (without the network)."""
@@ -144,5 +172,61 @@ def build_run(data: Mapping[str, Any]) -> RunSpec:
         chunk_size=engine.get("chunk_size"),
         workers=engine.get("workers", 1),
         quantile_replicates=run.get("quantile_replicates", 10_000),
+        compare=_compared(data.get("compare") or (), policy.name),
+        report=_report(data.get("report") or {}),
     )
 
+
+def _report(data: Mapping[str, Any]) -> ReportConfig:
+    known = set(ReportConfig.__dataclass_fields__)
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(Issue("report", unknown[0], data[unknown[0]],
+                                f"unknown option; expected one of {', '.join(sorted(known))}"))
+    return ReportConfig(**data)
+
+
+def _compared(entries: Any, baseline: str) -> tuple[Any, ...]:
+    """The strategies of ``compare``: preset names or inline mappings, each with a new name."""
+    if not isinstance(entries, (list, tuple)):
+        raise ConfigError(Issue("compare", "", entries, "must be a list of policy presets "
+                                "(compare=[dynamic_sourcing,resilient]) or policy mappings"))
+    seen = {baseline}
+    out = []
+    for position, entry in enumerate(entries):
+        where = f"compare[{position}]"
+        if isinstance(entry, str):
+            mapping = policy_preset(entry)
+        elif isinstance(entry, Mapping) and entry.get("name"):
+            mapping = dict(entry)
+        else:
+            raise ConfigError(Issue(where, "", entry, "must be a preset name or a policy "
+                                    "mapping with a name"))
+        policy = policy_from_mapping(mapping, where=where)
+        if policy.name in seen:
+            raise ConfigError(Issue(where, "name", policy.name, "two strategies have this name "
+                                    "(the baseline is the `policy` group)"))
+        seen.add(policy.name)
+        out.append(policy)
+    return tuple(out)
+
+
+
+def policy_preset(name: str) -> dict[str, Any]:
+    """The policy mapping of a shipped preset, ``configs/policy/NAME.yaml``.
+
+    Raises
+    ------
+    ConfigError
+        When there is no such preset (the message lists those there are).
+    """
+    folder = CONFIG_DIR / "policy"
+    path = folder / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in folder.glob("*.yaml"))
+        raise ConfigError(Issue("compare", "policy", name,
+                                f"no preset configs/policy/{name}.yaml; choose one of "
+                                f"{', '.join(known)}"))
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data.setdefault("name", name)
+    return data

@@ -61,17 +61,50 @@ def test_demo_experiment_settings() -> None:
     assert (spec.days, spec.warmup_days, spec.replicates, spec.seed) == (180, 30, 1000, 2024)
 
 
-def test_run_writes_dataset_config_and_figure(tmp_path: Path) -> None:
+def test_run_writes_dataset_config_figure_and_report(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    result = run_cli("experiment=demo", *SMALL, f"hydra.run.dir={out}", cwd=tmp_path)
+    result = run_cli("experiment=demo", *SMALL, "report.scan_replicates=2",
+                     f"hydra.run.dir={out}", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    for name in ("results.nc", "config.yaml", "service_level.png"):
+    for name in ("results.nc", "config.yaml", "service_level.png", "report.html"):
         assert (out / name).is_file()
         assert str(out / name) in result.stdout
-    assert "fill_rate" in result.stdout and "KPIs over 1 replicates" in result.stdout
+    assert "fill_rate" in result.stdout and "Mean KPIs over 1 replicates" in result.stdout
     with xr.open_dataset(out / "results.nc", engine="h5netcdf") as ds:
         assert ds.attrs["engine"] == "batch" and ds.sizes["day"] == 8
+        assert list(ds.policy.values) == ["base_stock", "dynamic_sourcing", "backup_supplier",
+                                          "resilient"]
+    assert "Guideline scorecard" in (out / "report.html").read_text(encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # nothing else written
+
+
+def test_report_command_on_saved_runs(tmp_path: Path) -> None:
+    runs = []
+    for policy in ("base_stock", "buffered"):
+        runs.append(tmp_path / policy)
+        result = run_cli(f"policy={policy}", "disruption=supplier_outage", *SMALL,
+                         "engine=batch", "engine.replicates=3", "report.enabled=false",
+                         f"hydra.run.dir={runs[-1]}", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert not (runs[-1] / "report.html").exists() and "KPIs over 3" in result.stdout
+    single = run_cli("report", str(runs[0]), "--no-scan", cwd=tmp_path)
+    assert single.returncode == 0, single.stderr
+    assert (runs[0] / "report.html").is_file() and str(runs[0] / "report.html") in single.stdout
+    both = run_cli("report", *map(str, runs), "--out", str(tmp_path / "both.html"),
+                   "--no-scan", "--no-attribution", cwd=tmp_path)
+    assert both.returncode == 0, both.stderr
+    text = (tmp_path / "both.html").read_text(encoding="utf-8")
+    assert "Strategies compared" in text and "buffered" in text
+    missing = run_cli("report", str(tmp_path / "nowhere"), cwd=tmp_path)
+    assert missing.returncode == 2
+    assert "nowhere: no such run folder or results file" in missing.stderr
+    other = tmp_path / "other"
+    run_cli("disruption=supplier_outage", *SMALL, "run.seed=9", "report.enabled=false",
+            f"hydra.run.dir={other}", cwd=tmp_path)
+    unpaired = run_cli("report", str(runs[0]), str(other), "--out", str(tmp_path / "x.html"),
+                       cwd=tmp_path)
+    assert unpaired.returncode == 2 and "common random numbers" in unpaired.stderr
+    assert "Traceback" not in unpaired.stderr
 
 
 def test_multirun_sweep(tmp_path: Path) -> None:
@@ -94,6 +127,8 @@ def test_multirun_sweep(tmp_path: Path) -> None:
      "node = 'ctrl_a': not a node of network 'chain-01'", 2),
     (["policy.inventory.safety_factor=-1", "engine.replicates=0"], "replicates = 0", 2),
     (["engine.name=warp"], "engine = 'warp'", 2),
+    (["compare=[nothing]"], "no preset configs/policy/nothing.yaml", 2),
+    (["compare=[base_stock]"], "two strategies have this name", 2),
 ])
 def test_bad_input_gives_a_short_error(tmp_path: Path, args: list[str], fragment: str,
                                        status: int) -> None:

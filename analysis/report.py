@@ -1,0 +1,457 @@
+"""One self-contained HTML report of a run: figures, KPI tables with CIs, scorecard, config.
+
+The file embeds its figures as base64 PNG and its style inline, so it can be mailed or archived
+alone and opens in any browser without a network. :func:`write_report` reads only the dataset,
+except for the two optional analyses that need more simulation: the criticality scan (each
+node, lane and region disrupted in turn) and the attribution of losses to causes (the run
+repeated without each disruption). Both are rebuilt from the dataset's attrs, so a report can
+be made from a results file alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import xarray as xr
+import yaml
+
+from analysis import figures
+from analysis.scorecard import VERDICT, scorecard
+from analysis.tables import kpi_summary
+from sim.api import network_of, run_config, select_policy
+from sim.attribution import attribute
+from sim.compare import compare, cost_benefit
+from sim.criticality import criticality_scan, exposure
+from sim.errors import SimError
+from sim.metrics import footprint, tail_risk
+from sim.policy import as_policy
+
+__all__ = ["build_report", "write_report"]
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
+       max-width: 1150px; color: #222; line-height: 1.45; padding: 0 1em; }
+h1 { margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #ddd; padding-bottom: 0.2em;
+margin-top: 2em; } .muted { color: #666; } figure { margin: 1em 0; }
+figure img { max-width: 100%; } figcaption { color: #555; font-size: 0.9em; }
+table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.88em; }
+th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: right; }
+th { background: #f4f4f4; } td.t, th.t, th:first-child { text-align: left; }
+td { white-space: nowrap; }
+.better { background: #e3f4e1; } .worse { background: #fbe3e1; }
+pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.82em; }
+.finding { background: #eef4fb; border-left: 4px solid #4a7ebb; padding: 0.6em 1em; }
+nav a { margin-right: 1em; }
+"""
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            return "-" if np.isnan(value) else ("∞" if value > 0 else "-∞")
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.4g}"
+    return html.escape(str(value))
+
+
+def _align(value: object) -> str:
+    """Text left, numbers (and formatted intervals) right."""
+    if isinstance(value, (int, float, np.number, bool, np.bool_)):
+        return ""
+    text = str(value)
+    return "" if text[:1].isdigit() or text[:1] in "-+[" else "t"
+
+
+def _table(frame: pd.DataFrame, *, index: bool = True,
+           row_class: Callable[[pd.Series], str] | None = None) -> str:
+    head = ([html.escape(str(frame.index.name or ""))] if index else []) + [
+        html.escape(str(c)) for c in frame.columns]
+    rows = []
+    for label, row in frame.iterrows():
+        cells = ([f"<td class='t'>{html.escape(str(label))}</td>"] if index else []) + [
+            f"<td class='{_align(v)}'>{_fmt(v)}</td>" for v in row.values]
+        css = row_class(row) if row_class else ""
+        rows.append(f"<tr class='{css}'>" + "".join(cells) + "</tr>")
+    return ("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head)
+            + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def _figure(figure: plt.Figure, caption: str) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{data}'>"
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def _interval(mean: float, low: float, high: float) -> str:
+    if not np.isfinite(low):
+        return _fmt(mean)
+    return f"{_fmt(mean)} [{_fmt(low)}, {_fmt(high)}]"
+
+
+def _kpi_section(dataset: xr.Dataset) -> str:
+    summary = kpi_summary(dataset)
+    if "policy" in dataset.dims:
+        wide = {}
+        for (policy, kpi), row in summary.iterrows():
+            wide.setdefault(kpi, {"units": row["units"]})[policy] = _interval(
+                row["mean"], row["ci_low"], row["ci_high"])
+        frame = pd.DataFrame.from_dict(wide, orient="index")
+    else:
+        frame = pd.DataFrame({
+            "mean [95 % CI]": [_interval(r["mean"], r["ci_low"], r["ci_high"])
+                               for _, r in summary.iterrows()],
+            "5 %-95 % of replicates": [f"{_fmt(r['p05'])} .. {_fmt(r['p95'])}"
+                                      for _, r in summary.iterrows()],
+            "units": summary["units"]}, index=summary.index)
+    frame.index.name = "KPI"
+    return ("<h2 id='kpis'>Key performance indicators</h2><p>Mean over replicates with its 95 % "
+            "t confidence interval.</p>" + _table(frame))
+
+
+def _findings(dataset: xr.Dataset, baseline: str | None) -> str:
+    lines = []
+    if "policy" in dataset.dims:
+        table = cost_benefit(dataset, baseline=baseline)
+        base = table.attrs["baseline"]
+        others = table.drop_sel(policy=base)
+        if others.sizes["policy"]:
+            best = str(others.net_benefit.idxmax("policy").values)
+            row = table.sel(policy=best)
+            lines.append(
+                f"Against <b>{html.escape(base)}</b>, <b>{html.escape(best)}</b> has the largest "
+                f"net benefit in this scenario: it avoids {_fmt(float(row.loss_avoided))} of "
+                f"shortage cost ({_fmt(float(row.lost_sales_avoided))} units of lost sales) "
+                f"for {_fmt(float(row.added_cost))} of added operating cost (fill rate "
+                f"{float(row.fill_rate):.1%}).")
+            front = [str(p) for p in table.policy.values[table.pareto.values.astype(bool)]]
+            lines.append("On the Pareto front of operating cost, fill rate and CO2e per unit: "
+                         + ", ".join(html.escape(p) for p in front) + ".")
+    else:
+        fill = dataset.fill_rate
+        lines.append(f"Fill rate {float(fill.mean()):.1%} (5 % of replicates below "
+                     f"{float(fill.quantile(0.05)):.1%}); lost sales "
+                     f"{_fmt(float(dataset.lost_sales.mean()))} units on average.")
+        if "time_to_recover" in dataset and dataset.time_to_recover.notnull().any():
+            lines.append(f"After the first disruption, service held for "
+                         f"{_fmt(float(dataset.time_to_survive.mean()))} days on average "
+                         f"(time to survive) and was back to normal after "
+                         f"{_fmt(float(dataset.time_to_recover.mean()))} days (time to "
+                         "recover).")
+    return "<div class='finding'>" + "".join(f"<p>{line}</p>" for line in lines) + "</div>"
+
+
+def _verdict_class(row: pd.Series) -> str:
+    return {"better": "better", "worse": "worse"}.get(str(row.get("verdict", "")), "")
+
+
+def _comparison_section(dataset: xr.Dataset, baseline: str | None) -> str:
+    table = compare(dataset, baseline=baseline)
+    base = table.attrs["baseline"]
+    frame = table[["difference", "t_low", "t_high", "bootstrap_low", "bootstrap_high",
+                   "p_better", "replicates_needed", "better"]].to_dataframe().reset_index()
+    frame["verdict"] = [VERDICT[int(b)] for b in frame.pop("better")]
+    frame = frame[["policy", "kpi", "units", "difference", "t_low", "t_high", "bootstrap_low",
+                   "bootstrap_high", "p_better", "replicates_needed", "verdict"]].rename(columns={
+        "difference": f"minus {base}", "t_low": "t 95 % low", "t_high": "t 95 % high",
+        "bootstrap_low": "BCa low", "bootstrap_high": "BCa high",
+        "p_better": "P(better)", "replicates_needed": "replicates for ±1 %"})
+    frame = frame.set_index(["policy"])
+    frame.index.name = "strategy"
+    kpi = "lost_sales" if "lost_sales" in dataset else str(table.kpi.values[0])
+    parts = [
+        "<h2 id='comparison'>Strategies compared</h2>",
+        f"<p>Paired differences against <b>{html.escape(base)}</b> under common random "
+        "numbers (replicate r of every strategy saw the same demand and events). "
+        "<i>P(better)</i> is the share of replicates in which the strategy did better; "
+        "the last column is how many replicates a ±1 % (of the baseline) t interval needs.</p>",
+        _table(frame, row_class=_verdict_class),
+        _figure(figures.paired_differences(dataset, kpi, baseline=base),
+                f"Per-replicate difference in {kpi} against {base}."),
+    ]
+    money = cost_benefit(dataset, baseline=base)
+    cb = money[["added_cost", "loss_avoided", "lost_sales_avoided", "net_benefit", "roi",
+                "breakeven_events_per_year", "pareto"]].to_dataframe()
+    cb.index.name = "strategy"
+    parts += [
+        "<h3>Cost against resilience</h3>",
+        "<p>Added cost is the change in operating cost (holding, transport and the policy's "
+        "own costs); loss avoided is the fall in shortage penalties. ROI = (avoided - added) / "
+        "added. Break-even: how many such disruptions a year the measure needs to pay for "
+        "its running cost.</p>",
+        _table(cb),
+        _figure(figures.cost_vs_loss_avoided(dataset, baseline=base),
+                "Added cost against loss avoided, and the cost-service-CO2e Pareto front."),
+    ]
+    card = scorecard(dataset, baseline=base)
+    if not card.empty:
+        parts += ["<h3 id='scorecard'>Guideline scorecard</h3>",
+                  "<p>The six dimensions of the 2024 guide, each read through the KPIs that "
+                  "measure it: the baseline's mean, then each strategy's mean and its paired "
+                  "difference; green is clearly better, red clearly worse (95 % t interval "
+                  "excludes zero).</p>", _scorecard_table(card, base)]
+    return "".join(parts)
+
+
+def _scorecard_table(card: pd.DataFrame, baseline: str) -> str:
+    strategies = list(dict.fromkeys(card.strategy))
+    head = ["dimension", "KPI", "", f"{html.escape(baseline)} (baseline)"] + [
+        html.escape(s) for s in strategies]
+    heads = "".join(f"<th class='{'t' if k < 3 else ''}'>{h}</th>" for k, h in enumerate(head))
+    rows = []
+    for (dimension, kpi), group in card.groupby(["dimension", "kpi"], sort=False):
+        first = group.iloc[0]
+        cells = [f"<td class='t'>{html.escape(dimension)}</td>",
+                 f"<td class='t' title='{html.escape(first.meaning)}'>{html.escape(kpi)}</td>",
+                 f"<td class='t muted'>{html.escape(first.direction)}</td>",
+                 f"<td>{_fmt(first.baseline_mean)}</td>"]
+        by_strategy = group.set_index("strategy")
+        for strategy in strategies:
+            row = by_strategy.loc[strategy]
+            sign = "+" if row.difference > 0 else ""
+            css = {"better": "better", "worse": "worse"}.get(row.verdict, "")
+            cells.append(f"<td class='{css}' title='{html.escape(row.verdict)}'>"
+                         f"{_fmt(row['mean'])} ({sign}{_fmt(row.difference)})</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return ("<table><thead><tr>" + heads + "</tr></thead><tbody>" + "".join(rows)
+            + "</tbody></table>")
+
+
+def _risk_section(dataset: xr.Dataset) -> str:
+    rows = {}
+    for policy in figures._policies(dataset):
+        run = dataset if policy is None else dataset.sel(policy=policy)
+        risk = tail_risk(run)
+        for kpi in ("lost_sales", "total_cost"):
+            label = kpi if policy is None else f"{policy}: {kpi}"
+            row = {f"p{round(float(q) * 100)}": float(v) for q, v in zip(
+                risk[f"{kpi}_quantile"]["quantile"].values, risk[f"{kpi}_quantile"].values,
+                strict=True)}
+            row["VaR 95 %"] = float(risk[f"{kpi}_var"])
+            row["CVaR 95 %"] = float(risk[f"{kpi}_cvar"])
+            rows[label] = row
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "KPI"
+    return ("<h2 id='risk'>Tail risk</h2><p>Percentiles over replicates; CVaR 95 % is the mean "
+            "of the worst 5 % of replicates.</p>" + _table(frame))
+
+
+def _cost_section(dataset: xr.Dataset) -> str:
+    parts = ["<h2 id='costs'>Costs and footprint</h2>",
+             _figure(figures.costs_by_kind(dataset), "Mean cost by kind over the recorded days.")]
+    rows = {}
+    for policy in figures._policies(dataset):
+        run = dataset if policy is None else select_policy(dataset, policy)
+        try:
+            per_unit = footprint(run).mean("replicate")
+        except SimError:
+            continue
+        rows[policy or "run"] = {str(p): float(v) for p, v in zip(
+            per_unit["product"].values, per_unit.values, strict=True)}
+        if "co2e_kg" in run:
+            rows[policy or "run"]["total CO2e [kg]"] = float(run.co2e_kg.mean())
+    if rows:
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        frame.index.name = "strategy"
+        parts += ["<p>Cradle-to-gate CO2e per unit delivered, by product [kg CO2e/unit], along "
+                  "the flows that happened (mean over replicates), and the total.</p>",
+                  _table(frame)]
+    return "".join(parts)
+
+
+def _exposure_section(dataset: xr.Dataset, scan: xr.Dataset | None) -> str:
+    network = network_of(dataset)
+    plain, backed = exposure(network), exposure(network, count_backups=True)
+    names = [str(n) for n in plain.node.values]
+
+    def points(table: xr.Dataset, node: str) -> str:
+        row = table.single_point.sel(node=node)
+        return ", ".join(str(u) for u in row.upstream.values[row.values]) or "none"
+
+    frame = pd.DataFrame({
+        "kind": [str(k) for k in plain.node_kind.values],
+        "region": [str(r) for r in plain.node_region.values],
+        "tier-2+ suppliers": plain.indirect_suppliers.values,
+        "upstream regions": plain.upstream_regions.values,
+        "single points of failure": [points(plain, n) for n in names],
+        "with standby options": [points(backed, n) for n in names],
+    }, index=pd.Index(names, name="node"))
+    parts = ["<h2 id='exposure'>Industry-chain map: exposure and criticality</h2>",
+             "<p>Each firm's indirect exposure through its tier-2+ suppliers and the upstream "
+             "nodes whose loss alone cuts one of its inputs (single points of failure), in "
+             "day-to-day sourcing and counting backup and expedite lanes.</p>", _table(frame)]
+    if scan is not None:
+        parts += [
+            f"<p>Criticality scan: each node, lane and region disrupted alone for "
+            f"{scan.attrs['duration_days']} days ({scan.sizes['replicate']} replicates each, "
+            f"same demand), ranked by the {scan.attrs['kpi']} it adds.</p>",
+            _figure(figures.criticality_ranking(scan), "The most critical targets, with 95 % "
+                    "t intervals."),
+        ]
+    parts.append(_figure(figures.network_map(dataset, criticality=scan),
+                         "The network by tier; lane width is mean flow."))
+    return "".join(parts)
+
+
+def _attribution_section(dataset: xr.Dataset, attribution: xr.Dataset,
+                         baseline: str | None) -> str:
+    policy = None
+    if "policy" in attribution.dims:
+        policy = baseline if baseline is not None else str(attribution.policy.values[0])
+        attribution = attribution.sel(policy=policy)
+    frame = attribution[["effect", "effect_low", "effect_high", "share"]].to_dataframe()
+    frame = frame.reset_index().set_index("cause")[["kpi", "effect", "effect_low",
+                                                    "effect_high", "share"]]
+    parts = ["<h2 id='attribution'>Why did this happen?</h2>",
+             "<p>The same replicates rerun without each disruption (common random numbers): a "
+             "cause's effect is what the KPI loses when it is there"
+             + (f", for <b>{html.escape(policy)}</b>" if policy else "") + ". "
+             "The interaction is the part no single cause explains.</p>",
+             _table(frame),
+             _table(pd.DataFrame({"total": attribution.total.values,
+                                  "interaction": attribution.interaction.values},
+                                 index=pd.Index(attribution.kpi.values, name="kpi")))]
+    if "daily_shortage" in attribution:
+        parts.append(_figure(figures.attribution_over_time(attribution),
+                             "Mean daily shortage each disruption added."))
+    return "".join(parts)
+
+
+def _provenance(dataset: xr.Dataset) -> str:
+    config = run_config(dataset)
+    run = config.get("run", {})
+    facts = {
+        "network": dataset.attrs.get("network_name", ""),
+        "engine": dataset.attrs.get("engine", ""),
+        "replicates": dataset.sizes.get("replicate", ""),
+        "recorded days (after warm-up)": f"{run.get('days')} (+{run.get('warmup_days')})",
+        "seed": dataset.attrs.get("seed", ""),
+        "record": dataset.attrs.get("record", ""),
+        "simulator version": dataset.attrs.get("sim_version", ""),
+        "git revision": dataset.attrs.get("git_revision", ""),
+        "run at (UTC)": dataset.attrs.get("created_utc", ""),
+        "wall time [s]": f"{float(dataset.attrs.get('wall_time_s', 0)):.1f}",
+    }
+    frame = pd.DataFrame({"value": [str(v) for v in facts.values()]},
+                         index=pd.Index(list(facts), name="run"))
+    return _table(frame)
+
+
+def build_report(dataset: xr.Dataset, *, baseline: str | None = None,
+                 scan: xr.Dataset | None = None, attribution: xr.Dataset | None = None,
+                 title: str | None = None) -> str:
+    """The report of a run as one HTML string (figures embedded).
+
+    Parameters
+    ----------
+    dataset : xarray.Dataset
+        A run of :func:`sim.simulate` or :func:`sim.simulate_policies` (summary or full).
+    baseline : str, optional
+        The reference strategy of a run with a ``policy`` dimension (the first by default).
+    scan : xarray.Dataset, optional
+        A :func:`sim.criticality_scan` of the network, to rank what is critical.
+    attribution : xarray.Dataset, optional
+        An :func:`sim.attribute` of the run, to explain its losses.
+    title : str, optional
+        The heading (the network's name by default).
+    """
+    title = title or f"Supply-chain resilience report: {dataset.attrs.get('network_name', '')}"
+    config_text = yaml.safe_dump(run_config(dataset), sort_keys=False)
+    sections = [
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p class='muted'>Written {datetime.now(UTC).isoformat(timespec='seconds')}</p>",
+        "<nav>" + "".join(f"<a href='#{a}'>{t}</a>" for a, t in (
+            ("kpis", "KPIs"), ("service", "Service"), ("comparison", "Strategies"),
+            ("risk", "Tail risk"), ("costs", "Costs"), ("bullwhip", "Bullwhip"),
+            ("exposure", "Exposure"), ("attribution", "Why"), ("config", "Config"))) + "</nav>",
+        _provenance(dataset),
+        _findings(dataset, baseline),
+        _kpi_section(dataset),
+    ]
+    if "network_service_level" in dataset:
+        sections += ["<h2 id='service'>Service over time</h2>",
+                     _figure(figures.service_level_over_time(dataset),
+                             "Daily share of demand served on arrival; shaded: disruptions "
+                             "from the event log.")]
+    if "policy" in dataset.dims and dataset.sizes["policy"] > 1:
+        sections.append(_comparison_section(dataset, baseline))
+    sections += [_risk_section(dataset), _cost_section(dataset)]
+    if "bullwhip" in dataset and dataset.sizes.get("tier", 0):
+        sections += ["<h2 id='bullwhip'>Bullwhip</h2>",
+                     _figure(figures.bullwhip_by_tier(dataset),
+                             "Variance of orders placed over variance of end demand, by "
+                             "ordering tier (95 % CI).")]
+    sections.append(_exposure_section(dataset, scan))
+    if attribution is not None:
+        sections.append(_attribution_section(dataset, attribution, baseline))
+    sections.append(f"<h2 id='config'>Resolved configuration</h2><p>Enough to rerun this "
+                    f"report's run exactly (<code>sim.rerun(dataset)</code>).</p>"
+                    f"<details open><summary>config ({len(config_text.splitlines())} lines)"
+                    f"</summary><pre>{html.escape(config_text)}</pre></details>")
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+            + "\n".join(sections) + "</body></html>")
+
+
+def write_report(dataset: xr.Dataset | str | Path, path: str | Path, *,
+                 baseline: str | None = None, scan: bool | xr.Dataset = True,
+                 attribution: bool | xr.Dataset = True, scan_replicates: int = 20,
+                 title: str | None = None) -> Path:
+    """Write the HTML report of a run (atomically) and return its path.
+
+    Parameters
+    ----------
+    dataset : xarray.Dataset or path
+        The run, or its NetCDF file.
+    path : str or Path
+        Where to write the report.
+    baseline : str, optional
+        The reference strategy (runs with a ``policy`` dimension).
+    scan : bool or xarray.Dataset
+        ``True`` runs a criticality scan of the network under the baseline strategy
+        (``scan_replicates`` per target, the run's horizon); a dataset uses that scan; ``False``
+        leaves the ranking out (the structural exposure map stays).
+    attribution : bool or xarray.Dataset
+        ``True`` attributes losses to each disruption by rerunning the run without it (when
+        the run has disruptions); a dataset uses that attribution; ``False`` leaves it out.
+    scan_replicates : int
+        Replicates per scanned target.
+    title : str, optional
+        The heading.
+    """
+    if not isinstance(dataset, xr.Dataset):
+        dataset = xr.load_dataset(dataset, engine="h5netcdf")
+    config = run_config(dataset)
+    names = [str(p) for p in dataset.policy.values] if "policy" in dataset.dims else []
+    base = baseline if baseline is not None else (names[0] if names else None)
+    if scan is True:
+        run = config.get("run", {})
+        policy = (config.get("policies", {}).get(base) if names else config.get("policy"))
+        scan = criticality_scan(network_of(dataset), policy=as_policy(policy),
+                                replicates=scan_replicates, seed=int(dataset.attrs["seed"]),
+                                days=int(run.get("days", 120)),
+                                warmup_days=int(run.get("warmup_days", 30)),
+                                start_day=min(10, int(run.get("days", 120)) // 4))
+    if attribution is True:
+        attribution = attribute(dataset) if config.get("disruptions") else None
+    text = build_report(dataset, baseline=base,
+                        scan=scan if isinstance(scan, xr.Dataset) else None,
+                        attribution=attribution if isinstance(attribution, xr.Dataset) else None,
+                        title=title)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(target)
+    return target
