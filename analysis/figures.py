@@ -33,6 +33,7 @@ __all__ = [
     "kpi_heatmap",
     "network_map",
     "paired_differences",
+    "sensitivity_indices",
     "service_level_over_time",
     "tornado",
 ]
@@ -304,14 +305,25 @@ def kpi_heatmap(dataset: xr.Dataset, kpi: str, x: str, y: str) -> plt.Figure:
                                 "select one value of the other swept dimensions first"))
     table = mean.transpose(y, x).to_pandas()
     _theme()
-    fig, ax = plt.subplots(figsize=(1.2 + 1.0 * table.shape[1], 1.0 + 0.6 * table.shape[0]))
+    fig, ax = plt.subplots(figsize=(2.5 + 1.1 * table.shape[1], 1.5 + 0.55 * table.shape[0]))
     cmap = "viridis_r" if KPI_DIRECTION.get(kpi, 1) < 0 else "viridis"
-    sns.heatmap(table, annot=True, fmt=".3g", cmap=cmap, ax=ax,
+    large = float(np.nanmax(np.abs(table.values))) >= 1000
+    sns.heatmap(table, annot=True, fmt=",.0f" if large else ".3g", cmap=cmap, ax=ax,
                 cbar_kws={"label": f"{kpi} [{dataset[kpi].attrs.get('units', '')}]"})
+    labels = _short_names([x, y])
+    ax.set_xlabel(labels[x])
+    ax.set_ylabel(labels[y])
     ax.invert_yaxis()
     ax.set_title(f"Mean {kpi}")
     fig.tight_layout()
     return fig
+
+
+def _short_names(paths: list[str]) -> dict[str, str]:
+    """The last part of each dotted parameter path, or the whole path where that is ambiguous."""
+    last = [str(p).split(".")[-1] for p in paths]
+    return {p: (short if last.count(short) == 1 else str(p))
+            for p, short in zip(paths, last, strict=True)}
 
 
 def tornado(dataset: xr.Dataset, kpi: str) -> plt.Figure:
@@ -329,17 +341,21 @@ def tornado(dataset: xr.Dataset, kpi: str) -> plt.Figure:
     centre = {d: mean.sizes[d] // 2 for d in params}
     base = float(mean.isel(centre))
     rows = []
+    short = _short_names([str(d) for d in params])
     for dim in params:
         held = {d: i for d, i in centre.items() if d != dim}
         line = mean.isel(held)
         values = line.values
         low_at, high_at = line[dim].values[0], line[dim].values[-1]
-        rows.append({"parameter": dim, "at_low": float(values[0]), "at_high": float(values[-1]),
-                     "low_label": f"{dim}={low_at}", "high_label": f"{dim}={high_at}",
+        rows.append({"parameter": short[str(dim)], "at_low": float(values[0]),
+                     "at_high": float(values[-1]), "low_label": f"{low_at:g}"
+                     if isinstance(low_at, (int, float, np.number)) else str(low_at),
+                     "high_label": f"{high_at:g}"
+                     if isinstance(high_at, (int, float, np.number)) else str(high_at),
                      "range": float(np.nanmax(values) - np.nanmin(values))})
     table = pd.DataFrame(rows).sort_values("range", ascending=True)
     _theme()
-    fig, ax = plt.subplots(figsize=(8, 1.0 + 0.6 * len(table)))
+    fig, ax = plt.subplots(figsize=(9, 1.6 + 0.6 * len(table)))
     positions = np.arange(len(table))
     blue, orange = sns.color_palette(PALETTE, 2)
     ax.barh(positions, table.at_low - base, left=base, color=blue, label="lowest value")
@@ -352,8 +368,9 @@ def tornado(dataset: xr.Dataset, kpi: str) -> plt.Figure:
         ax.annotate(row.high_label, (row.at_high, p), fontsize="x-small", va="center",
                     ha="right" if row.at_high < base else "left")
     ax.set_xlabel(f"mean {kpi} [{dataset[kpi].attrs.get('units', '')}] "
-                  f"(centre: all parameters at their middle value, {base:.4g})")
-    ax.legend(fontsize="small")
+                  f"(centre: all parameters at their middle value, {base:,.4g})")
+    ax.margins(x=0.15)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(f"Sensitivity of {kpi}")
     fig.tight_layout()
     return fig
@@ -488,5 +505,44 @@ def attribution_over_time(attribution: xr.Dataset, *, policy: str | None = None)
     ax.set_xlim(days[0], days[-1])
     ax.set_title("Why did this happen? Shortage attributed to each disruption")
     ax.legend(fontsize="small", loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+def sensitivity_indices(indices: xr.Dataset, kpi: str | None = None) -> plt.Figure:
+    """Sobol first-order and total indices (or Morris mu* and sigma) with their intervals.
+
+    Parameters
+    ----------
+    indices : xarray.Dataset
+        Output of :func:`sim.sensitivity.analyze`.
+    kpi : str, optional
+        The KPI (the first by default).
+    """
+    kpi = kpi if kpi is not None else str(indices.kpi.values[0])
+    table = indices.sel(kpi=kpi)
+    sobol = indices.attrs.get("method", "sobol") == "sobol"
+    pairs = ((("S1", "S1_conf", "first order"), ("ST", "ST_conf", "total")) if sobol
+             else (("mu_star", "mu_star_conf", "mu* (mean |effect|)"),
+                   ("sigma", None, "sigma (interactions, non-linearity)")))
+    order = np.argsort(table[pairs[-1][0]].values)
+    names = [str(p) for p in table.parameter.values[order]]
+    positions = np.arange(len(names))
+    _theme()
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.6 * len(names)))
+    colours = sns.color_palette(PALETTE, 2)
+    for k, (name, conf, label) in enumerate(pairs):
+        values = table[name].values[order]
+        errors = table[conf].values[order] if conf else None
+        ax.barh(positions + (k - 0.5) * 0.38, values, height=0.38, color=colours[k], label=label,
+                xerr=errors, capsize=3)
+    ax.set_yticks(positions, [_short_names(names)[n] for n in names])
+    ax.axvline(0, color="black", lw=0.5)
+    level = indices.attrs.get("confidence", 0.95)
+    ax.set_xlabel(f"{'Sobol index' if sobol else 'elementary effect'} of mean {kpi} "
+                  f"({level:.0%} bootstrap intervals)")
+    ax.legend(fontsize="small", loc="lower right")
+    ax.set_title(f"Global sensitivity ({indices.attrs.get('method', 'sobol')}, "
+                 f"{indices.attrs.get('points', '?')} points)")
     fig.tight_layout()
     return fig

@@ -31,10 +31,11 @@ from sim.attribution import attribute
 from sim.compare import compare, cost_benefit
 from sim.criticality import criticality_scan, exposure
 from sim.errors import SimError
-from sim.metrics import footprint, tail_risk
+from sim.metrics import footprint, service_by, tail_risk
 from sim.policy import as_policy
 
-__all__ = ["build_report", "write_report"]
+__all__ = ["build_report", "build_study_report", "recommendations", "write_report",
+           "write_study_report"]
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
@@ -194,6 +195,13 @@ def _comparison_section(dataset: xr.Dataset, baseline: str | None) -> str:
         _figure(figures.cost_vs_loss_avoided(dataset, baseline=base),
                 "Added cost against loss avoided, and the cost-service-CO2e Pareto front."),
     ]
+    parts += ["<h3 id='recommendation'>Recommendation</h3>",
+              "<p>Strategies ranked by net benefit in this scenario (shortage cost avoided "
+              "minus added operating cost). <i>Recommended</i>: the best net benefit among "
+              "those that clearly lower total cost and sit on the Pareto front; <i>pays "
+              "off</i>: clearly lowers total cost; <i>no clear effect</i>: neither lost sales "
+              "nor total cost change beyond noise.</p>",
+              _table(recommendations(dataset, base), row_class=_recommend_class)]
     card = scorecard(dataset, baseline=base)
     if not card.empty:
         parts += ["<h3 id='scorecard'>Guideline scorecard</h3>",
@@ -202,6 +210,62 @@ def _comparison_section(dataset: xr.Dataset, baseline: str | None) -> str:
                   "difference; green is clearly better, red clearly worse (95 % t interval "
                   "excludes zero).</p>", _scorecard_table(card, base)]
     return "".join(parts)
+
+
+def recommendations(dataset: xr.Dataset, baseline: str | None = None) -> pd.DataFrame:
+    """Strategies ranked by net benefit, with what the paired comparison says of each.
+
+    Parameters
+    ----------
+    dataset : xarray.Dataset
+        Runs with a ``policy`` dimension.
+    baseline : str, optional
+        The reference strategy (the first by default).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per strategy other than the baseline, best net benefit first: fill rate,
+        lost sales avoided, added cost, loss avoided, net benefit, ROI, Pareto, the verdicts
+        on lost sales and total cost, and a ``recommendation``.
+    """
+    money = cost_benefit(dataset, baseline=baseline)
+    base = money.attrs["baseline"]
+    verdicts = compare(dataset, baseline=base, kpis=["lost_sales", "total_cost"], resamples=0)
+    rows = []
+    for strategy in verdicts.policy.values:
+        row = money.sel(policy=strategy)
+        lost = int(verdicts.better.sel(policy=strategy, kpi="lost_sales"))
+        cost = int(verdicts.better.sel(policy=strategy, kpi="total_cost"))
+        rows.append({"strategy": str(strategy), "fill rate": float(row.fill_rate),
+                     "lost sales avoided": float(row.lost_sales_avoided),
+                     "added cost": float(row.added_cost), "loss avoided": float(row.loss_avoided),
+                     "net benefit": float(row.net_benefit), "ROI": float(row.roi),
+                     "Pareto": bool(row.pareto), "lost sales": VERDICT[lost],
+                     "total cost": VERDICT[cost]})
+    frame = pd.DataFrame(rows).sort_values("net benefit", ascending=False)
+    advice = []
+    chosen = False
+    for _, row in frame.iterrows():
+        clear_cost = row["total cost"] == "better"
+        if clear_cost and row["Pareto"] and not chosen:
+            advice.append("recommended")
+            chosen = True
+        elif clear_cost:
+            advice.append("pays off")
+        elif row["lost sales"] == row["total cost"] == "no clear change":
+            advice.append("no clear effect")
+        elif row["total cost"] == "worse":
+            advice.append("costs more than it saves")
+        else:
+            advice.append("protects service at a cost")
+    frame["recommendation"] = advice
+    return frame.set_index("strategy")
+
+
+def _recommend_class(row: pd.Series) -> str:
+    return {"recommended": "better", "pays off": "better",
+            "costs more than it saves": "worse"}.get(str(row.get("recommendation")), "")
 
 
 def _scorecard_table(card: pd.DataFrame, baseline: str) -> str:
@@ -226,6 +290,27 @@ def _scorecard_table(card: pd.DataFrame, baseline: str) -> str:
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return ("<table><thead><tr>" + heads + "</tr></thead><tbody>" + "".join(rows)
             + "</tbody></table>")
+
+
+def _region_section(dataset: xr.Dataset) -> str:
+    """Fill rate by region and by firm serving customers, per strategy (mean over replicates)."""
+    if "node_demand" not in dataset:
+        return ""
+    parts = []
+    for by, label in (("region", "region"), ("node", "firm")):
+        table = service_by(dataset, by).fill_rate.mean("replicate")
+        demand = service_by(dataset, by).demand.mean("replicate")
+        if "policy" in demand.dims:
+            demand = demand.max("policy")
+        table = table.where(demand > 0, drop=True)
+        if table.sizes[by] < 2 and by == "region":
+            return ""
+        frame = (table.transpose(by, "policy").to_pandas() if "policy" in table.dims
+                 else table.to_pandas().to_frame("fill rate"))
+        frame.index.name = label
+        parts.append(_table(frame))
+    return ("<h2 id='regions'>By region and firm</h2><p>Fill rate of end customers (mean over "
+            "replicates), by region and by the firms that serve them.</p>" + "".join(parts))
 
 
 def _risk_section(dataset: xr.Dataset) -> str:
@@ -373,8 +458,9 @@ def build_report(dataset: xr.Dataset, *, baseline: str | None = None,
         f"<p class='muted'>Written {datetime.now(UTC).isoformat(timespec='seconds')}</p>",
         "<nav>" + "".join(f"<a href='#{a}'>{t}</a>" for a, t in (
             ("kpis", "KPIs"), ("service", "Service"), ("comparison", "Strategies"),
-            ("risk", "Tail risk"), ("costs", "Costs"), ("bullwhip", "Bullwhip"),
-            ("exposure", "Exposure"), ("attribution", "Why"), ("config", "Config"))) + "</nav>",
+            ("regions", "Regions"), ("risk", "Tail risk"), ("costs", "Costs"),
+            ("bullwhip", "Bullwhip"), ("exposure", "Exposure"), ("attribution", "Why"),
+            ("config", "Config"))) + "</nav>",
         _provenance(dataset),
         _findings(dataset, baseline),
         _kpi_section(dataset),
@@ -386,7 +472,7 @@ def build_report(dataset: xr.Dataset, *, baseline: str | None = None,
                              "from the event log.")]
     if "policy" in dataset.dims and dataset.sizes["policy"] > 1:
         sections.append(_comparison_section(dataset, baseline))
-    sections += [_risk_section(dataset), _cost_section(dataset)]
+    sections += [_region_section(dataset), _risk_section(dataset), _cost_section(dataset)]
     if "bullwhip" in dataset and dataset.sizes.get("tier", 0):
         sections += ["<h2 id='bullwhip'>Bullwhip</h2>",
                      _figure(figures.bullwhip_by_tier(dataset),
@@ -451,6 +537,77 @@ def write_report(dataset: xr.Dataset | str | Path, path: str | Path, *,
                         title=title)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(target)
+    return target
+
+
+def build_study_report(dataset: xr.Dataset, *, kpis: tuple[str, ...] = ("lost_sales",
+                                                                          "total_cost"),
+                       indices: xr.Dataset | None = None, title: str | None = None) -> str:
+    """The report of a study (a sweep or a sensitivity design) as one HTML string.
+
+    Parameters
+    ----------
+    dataset : xarray.Dataset
+        Per-replicate KPIs of a study (:func:`sim.study.run_study`): one dimension per swept
+        parameter for a grid, or ``point`` for a sampled design.
+    kpis : tuple of str
+        The KPIs to show.
+    indices : xarray.Dataset, optional
+        Sensitivity indices (:func:`sim.sensitivity.analyze`).
+    title : str, optional
+        The heading.
+    """
+    import json
+
+    parameters = json.loads(dataset.attrs.get("parameters", "[]"))
+    kpis = tuple(k for k in kpis if k in dataset)
+    title = title or "Study report"
+    swept = [d for d in dataset[kpis[0]].dims if d != "replicate"] if kpis else []
+    facts = pd.DataFrame({"value": [
+        ", ".join(parameters), str(int(np.prod([dataset.sizes[d] for d in swept]))),
+        str(dataset.sizes.get("replicate", "")), str(dataset.attrs.get("seed", "")),
+        str(dataset.attrs.get("sim_version", "")), str(dataset.attrs.get("git_revision", ""))]},
+        index=pd.Index(["parameters", "points", "replicates per point", "seed",
+                        "simulator version", "git revision"], name="study"))
+    sections = [f"<h1>{html.escape(title)}</h1>",
+                f"<p class='muted'>Written {datetime.now(UTC).isoformat(timespec='seconds')}. "
+                "Every point runs the same replicates (common random numbers).</p>",
+                _table(facts)]
+    if indices is not None:
+        for kpi in indices.kpi.values:
+            sections.append(_figure(figures.sensitivity_indices(indices, str(kpi)),
+                                    f"Sensitivity of mean {kpi}."))
+        frame = indices.to_dataframe().reset_index().set_index("parameter")
+        sections += ["<h2>Sensitivity indices</h2>", _table(frame)]
+    elif "point" not in swept and swept:
+        for kpi in kpis:
+            sections.append(_figure(figures.tornado(dataset, kpi),
+                                    f"Range of mean {kpi} as each parameter moves alone."))
+            if len(swept) >= 2:
+                rest = {d: dataset.sizes[d] // 2 for d in swept[2:]}
+                sections.append(_figure(
+                    figures.kpi_heatmap(dataset.isel(rest), kpi, x=swept[1], y=swept[0]),
+                    f"Mean {kpi} over {swept[0]} and {swept[1]}"
+                    + (" (other parameters at their middle value)" if rest else "") + "."))
+    if kpis:
+        means = dataset[list(kpis)].mean("replicate").to_dataframe()
+        if len(means) <= 400:
+            sections += ["<h2>Mean KPIs per point</h2>", _table(means)]
+    config = yaml.safe_dump(json.loads(dataset.attrs.get("config", "{}")), sort_keys=False)
+    sections.append(f"<h2>Base configuration</h2><details><summary>config</summary>"
+                    f"<pre>{html.escape(config)}</pre></details>")
+    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+            + "\n".join(sections) + "</body></html>")
+
+
+def write_study_report(dataset: xr.Dataset, path: str | Path, **options: object) -> Path:
+    """Write :func:`build_study_report` to ``path`` (atomically) and return the path."""
+    text = build_study_report(dataset, **options)
+    target = Path(path)
     partial = target.with_name(f".{target.name}.partial")
     partial.write_text(text, encoding="utf-8")
     partial.replace(target)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 import yaml
 
@@ -285,6 +286,20 @@ def simulate_policies(network: Network | str | Path,
     return stack_policies(runs)
 
 
+def _first_known(coord: xr.DataArray) -> xr.DataArray:
+    """A (policy, entity) coordinate reduced to its first non-missing value per entity."""
+    values = coord.values
+    missing = pd.isna(values)
+    first = np.argmax(~missing, axis=0)
+    picked = values[first, np.arange(values.shape[1])]
+    if picked.dtype.kind == "f" and np.all(picked == np.round(picked)):
+        picked = picked.astype(np.int64)  # integers the stacking turned into floats (tiers)
+    elif picked.dtype == object and all(isinstance(v, str) for v in picked):
+        picked = picked.astype(str)
+    dim = coord.dims[1]
+    return xr.DataArray(picked, dims=dim, coords={dim: coord[dim].values})
+
+
 def stack_policies(runs: Mapping[str, xr.Dataset]) -> xr.Dataset:
     """Stack runs of one scenario, one per strategy, along a ``policy`` dimension.
 
@@ -301,6 +316,11 @@ def stack_policies(runs: Mapping[str, xr.Dataset]) -> xr.Dataset:
                                                                name="policy"),
                          data_vars=per_policy, coords="different", compat="equals",
                          join="outer")
+    # a strategy that adds nodes (a shared warehouse) leaves their descriptions missing in the
+    # others: describe every node, lane and input once, from whichever run has it
+    for name, coord in list(combined.coords.items()):
+        if coord.dims[:1] == ("policy",) and len(coord.dims) == 2 and name != "policy":
+            combined.coords[name] = _first_known(coord)
     first = runs[names[0]]
     config = yaml.safe_load(first.attrs["config"])
     config.pop("policy", None)

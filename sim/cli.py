@@ -38,7 +38,8 @@ def _disruption_window(spec: Any) -> tuple[int, int] | None:
 def _print_summary(dataset: Any, spec: Any, paths: dict[str, Path], wall: float) -> None:
     from rich.console import Console
 
-    console = Console(highlight=False, width=max(Console().width, 110))
+    wide = 40 + 14 * len(spec.policies)  # every strategy's column readable, even in a log
+    console = Console(highlight=False, width=max(Console().width, 110, wide))
     console.print(f"[bold]{spec.network.summary()}[/bold]")
     shocks = ", ".join(_describe(d) for d in spec.disruptions) or "none"
     console.print(f"disruptions: {shocks}")
@@ -119,15 +120,21 @@ def _run(cfg: Any) -> None:
     from omegaconf.errors import OmegaConfBaseException
 
     from analysis.figures import service_level_over_time
-    from sim.config import build_run
+    from sim.config import build_run, build_study
     from sim.errors import SimError
     from sim.results import save_dataset
 
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
     logging.getLogger("matplotlib").setLevel(logging.WARNING)  # and matplotlib its guesses
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # and Dask every connection
     started = time.perf_counter()
     try:
-        spec = build_run(OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True))
+        data = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+        plan = build_study(data)
+        if plan is not None:
+            _run_study(plan, cfg, started)
+            return
+        spec = build_run(data)
         dataset = _simulate(spec)
     except SimError as error:
         _error(str(error))
@@ -138,11 +145,7 @@ def _run(cfg: Any) -> None:
     out = Path(HydraConfig.get().runtime.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"dataset": save_dataset(dataset, out / "results.nc")}
-    config_path = out / "config.yaml"
-    partial = config_path.with_name(".config.yaml.partial")
-    partial.write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
-    partial.replace(config_path)
-    paths["resolved config"] = config_path
+    paths["resolved config"] = _save_config(cfg, out)
     if "network_service_level" in dataset:
         figure = service_level_over_time(dataset, disruption_days=_disruption_window(spec))
         paths["figure"] = out / "service_level.png"
@@ -159,6 +162,65 @@ def _run(cfg: Any) -> None:
     _print_summary(dataset, spec, paths, time.perf_counter() - started)
     if status:
         sys.exit(status)
+
+
+def _save_config(cfg: Any, out: Path) -> Path:
+    from omegaconf import OmegaConf
+
+    config_path = out / "config.yaml"
+    partial = config_path.with_name(".config.yaml.partial")
+    partial.write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
+    partial.replace(config_path)
+    return config_path
+
+
+def _run_study(plan: Any, cfg: Any, started: float) -> None:
+    """Run a study into the run folder (resuming what is there), analyse it, report it."""
+    import matplotlib.pyplot as plt
+    from hydra.core.hydra_config import HydraConfig
+    from rich.console import Console
+
+    from analysis import figures
+    from analysis.report import write_study_report
+    from sim.results import save_dataset
+    from sim.sensitivity import analyze
+    from sim.study import run_study
+
+    out = Path(HydraConfig.get().runtime.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    study = plan.study
+    console = Console(highlight=False, width=max(Console().width, 110))
+    console.print(f"study {plan.kind}: {len(study.points)} points x {study.replicates} "
+                  f"replicates, chunks of {study.chunk_size}, "
+                  + (f"scheduler {plan.scheduler}" if plan.scheduler
+                     else f"{plan.workers} Dask workers" if plan.workers else "in process"))
+    result = run_study(study, out, workers=plan.workers, scheduler=plan.scheduler)
+    console.print(f"tasks: {result.computed} computed, {result.reused} reused from an earlier "
+                  f"run, {result.redone} found corrupt or partial and redone")
+    paths = {"study store": result.paths["zarr"], "resolved config": _save_config(cfg, out)}
+    if "dataset" in result.paths:
+        paths["dataset"] = result.paths["dataset"]
+    dataset = result.dataset
+    kpis = tuple(k for k in plan.kpis if k in dataset)
+    indices = None
+    if plan.design is not None:
+        indices = analyze(dataset, plan.ranges, plan.design, method=plan.kind, kpis=kpis,
+                          seed=plan.seed, levels=plan.levels)
+        paths["sensitivity"] = save_dataset(indices, out / "sensitivity.nc")
+        figure = figures.sensitivity_indices(indices, kpis[0])
+        console.print(indices.to_dataframe().round(4).to_string())
+    else:
+        figure = figures.tornado(dataset, kpis[0])
+        console.print(dataset[list(kpis)].mean("replicate").to_dataframe().to_string())
+    paths["figure"] = out / "study.png"
+    figure.savefig(paths["figure"], dpi=120)
+    paths["report"] = write_study_report(dataset, out / "report.html", kpis=kpis,
+                                         indices=indices,
+                                         title=f"Study {plan.kind}: {study.parameters}")
+    plt.close("all")
+    console.print(f"{time.perf_counter() - started:.1f} s")
+    for label, path in paths.items():
+        console.print(f"{label}: {path}")
 
 
 def _write_report(dataset: Any, path: Path, **options: Any) -> Path:
@@ -255,7 +317,34 @@ def report(argv: list[str]) -> int:
     return 0
 
 
-SUBCOMMANDS = {"check": check, "report": report}
+def merge(argv: list[str]) -> int:
+    """``python -m sim merge SWEEP_DIR [--out FILE]``: one dataset of a Hydra multirun sweep."""
+    import argparse
+
+    from sim.errors import SimError
+    from sim.merge import merge_sweep
+    from sim.results import save_dataset
+
+    parser = argparse.ArgumentParser(
+        prog="python -m sim merge",
+        description="Stack the per-replicate KPIs of every job of a multirun sweep folder along "
+                    "the swept parameters into one NetCDF file.")
+    parser.add_argument("folder", type=Path, help="the sweep folder (multirun/DATE/TIME)")
+    parser.add_argument("--out", type=Path, help="output file (default: FOLDER/merged.nc)")
+    options = parser.parse_args(argv)
+    try:
+        merged = merge_sweep(options.folder)
+    except SimError as error:
+        _error(str(error))
+        return EXIT_BAD_INPUT
+    path = save_dataset(merged, options.out or options.folder / "merged.nc")
+    dims = {d: n for d, n in merged.sizes.items()}
+    print(f"merged {merged.attrs['jobs']} jobs: {dims}")
+    print(f"dataset: {path}")
+    return 0
+
+
+SUBCOMMANDS = {"check": check, "merge": merge, "report": report}
 
 
 def main(argv: list[str] | None = None) -> None:

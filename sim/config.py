@@ -17,6 +17,7 @@ import yaml
 
 from sim.disruptions import disruptions_from_config
 from sim.errors import ConfigError, Issue
+from sim.generate import GENERATOR_OPTIONS, generate_network
 from sim.io import load_network, network_from_mapping
 from sim.network import Network
 from sim.policy import policy_from_mapping
@@ -28,7 +29,10 @@ __all__ = [
     "ReportConfig",
     "RunConfig",
     "RunSpec",
+    "StudyConfig",
+    "StudyPlan",
     "build_run",
+    "build_study",
     "policy_preset",
 ]
 
@@ -75,6 +79,27 @@ class ReportConfig:
 
 
 @dataclass
+class StudyConfig:
+    """A study over many parameter points (``kind`` grid, sobol or morris; none: a single run).
+
+    ``parameters`` is a list of ``{path: dotted.config.path, values: [...]}`` (grid) or
+    ``{path: ..., range: [low, high]}`` (sobol, morris). Each point runs ``engine.replicates``
+    replicates in chunks of ``chunk_size`` on ``workers`` Dask workers (0: in this process),
+    or on the Dask scheduler at ``scheduler``.
+    """
+
+    kind: str = "none"
+    name: str = "study"
+    parameters: list[Any] = field(default_factory=list)
+    samples: int = 64
+    levels: int = 4
+    chunk_size: int | None = None  # replicates per task; the engine's choice by default
+    workers: int = 2
+    scheduler: Any = None
+    kpis: list[str] = field(default_factory=lambda: ["lost_sales", "total_cost"])
+
+
+@dataclass
 class AppConfig:
     """The whole run config.
 
@@ -92,6 +117,7 @@ class AppConfig:
     run: RunConfig = field(default_factory=RunConfig)
     compare: list[Any] = field(default_factory=list)
     report: ReportConfig = field(default_factory=ReportConfig)
+    study: StudyConfig = field(default_factory=StudyConfig)
 
 
 @dataclass(frozen=True)
@@ -135,6 +161,8 @@ def network_from_config(data: Any) -> Network:
     if not isinstance(data, Mapping):
         raise ConfigError(Issue("network", "", data,
                                 "choose a network (network=demo) or give network.source=PATH"))
+    if "generate" in data:
+        return _generated(data)
     if "source" in data:
         extra = sorted(set(data) - {"source", *NETWORK_OVERRIDES})
         if extra:
@@ -144,6 +172,25 @@ def network_from_config(data: Any) -> Network:
         return load_network(str(data["source"]), name=data.get("name"),
                             unmet_demand=data.get("unmet_demand"))
     return network_from_mapping(data, where="network config")
+
+
+def _generated(data: Mapping[str, Any]) -> Network:
+    """A network made by :func:`sim.generate.generate_network` from ``network.generate``."""
+    extra = sorted(set(data) - {"generate", *NETWORK_OVERRIDES})
+    if extra:
+        raise ConfigError(Issue("network", extra[0], "...", "a generated network takes only "
+                                "name and unmet_demand beside `generate`"))
+    options = dict(data["generate"] or {})
+    unknown = sorted(set(options) - set(GENERATOR_OPTIONS))
+    if unknown:
+        raise ConfigError(Issue("network.generate", unknown[0], options[unknown[0]],
+                                f"unknown option; expected one of {', '.join(GENERATOR_OPTIONS)}"))
+    if "name" in data:
+        options["name"] = data["name"]
+    network = generate_network(**options)
+    if data.get("unmet_demand"):
+        network = network.replace(unmet_demand=data["unmet_demand"])
+    return network
 
 
 def build_run(data: Mapping[str, Any]) -> RunSpec:
@@ -230,3 +277,67 @@ def policy_preset(name: str) -> dict[str, Any]:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     data.setdefault("name", name)
     return data
+
+
+STUDY_KINDS = ("none", "grid", "sobol", "morris")
+RUN_SECTIONS = ("network", "disruption", "policy", "engine", "run")
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    """A study built from a config: what to run, how, and how to analyse it."""
+
+    study: Any  # sim.study.Study
+    kind: str
+    ranges: dict[str, Any]
+    design: Any  # the SALib sample (sobol, morris) or None
+    kpis: tuple[str, ...]
+    workers: int
+    scheduler: str | None
+    levels: int
+    seed: int
+
+
+def build_study(data: Mapping[str, Any]) -> StudyPlan | None:
+    """The study of a resolved config, or ``None`` when ``study.kind`` is none.
+
+    Raises
+    ------
+    ConfigError
+        Naming the key, the value and the rule (a bad path fails before anything runs).
+    """
+    from sim.sensitivity import sensitivity_points
+    from sim.study import Study, grid_points
+
+    options = dict(data.get("study") or {})
+    kind = options.get("kind", "none")
+    if kind not in STUDY_KINDS:
+        raise ConfigError(Issue("study", "kind", kind, f"must be one of {', '.join(STUDY_KINDS)}"))
+    if kind == "none":
+        return None
+    key = "values" if kind == "grid" else "range"
+    parameters: dict[str, Any] = {}
+    for position, entry in enumerate(options.get("parameters") or []):
+        if not isinstance(entry, Mapping) or "path" not in entry or key not in entry:
+            raise ConfigError(Issue(f"study.parameters[{position}]", "", entry,
+                                    f"needs path and {key} (a {kind} study)"))
+        parameters[str(entry["path"])] = list(entry[key])
+    if not parameters:
+        raise ConfigError(Issue("study", "parameters", [], "list at least one parameter"))
+    base = {k: data[k] for k in RUN_SECTIONS if k in data}
+    seed = int((data.get("run") or {}).get("seed", 0))
+    design = None
+    if kind == "grid":
+        points = grid_points(parameters)
+    else:
+        points, design = sensitivity_points(parameters, method=kind,
+                                            samples=int(options.get("samples", 64)), seed=seed,
+                                            levels=int(options.get("levels", 4)))
+    replicates = int((data.get("engine") or {}).get("replicates", 20))
+    chunk = options.get("chunk_size")
+    study = Study(base, tuple(points), replicates=replicates,
+                  chunk_size=int(chunk) if chunk is not None else None, grid=kind == "grid")
+    return StudyPlan(study, kind, parameters, design, tuple(options.get("kpis") or
+                                                            ("lost_sales", "total_cost")),
+                     int(options.get("workers", 2)), options.get("scheduler"),
+                     int(options.get("levels", 4)), seed)

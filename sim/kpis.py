@@ -19,7 +19,9 @@ says otherwise. Definitions:
   first disruption event of the replicate (:mod:`sim.resilience`, 7-day window, 2-point
   tolerance); NaN in a replicate without events.
 * ``node_fill_rate`` (replicate, node): fill rate of each node's end customers (NaN without).
-* ``node_served`` (replicate, node): units each node served to end customers.
+* ``node_served`` (replicate, node): units each node served to end customers;
+  ``node_demand`` and ``node_shortage``: its end customers' demand and what was not served on
+  the day (so fill rates add up by region or cluster).
 * ``lane_flow`` (replicate, lane): units shipped over each lane.
 * ``bullwhip`` (replicate, tier): variance over days of the orders placed by the nodes of a
   tier, over the variance of end-customer demand (:func:`order_tiers`).
@@ -80,6 +82,9 @@ KPI_ARRAYS: dict[str, tuple[Var, str]] = {
     "node_fill_rate": (Var("1", "fill rate of the node's end customers (NaN without any)"),
                        "node"),
     "node_served": (Var("units", "units the node served to end customers"), "node"),
+    "node_demand": (Var("units", "demand of the node's end customers"), "node"),
+    "node_shortage": (Var("units", "demand of the node's end customers not served on the day "
+                          "it arrived"), "node"),
     "lane_flow": (Var("units", "units shipped over the lane"), "lane"),
     "bullwhip": (Var("1", "variance of the daily orders placed by the tier's nodes over the "
                      "variance of daily end-customer demand"), "tier"),
@@ -276,6 +281,8 @@ class KpiAccumulator:
             "resilience_loss": resilience_loss(served, demand, start),
             "node_fill_rate": (1.0 - _ratio(self.node_shortage, self.node_demand)).T,
             "node_served": self.node_served.T.copy(),
+            "node_demand": self.node_demand.T.copy(),
+            "node_shortage": self.node_shortage.T.copy(),
             "lane_flow": self.lane_flow.T.copy(),
             "bullwhip": _ratio(self.order_variance.result(), self.demand_variance.result()).T,
         }

@@ -35,7 +35,7 @@ from sim.resilience import (
 )
 
 __all__ = ["GROUPINGS", "bullwhip", "costs", "cvar", "disruption_start", "footprint",
-           "inventory", "resilience", "service", "tail_risk"]
+           "inventory", "resilience", "service", "service_by", "tail_risk"]
 
 GROUPINGS = ("network", "node", "region", "cluster")
 COST_KINDS = {  # cost kind -> KPI
@@ -87,6 +87,25 @@ def service(dataset: xr.Dataset, by: str = "node") -> xr.Dataset:
         "lost_sales": _grouped(dataset.lost, by).sum("day"),
         "backlog_unit_days": _grouped(dataset.backlog, by).sum("day"),
         "peak_shortage": shortage.max("day"),
+    })
+
+
+def service_by(dataset: xr.Dataset, by: str = "region") -> xr.Dataset:
+    """Fill rate, demand and shortage per replicate and group, from the per-node KPIs.
+
+    Works in every recording mode (the KPIs are always kept): ``fill_rate`` of a group is
+    1 - its shortage over its demand (NaN for a group without end customers).
+    """
+    for name in ("node_demand", "node_shortage"):
+        if name not in dataset:
+            raise ConfigError(Issue("metrics", "service_by", name,
+                                    "missing from the dataset (written by an older version?)"))
+    demand = _grouped(dataset.node_demand, by)
+    shortage = _grouped(dataset.node_shortage, by)
+    return xr.Dataset({
+        "fill_rate": (1 - shortage / demand).where(demand > 0).assign_attrs(units="1"),
+        "demand": demand.assign_attrs(units="units"),
+        "shortage": shortage.assign_attrs(units="units"),
     })
 
 

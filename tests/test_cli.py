@@ -146,3 +146,68 @@ def test_broken_network_file_names_the_place(tmp_path: Path) -> None:
                      cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"{bad}: lanes." in result.stderr and "sum to 1.1, not 1" in result.stderr
+
+
+STUDY_SMALL = ["engine.replicates=4", "run.days=30", "run.warmup_days=5", "study.workers=0",
+               "study.chunk_size=2"]
+
+
+@pytest.mark.parametrize("experiment", ["enterprise", "enterprise_willems", "cluster"])
+def test_strategy_studies_run_end_to_end(experiment: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = run_cli(f"experiment={experiment}", "engine.replicates=3", "run.days=40",
+                     "run.warmup_days=5", "report.scan_replicates=2", f"hydra.run.dir={out}",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    text = (out / "report.html").read_text(encoding="utf-8")
+    for section in ("Strategies compared", "Recommendation", "Cost against resilience",
+                    "Guideline scorecard"):
+        assert section in text
+    with xr.open_dataset(out / "results.nc", engine="h5netcdf") as ds:
+        assert ds.sizes["policy"] >= 5 and (out / "service_level.png").is_file()
+    if experiment == "cluster":
+        assert "By region and firm" in text and "east" in text
+
+
+@pytest.mark.parametrize("experiment,figure_kind", [("research_grid", "tornado"),
+                                                    ("research_sobol", "sobol")])
+def test_research_studies_run_end_to_end_and_resume(experiment: str, figure_kind: str,
+                                                     tmp_path: Path) -> None:
+    out = tmp_path / "study"
+    extra = ["study.samples=2"] if figure_kind == "sobol" else []
+    args = [f"experiment={experiment}", *STUDY_SMALL, *extra, f"hydra.run.dir={out}"]
+    first = run_cli(*args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    points = 20 if figure_kind == "tornado" else 2 * (4 + 2)
+    assert f"tasks: {points * 2} computed, 0 reused" in first.stdout
+    for name in ("results.nc", "study.png", "report.html", "config.yaml"):
+        assert (out / name).is_file(), name
+    with xr.open_dataset(out / "results.nc", engine="h5netcdf") as ds:
+        if figure_kind == "tornado":
+            assert ds.lost_sales.dims == ("policy.inventory.safety_factor",
+                                          "disruption.events.0.duration_days", "replicate")
+        else:
+            assert ds.lost_sales.dims == ("point", "replicate") and ds.sizes["point"] == points
+    if figure_kind == "sobol":
+        with xr.open_dataset(out / "sensitivity.nc", engine="h5netcdf") as indices:
+            assert {"S1", "S1_conf", "ST", "ST_conf"} <= set(indices.data_vars)
+    again = run_cli(*args, cwd=tmp_path)
+    assert again.returncode == 0 and f"tasks: 0 computed, {points * 2} reused" in again.stdout
+
+
+def test_multirun_sweeps_merge_along_their_parameters(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    result = run_cli("-m", "policy.inventory.safety_factor=0,2", "run.seed=1",
+                     "disruption=supplier_outage,none", *SMALL, "report.enabled=false",
+                     f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    merged = run_cli("merge", str(sweep), cwd=tmp_path)
+    assert merged.returncode == 0, merged.stderr
+    with xr.open_dataset(sweep / "merged.nc", engine="h5netcdf") as ds:
+        assert ds.fill_rate.dims == ("policy.inventory.safety_factor", "disruption",
+                                     "replicate")
+        assert sorted(ds.disruption.values) == ["none", "supplier_outage"]
+        assert float(ds.lost_sales.sel(disruption="none").max()) <= float(
+            ds.lost_sales.sel(disruption="supplier_outage").max())
+    empty = run_cli("merge", str(tmp_path), cwd=tmp_path)
+    assert empty.returncode == 2 and "no finished job" in empty.stderr
