@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-all lint bench clean
+.PHONY: install demo test test-all lint bench app clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -m "slow or not slow"
+
+app: $(STAMP)
+	$(BIN)/python -m sim app
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -344,7 +344,48 @@ def merge(argv: list[str]) -> int:
     return 0
 
 
-SUBCOMMANDS = {"check": check, "merge": merge, "report": report}
+APP_PAGE = Path(__file__).resolve().parent.parent / "analysis" / "app" / "page.py"
+
+
+def app(argv: list[str]) -> int:
+    """``python -m sim app [NETWORK...] [--port N]``: serve the dashboard on localhost."""
+    import argparse
+    import os
+
+    from analysis.app.inputs import EXTRA_NETWORKS_ENV
+    from sim.errors import SimError
+    from sim.io import load_network
+
+    parser = argparse.ArgumentParser(
+        prog="python -m sim app",
+        description="Serve the dashboard: watch a disruption ripple through a network (Mesa) "
+                    "and compare strategies (batch engine) in the browser.")
+    parser.add_argument("networks", nargs="*", help="more networks to offer: a CSV folder, a "
+                        "network YAML or a Willems chain file")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--host", default="localhost")
+    options = parser.parse_args(argv)
+    for path in options.networks:  # a bad file is refused here, not in the page
+        try:
+            load_network(path)
+        except SimError as error:
+            _error(str(error))
+            return EXIT_BAD_INPUT
+    env = {**os.environ, EXTRA_NETWORKS_ENV: os.pathsep.join(
+        str(Path(p).resolve()) for p in options.networks)}
+    print(f"dashboard: http://{options.host}:{options.port}/ (Ctrl-C to stop)", flush=True)
+    import subprocess
+
+    command = [sys.executable, "-m", "solara", "run", str(APP_PAGE), "--port",
+               str(options.port), "--host", options.host, "--production", "--no-open",
+               "--log-level", "warning"]
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
+SUBCOMMANDS = {"app": app, "check": check, "merge": merge, "report": report}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,89 @@
+"""Strategies compared on the batch engine, for the dashboard.
+
+:func:`run_comparison` runs the chosen strategies on the same replicates (common random
+numbers) one after the other, reporting progress, and returns what the page shows: the paired
+comparison table, the service-over-time bands and the cost-against-loss-avoided figure, with
+the dataset (NetCDF) and the HTML report as downloads.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import xarray as xr
+
+from analysis import figures
+from analysis.app.inputs import load_choice
+from analysis.report import write_report
+from sim.api import simulate, stack_policies
+from sim.compare import compare
+from sim.config import policy_preset
+from sim.policy import policy_from_mapping
+
+__all__ = ["Comparison", "run_comparison"]
+
+
+@dataclass
+class Comparison:
+    """What a finished comparison shows."""
+
+    dataset: xr.Dataset
+    table: pd.DataFrame
+    service: plt.Figure
+    cost: plt.Figure
+
+    def netcdf(self) -> bytes:
+        """The dataset as NetCDF bytes (for the download button)."""
+        with tempfile.TemporaryDirectory() as folder:
+            from sim.results import save_dataset
+
+            path = save_dataset(self.dataset, Path(folder) / "comparison.nc")
+            return path.read_bytes()
+
+    def report(self) -> bytes:
+        """The HTML report (without the criticality scan and attribution: quick)."""
+        with tempfile.TemporaryDirectory() as folder:
+            path = write_report(self.dataset, Path(folder) / "report.html", scan=False,
+                                attribution=False)
+            return path.read_bytes()
+
+
+def run_comparison(values: Mapping[str, Any],
+                   progress: Callable[[float, str], None] | None = None) -> Comparison:
+    """Run checked comparison inputs (:func:`analysis.app.inputs.check_compare`)."""
+    network = load_choice(values["network"])
+    names = list(values["strategies"])
+    runs = {}
+    for k, name in enumerate(names):
+        if progress is not None:
+            progress(k / len(names), f"running {name} ({k + 1} of {len(names)})")
+        policy = policy_from_mapping({**policy_preset(name), "name": name})
+        runs[name] = simulate(network, days=values["days"], warmup_days=30,
+                              replicates=values["replicates"], seed=values["seed"],
+                              engine="batch", disruptions=values["disruptions"], policy=policy)
+    if progress is not None:
+        progress(1.0, "comparing")
+    dataset = stack_policies(runs)
+    result = compare(dataset, baseline=names[0], resamples=0)
+    table = result[["baseline_mean", "mean", "difference", "t_low", "t_high", "p_better",
+                    "better"]].to_dataframe().reset_index()
+    table["verdict"] = table.pop("better").map({1.0: "better", -1.0: "worse", 0.0: "no clear "
+                                                "change"})
+    table = table.round(4)
+    service = figures.service_level_over_time(dataset)
+    cost = figures.cost_vs_loss_avoided(dataset, baseline=names[0])
+    return Comparison(dataset, table, service, cost)
+
+
+def figure_png(figure: plt.Figure) -> bytes:
+    """A figure as PNG bytes."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    return buffer.getvalue()
