@@ -214,10 +214,12 @@ def cost_vs_loss_avoided(dataset: xr.Dataset, *, baseline: str | None = None) ->
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
     added, avoided = table.added_cost.values, table.loss_avoided.values
     colours = sns.color_palette(PALETTE, len(names))
+    crowded = len(names) > 4  # labels would overlap: name the points in a legend instead
     for i, name in enumerate(names):
-        left.scatter(added[i], avoided[i], s=60, color=colours[i], zorder=3)
-        left.annotate(name, (added[i], avoided[i]), textcoords="offset points", xytext=(5, 5),
-                      fontsize="small")
+        left.scatter(added[i], avoided[i], s=60, color=colours[i], zorder=3, label=name)
+        if not crowded:
+            left.annotate(name, (added[i], avoided[i]), textcoords="offset points",
+                          xytext=(5, 5), fontsize="small")
     span = max(np.nanmax(np.abs(added)), np.nanmax(np.abs(avoided)), 1.0)
     left.plot([-span, span], [-span, span], color="grey", ls="--", lw=1,
               label="break-even (avoided = added)")
@@ -225,7 +227,13 @@ def cost_vs_loss_avoided(dataset: xr.Dataset, *, baseline: str | None = None) ->
     left.axvline(0, color="black", lw=0.5)
     left.set_xlabel(f"added operating cost vs {table.attrs['baseline']} [money]")
     left.set_ylabel("shortage cost avoided [money]")
-    left.legend(loc="lower right", fontsize="small")
+    if crowded:  # the strategies' names under both panels, the break-even line in its own
+        handles, labels = left.get_legend_handles_labels()
+        fig.legend(handles[:-1], labels[:-1], loc="lower center", ncol=min(len(names), 4),
+                   fontsize="small")
+        left.legend(handles[-1:], labels[-1:], loc="lower right", fontsize="small")
+    else:
+        left.legend(loc="lower right", fontsize="small")
     left.set_title("Cost against loss avoided")
     cost, fill = table.operating_cost.values, table.fill_rate.values
     co2e = table.co2e_per_unit_served.values
@@ -235,15 +243,17 @@ def cost_vs_loss_avoided(dataset: xr.Dataset, *, baseline: str | None = None) ->
                   zorder=4, label="Pareto front (cost, service, CO2e)")
     order = np.argsort(cost[front])
     right.plot(cost[front][order], fill[front][order], color="black", lw=0.8, zorder=2)
-    for i, name in enumerate(names):
-        right.annotate(name, (cost[i], fill[i]), textcoords="offset points", xytext=(6, -10),
-                       fontsize="small")
+    for i, name in enumerate(names):  # alternate sides so that neighbours do not collide
+        right.annotate(name, (cost[i], fill[i]), textcoords="offset points",
+                       xytext=(6, -10 if i % 2 == 0 else 6), fontsize="x-small" if crowded
+                       else "small")
     fig.colorbar(points, ax=right, label="kg CO2e per unit served")
     right.set_xlabel("operating cost (holding + transport + policy) [money]")
+    right.tick_params(axis="x", labelrotation=30)
     right.set_ylabel("fill rate")
     right.legend(loc="best", fontsize="small")
     right.set_title("Cost, service and footprint")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1 if crowded else 0, 1, 1))
     return fig
 
 
