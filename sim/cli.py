@@ -372,13 +372,14 @@ def app(argv: list[str]) -> int:
             _error(str(error))
             return EXIT_BAD_INPUT
     env = {**os.environ, EXTRA_NETWORKS_ENV: os.pathsep.join(
-        str(Path(p).resolve()) for p in options.networks)}
+        str(Path(p).resolve()) for p in options.networks),
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}  # nothing leaves the machine
     print(f"dashboard: http://{options.host}:{options.port}/ (Ctrl-C to stop)", flush=True)
     import subprocess
 
     command = [sys.executable, "-m", "solara", "run", str(APP_PAGE), "--port",
                str(options.port), "--host", options.host, "--production", "--no-open",
-               "--log-level", "warning"]
+               "--no-check-version", "--log-level", "warning"]
     try:
         return subprocess.call(command, env=env)
     except KeyboardInterrupt:

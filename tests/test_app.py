@@ -210,3 +210,20 @@ def test_compare_strategies_runs_and_shows_its_figures(server: str, browser) -> 
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "Paired comparison" in body and "dynamic_sourcing" in body
     assert _button(browser, "Download the dataset (NetCDF)") is not None
+
+
+def test_networks_given_on_the_command_line_are_offered(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
+    from analysis.app.inputs import EXTRA_NETWORKS_ENV, load_choice, network_choices
+    from sim.io import resolve_path
+
+    chain = resolve_path("example:willems-2008/chain-08.csv")
+    monkeypatch.setenv(EXTRA_NETWORKS_ENV, str(chain))
+    assert network_choices()["chain-08.csv"] == str(chain)
+    assert len(load_choice("chain-08.csv").nodes) > 10
+    _, problems = check_watch({"network": "chain-08.csv", "disruption": "none",
+                               "policy": "base_stock", "seed": "1", "days": "60"})
+    assert problems == {}
+    run = subprocess.run([sys.executable, "-m", "sim", "app", str(tmp_path / "nowhere")],
+                         cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "no such file or folder" in run.stderr
