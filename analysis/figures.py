@@ -76,11 +76,15 @@ def disrupted_share(dataset: xr.Dataset) -> xr.DataArray | None:
     if dataset.attrs.get("record") == "full":
         logged = dataset.sizes["replicate"]
     days = dataset["day"].values
-    active = np.zeros((logged, days.size), dtype=bool)
-    for replicate, start, end in zip(dataset.event_replicate.values, dataset.event_start.values,
-                                     dataset.event_end.values, strict=True):
-        if replicate < logged:
-            active[replicate] |= (days >= start) & (days < end)
+    replicate = dataset.event_replicate.values
+    first = np.searchsorted(days, dataset.event_start.values)  # first day index it covers
+    after = np.searchsorted(days, dataset.event_end.values)  # first day index it does not
+    keep = (replicate < logged) & (after > first)
+    # events active per (replicate, day), from +1 where each starts and -1 where it ends
+    steps = np.zeros((logged, days.size + 1))
+    np.add.at(steps, (replicate[keep], first[keep]), 1.0)
+    np.add.at(steps, (replicate[keep], after[keep]), -1.0)
+    active = np.cumsum(steps, axis=1)[:, :-1] > 0.5
     return xr.DataArray(active.mean(axis=0), dims="day", coords={"day": days},
                         name="disrupted_share")
 

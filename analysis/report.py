@@ -25,7 +25,7 @@ import yaml
 
 from analysis import figures
 from analysis.scorecard import VERDICT, scorecard
-from analysis.tables import kpi_summary
+from analysis.tables import format_number, kpi_summary
 from sim.api import network_of, run_config, select_policy
 from sim.attribution import attribute
 from sim.compare import compare, cost_benefit
@@ -33,6 +33,7 @@ from sim.criticality import criticality_scan, exposure
 from sim.errors import SimError
 from sim.metrics import footprint, service_by, tail_risk
 from sim.policy import as_policy
+from sim.results import write_text_atomic
 
 __all__ = ["build_report", "build_study_report", "recommendations", "write_report",
            "write_study_report"]
@@ -56,11 +57,7 @@ nav a { margin-right: 1em; }
 
 def _fmt(value: object) -> str:
     if isinstance(value, (float, np.floating)):
-        if not np.isfinite(value):
-            return "-" if np.isnan(value) else ("∞" if value > 0 else "-∞")
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.4g}"
+        return format_number(float(value))
     return html.escape(str(value))
 
 
@@ -298,8 +295,9 @@ def _region_section(dataset: xr.Dataset) -> str:
         return ""
     parts = []
     for by, label in (("region", "region"), ("node", "firm")):
-        table = service_by(dataset, by).fill_rate.mean("replicate")
-        demand = service_by(dataset, by).demand.mean("replicate")
+        grouped = service_by(dataset, by)
+        table = grouped.fill_rate.mean("replicate")
+        demand = grouped.demand.mean("replicate")
         if "policy" in demand.dims:
             demand = demand.max("policy")
         table = table.where(demand > 0, drop=True)
@@ -535,12 +533,7 @@ def write_report(dataset: xr.Dataset | str | Path, path: str | Path, *,
                         scan=scan if isinstance(scan, xr.Dataset) else None,
                         attribution=attribution if isinstance(attribution, xr.Dataset) else None,
                         title=title)
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(target)
-    return target
+    return write_text_atomic(path, text)
 
 
 def build_study_report(dataset: xr.Dataset, *, kpis: tuple[str, ...] = ("lost_sales",
@@ -606,9 +599,4 @@ def build_study_report(dataset: xr.Dataset, *, kpis: tuple[str, ...] = ("lost_sa
 
 def write_study_report(dataset: xr.Dataset, path: str | Path, **options: object) -> Path:
     """Write :func:`build_study_report` to ``path`` (atomically) and return the path."""
-    text = build_study_report(dataset, **options)
-    target = Path(path)
-    partial = target.with_name(f".{target.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(target)
-    return target
+    return write_text_atomic(path, build_study_report(dataset, **options))

@@ -7,7 +7,21 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-__all__ = ["kpi_summary"]
+__all__ = ["format_number", "kpi_summary"]
+
+
+def format_number(value: float) -> str:
+    """A number for tables: thousands separated above 1,000, else four significant digits.
+
+    NaN reads ``-`` and infinities ``∞``/``-∞``.
+    """
+    if np.isnan(value):
+        return "-"
+    if np.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
 
 
 def kpi_summary(dataset: xr.Dataset, *, confidence: float = 0.95) -> pd.DataFrame:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -252,7 +252,8 @@ def rerun(dataset: xr.Dataset | str | Path, **changes: Any) -> xr.Dataset:
 
 
 def simulate_policies(network: Network | str | Path,
-                      policies: Mapping[str, Policy | Mapping[str, Any] | None],
+                      policies: Mapping[str, Policy | Mapping[str, Any] | None], *,
+                      progress: Callable[[int, str], None] | None = None,
                       **kwargs: Any) -> xr.Dataset:
     """Run several strategies on the same scenario and stack them along ``policy``.
 
@@ -265,6 +266,8 @@ def simulate_policies(network: Network | str | Path,
         The network.
     policies : mapping of name to Policy, mapping or None
         The strategies, by the name they get in the results (``None``: the base-stock default).
+    progress : callable, optional
+        Called with (position, name) before each strategy runs.
     **kwargs
         Arguments of :func:`simulate` (days, replicates, disruptions, seed, engine, ...).
 
@@ -280,7 +283,9 @@ def simulate_policies(network: Network | str | Path,
                                 "give at least one strategy"))
     net = network if isinstance(network, Network) else load_network(network)
     runs = {}
-    for name, policy in policies.items():
+    for position, (name, policy) in enumerate(policies.items()):
+        if progress is not None:
+            progress(position, str(name))
         spec = replace(as_policy(policy), name=str(name))
         runs[str(name)] = simulate(net, policy=spec, **kwargs)
     return stack_policies(runs)

@@ -57,14 +57,16 @@ def _print_summary(dataset: Any, spec: Any, paths: dict[str, Path], wall: float)
 def _kpi_table(dataset: Any, replicates: int) -> Any:
     from rich.table import Table
 
-    from analysis.tables import kpi_summary
+    from analysis.tables import format_number, kpi_summary
 
     table = Table(title=f"KPIs over {replicates} replicates")
     for column in ("KPI", "mean", "95 % CI of the mean", "5 %-95 % of replicates", "units"):
         table.add_column(column, justify="left" if column in ("KPI", "units") else "right")
     for name, row in kpi_summary(dataset).iterrows():
-        table.add_row(name, _fmt(row["mean"]), f"{_fmt(row['ci_low'])} .. {_fmt(row['ci_high'])}",
-                      f"{_fmt(row['p05'])} .. {_fmt(row['p95'])}", row["units"])
+        table.add_row(name, format_number(row["mean"]),
+                      f"{format_number(row['ci_low'])} .. {format_number(row['ci_high'])}",
+                      f"{format_number(row['p05'])} .. {format_number(row['p95'])}",
+                      row["units"])
     return table
 
 
@@ -72,6 +74,7 @@ def _comparison_table(dataset: Any) -> Any:
     """Mean KPIs per strategy; + / - where the paired t interval says better / worse."""
     from rich.table import Table
 
+    from analysis.tables import format_number
     from sim.compare import combine, compare
 
     data = combine(dataset)
@@ -84,20 +87,12 @@ def _comparison_table(dataset: Any) -> Any:
         table.add_column(name, justify="right")
     table.add_column("units")
     for kpi in verdicts.kpi.values:
-        cells = [_fmt(float(data[kpi].sel(policy=names[0]).mean()))]
+        cells = [format_number(float(data[kpi].sel(policy=names[0]).mean()))]
         for name in names[1:]:
             mark = {1: " +", -1: " -"}.get(int(verdicts.better.sel(policy=name, kpi=kpi)), "  ")
-            cells.append(_fmt(float(data[kpi].sel(policy=name).mean())) + mark)
+            cells.append(format_number(float(data[kpi].sel(policy=name).mean())) + mark)
         table.add_row(str(kpi), *cells, str(verdicts.units.sel(kpi=kpi).values))
     return table
-
-
-def _fmt(value: float) -> str:
-    if value != value:  # NaN
-        return "-"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
 
 
 def _describe(spec: Any) -> str:
@@ -167,11 +162,9 @@ def _run(cfg: Any) -> None:
 def _save_config(cfg: Any, out: Path) -> Path:
     from omegaconf import OmegaConf
 
-    config_path = out / "config.yaml"
-    partial = config_path.with_name(".config.yaml.partial")
-    partial.write_text(OmegaConf.to_yaml(cfg, resolve=True), encoding="utf-8")
-    partial.replace(config_path)
-    return config_path
+    from sim.results import write_text_atomic
+
+    return write_text_atomic(out / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
 
 
 def _run_study(plan: Any, cfg: Any, started: float) -> None:

@@ -27,7 +27,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import yaml
@@ -45,6 +45,9 @@ from sim.effects import (
 )
 from sim.errors import ConfigError, Issue
 from sim.layout import KIND_CODES, Layout
+
+if TYPE_CHECKING:
+    from sim.network import Network
 
 __all__ = [
     "DISRUPTIONS",
@@ -350,30 +353,42 @@ def event_rows(kind: int, targets: np.ndarray, replicates: np.ndarray, starts: n
 # --------------------------------------------------------------------------------------------
 # Target selection
 # --------------------------------------------------------------------------------------------
+def _named(ids: Iterable[str], index: dict[str, int], where: str, key: str,
+           network: Network) -> np.ndarray:
+    """Mask of the entities named in ``ids`` (all of them when none is named)."""
+    chosen = np.ones(len(index), dtype=bool)
+    ids = tuple(ids)
+    if ids:
+        unknown = [i for i in ids if i not in index]
+        if unknown:
+            raise _fail(where, key, unknown[0], f"not a {key} of network {network.name!r}")
+        chosen[:] = False
+        chosen[[index[i] for i in ids]] = True
+    return chosen
+
+
+def _having(entities: Sequence[Any], key: str, value: str, where: str, network: Network,
+            noun: str, verb: str) -> np.ndarray:
+    """Mask of the entities whose ``key`` attribute is ``value`` (which some must have)."""
+    values = [getattr(x, key) for x in entities]
+    if value not in values:
+        raise _fail(where, key, value, f"no {noun} of network {network.name!r} {verb} this "
+                    f"{key} (known: {', '.join(sorted(set(values)))})")
+    return np.array([v == value for v in values])
+
+
 def _select_nodes(layout: Layout, where: str, *, nodes: Iterable[str] = (),
                   node_kind: str | None = None, region: str | None = None,
                   cluster: str | None = None) -> np.ndarray:
     network = layout.network
-    index = network.node_index
-    chosen = np.ones(layout.n_nodes, dtype=bool)
-    nodes = tuple(nodes)
-    if nodes:
-        unknown = [n for n in nodes if n not in index]
-        if unknown:
-            raise _fail(where, "node", unknown[0], f"not a node of network {network.name!r}")
-        chosen[:] = False
-        chosen[[index[n] for n in nodes]] = True
+    chosen = _named(nodes, network.node_index, where, "node", network)
     if node_kind is not None:
         if node_kind not in KIND_CODES:
             raise _fail(where, "node_kind", node_kind, f"must be one of {', '.join(KIND_CODES)}")
         chosen &= layout.kind == KIND_CODES[node_kind]
     for key, value in (("region", region), ("cluster", cluster)):
         if value is not None:
-            values = {getattr(n, key) for n in network.nodes}
-            if value not in values:
-                raise _fail(where, key, value, f"no node of network {network.name!r} is in "
-                            f"this {key} (known: {', '.join(sorted(values))})")
-            chosen &= np.array([getattr(n, key) == value for n in network.nodes])
+            chosen &= _having(network.nodes, key, value, where, network, "node", "is in")
     return np.flatnonzero(chosen)
 
 
@@ -381,21 +396,10 @@ def _select_lanes(layout: Layout, where: str, *, lanes: Iterable[str] = (),
                   mode: str | None = None, carrier: str | None = None,
                   region: str | None = None, cluster: str | None = None) -> np.ndarray:
     network = layout.network
-    chosen = np.ones(layout.n_lanes, dtype=bool)
-    lanes = tuple(lanes)
-    if lanes:
-        unknown = [lane for lane in lanes if lane not in network.lane_index]
-        if unknown:
-            raise _fail(where, "lane", unknown[0], f"not a lane of network {network.name!r}")
-        chosen[:] = False
-        chosen[[network.lane_index[lane] for lane in lanes]] = True
+    chosen = _named(lanes, network.lane_index, where, "lane", network)
     for key, value in (("mode", mode), ("carrier", carrier)):
         if value is not None:
-            values = {getattr(lane, key) for lane in network.lanes}
-            if value not in values:
-                raise _fail(where, key, value, f"no lane of network {network.name!r} has this "
-                            f"{key} (known: {', '.join(sorted(values))})")
-            chosen &= np.array([getattr(lane, key) == value for lane in network.lanes])
+            chosen &= _having(network.lanes, key, value, where, network, "lane", "has")
     for key, value in (("region", region), ("cluster", cluster)):
         if value is not None:  # a lane touches a region when either end is in it
             inside = np.array([getattr(n, key) == value for n in network.nodes])

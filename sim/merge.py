@@ -17,6 +17,7 @@ import xarray as xr
 import yaml
 
 from sim.errors import ConfigError, Issue
+from sim.study import along_parameters, parameter_coords
 
 __all__ = ["merge_sweep"]
 
@@ -65,20 +66,11 @@ def merge_sweep(folder: str | Path) -> xr.Dataset:
     if len(replicates) > 1:
         raise ConfigError(Issue(str(root), "replicates", "differ",
                                 "every job of a sweep must run the same replicates"))
-    coords = {}
-    for key in swept:
-        values = [o.get(key) for o in overrides]
-        array = np.asarray(values)
-        coords[key] = ("point", array if array.dtype != object else
-                       np.asarray([str(v) for v in values]))
     merged = xr.concat(runs, dim="point", join="outer").assign_coords(
-        point=np.arange(len(jobs)), **coords)
+        point=np.arange(len(jobs)), **parameter_coords(overrides, swept))
     sizes = [len(set(np.asarray(merged[k].values).tolist())) for k in swept]
-    if len(swept) == 1 and sizes[0] == len(jobs):
-        merged = merged.swap_dims(point=swept[0]).drop_vars("point")
-    elif swept and int(np.prod(sizes)) == len(jobs):
-        merged = merged.set_index(point=swept).unstack("point")
-        merged = merged.transpose(*swept, ...)
+    if swept and int(np.prod(sizes)) == len(jobs):
+        merged = along_parameters(merged, swept)
     merged.attrs.update(config=config or "", sweep=str(root), parameters=yaml.safe_dump(swept),
                         jobs=len(jobs))
     return merged

@@ -22,7 +22,7 @@ from sim.layout import Layout
 from sim.recording import QUANTILES, ChunkRecord
 from sim.trace import INPUT_VARS, LANE_VARS, NODE_VARS, Var
 
-__all__ = ["coordinates", "event_log", "save_dataset", "to_dataset"]
+__all__ = ["coordinates", "event_log", "save_dataset", "to_dataset", "write_text_atomic"]
 
 
 def coordinates(layout: Layout) -> dict[str, tuple[str, object]]:
@@ -157,6 +157,16 @@ def event_log(layout: Layout, events: np.ndarray, warmup_days: int,
     return xr.Dataset({name: xr.Variable(("event",), data,
                                          attrs={"units": units, "description": text})
                        for name, (data, units, text) in variables.items()})
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write a text file atomically (a temporary file beside it, then a rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+    return path
 
 
 def save_dataset(dataset: xr.Dataset, path: str | Path) -> Path:

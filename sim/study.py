@@ -40,8 +40,10 @@ import xarray as xr
 
 from sim.errors import ConfigError, Issue
 from sim.provenance import git_revision, package_version
+from sim.results import write_text_atomic
 
-__all__ = ["NETCDF_LIMIT_BYTES", "Study", "StudyResult", "grid_points", "run_study", "set_path"]
+__all__ = ["NETCDF_LIMIT_BYTES", "Study", "StudyResult", "along_parameters", "grid_points",
+           "parameter_coords", "run_study", "set_path"]
 
 NETCDF_LIMIT_BYTES = 256 * 2**20  # results above this stay in Zarr only
 log = logging.getLogger(__name__)
@@ -116,6 +118,8 @@ class Study:
     chunk_size: int | None = None
     grid: bool = False
     parameters: tuple[str, ...] = field(default=())
+    # the run config of each point as JSON: what a task receives (set in __post_init__)
+    payloads: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.points:
@@ -127,12 +131,14 @@ class Study:
         names = tuple(dict.fromkeys(k for p in self.points for k in p))
         object.__setattr__(self, "parameters", names)
         object.__setattr__(self, "points", tuple(dict(p) for p in self.points))
-        for point in self.points:  # every point must be a valid run: fail before running
-            _prepared(_point_json(self.config, point))
+        object.__setattr__(self, "payloads", tuple(
+            json.dumps(_jsonable(self.point_config(i))) for i in range(len(self.points))))
+        for payload in self.payloads:  # every point must be a valid run: fail before running
+            _prepared(payload)
         if self.chunk_size is None:  # the engine's own choice for this network
             from sim.runner import auto_chunk_size
 
-            layout = _prepared(_point_json(self.config, self.points[0]))[1]
+            layout = _prepared(self.payloads[0])[1]
             object.__setattr__(self, "chunk_size", auto_chunk_size(layout, int(self.replicates)))
 
     def point_config(self, index: int) -> dict[str, Any]:
@@ -158,12 +164,6 @@ class Study:
 def _jsonable(value: Any) -> Any:
     # key order is kept: the order of nodes and lanes fixes the order of sums, hence the bits
     return json.loads(json.dumps(value, default=str))
-
-
-def _point_json(config: Mapping[str, Any], point: Mapping[str, Any]) -> str:
-    for path, value in point.items():
-        config = set_path(config, path, value)
-    return json.dumps(_jsonable(config))
 
 
 @functools.lru_cache(maxsize=8)
@@ -228,6 +228,7 @@ class _Store:
         self.zarr = folder / "study.zarr"
         self.done_dir = folder / "done"
         self._names: list[str] | None = None
+        self._writable: Any = None  # the `kpis` array, opened once for all writes
 
     def marker(self, task: tuple[int, int, int]) -> Path:
         return self.done_dir / f"p{task[0]}-r{task[1]}-{task[2]}.json"
@@ -245,7 +246,7 @@ class _Store:
                                         f"holds another study (its {', '.join(changed)} "
                                         "differ): use a new folder, or delete this one"))
         else:
-            _atomic_write(manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
+            write_text_atomic(manifest_path, json.dumps(manifest, indent=1, sort_keys=True))
         self.done_dir.mkdir(exist_ok=True)
 
     def initialise(self, names: Sequence[str], attrs: Mapping[str, Any]) -> None:
@@ -286,8 +287,10 @@ class _Store:
             self._names = self.names()
         names = self._names
         block = np.stack([values[name] for name in names], axis=1)
-        self._array()[point, start:stop, :] = block
-        _atomic_write(self.marker(task), json.dumps(
+        if self._writable is None:
+            self._writable = self._array()
+        self._writable[point, start:stop, :] = block
+        write_text_atomic(self.marker(task), json.dumps(
             {"point": point, "start": start, "stop": stop,
              "sha256": _checksum(dict(zip(names, block.T, strict=True)))}))
 
@@ -320,21 +323,21 @@ class _Store:
         return done, broken
 
 
-def _parameter_coords(study: Study) -> dict[str, tuple[str, np.ndarray]]:
+def parameter_coords(points: Sequence[Mapping[str, Any]], names: Sequence[str]
+                     ) -> dict[str, tuple[str, np.ndarray]]:
+    """Each parameter's value at every point, as a coordinate along ``point``.
+
+    Values of mixed or non-numeric types become strings (a NetCDF or Zarr coordinate needs one
+    type).
+    """
     coords = {}
-    for name in study.parameters:
-        values = [p.get(name) for p in study.points]
+    for name in names:
+        values = [p.get(name) for p in points]
         array = np.asarray(values)
         if array.dtype == object:
             array = np.asarray([str(v) for v in values])
         coords[name] = ("point", array)
     return coords
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
 
 
 class _Runner:
@@ -437,7 +440,6 @@ def run_study(study: Study, folder: str | Path, *, workers: int = 2,
     tasks = study.tasks()
     done, redone = store.intact(tasks)
     todo = [t for t in tasks if t not in done]
-    point_json = [_point_json(study.config, p) for p in study.points]
     attrs = {"config": json.dumps(_jsonable(study.config)),
              "study": json.dumps(study.manifest()["points"]),
              "parameters": json.dumps(list(study.parameters)),
@@ -447,7 +449,7 @@ def run_study(study: Study, folder: str | Path, *, workers: int = 2,
                disable=not (sys.stderr.isatty() if progress is None else progress))
     computed = 0
     with _Runner(workers, scheduler) as runner:
-        jobs = ((t, point_json[t[0]], t[1], t[2]) for t in todo)
+        jobs = ((t, study.payloads[t[0]], t[1], t[2]) for t in todo)
         for task, values in runner.results(jobs):
             store.initialise(sorted(values), attrs)
             store.write(task, values)
@@ -480,10 +482,18 @@ def _result(store: _Store, study: Study) -> xr.Dataset:
         var = KPI_VARS.get(name)
         dataset[name].attrs = {"kpi": 1, **({"units": var.units, "description": var.description}
                                             if var is not None else {})}
-    dataset = dataset.assign_coords(_parameter_coords(study))
-    if study.grid and len(study.parameters) == 1:
-        dataset = dataset.swap_dims(point=study.parameters[0]).drop_vars("point")
-    elif study.grid and study.parameters:
-        dataset = dataset.set_index(point=list(study.parameters)).unstack("point")
-        dataset = dataset.transpose(*study.parameters, "replicate")
+    dataset = dataset.assign_coords(parameter_coords(study.points, study.parameters))
+    if study.grid and study.parameters:
+        dataset = along_parameters(dataset, study.parameters)
     return dataset
+
+
+def along_parameters(dataset: xr.Dataset, parameters: Sequence[str]) -> xr.Dataset:
+    """One dimension per parameter instead of a ``point`` dimension over a full grid.
+
+    The parameters are coordinates along ``point`` (:func:`parameter_coords`); they come first.
+    """
+    if len(parameters) == 1:
+        return dataset.swap_dims(point=parameters[0]).drop_vars("point")
+    return dataset.set_index(point=list(parameters)).unstack("point").transpose(
+        *parameters, ...)

@@ -8,7 +8,6 @@ the dataset (NetCDF) and the HTML report as downloads.
 
 from __future__ import annotations
 
-import io
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,10 +21,9 @@ import xarray as xr
 from analysis import figures
 from analysis.app.inputs import load_choice
 from analysis.report import write_report
-from sim.api import simulate, stack_policies
+from sim.api import simulate_policies
 from sim.compare import compare
 from sim.config import policy_preset
-from sim.policy import policy_from_mapping
 
 __all__ = ["Comparison", "run_comparison"]
 
@@ -58,19 +56,19 @@ class Comparison:
 def run_comparison(values: Mapping[str, Any],
                    progress: Callable[[float, str], None] | None = None) -> Comparison:
     """Run checked comparison inputs (:func:`analysis.app.inputs.check_compare`)."""
-    network = load_choice(values["network"])
     names = list(values["strategies"])
-    runs = {}
-    for k, name in enumerate(names):
+
+    def running(position: int, name: str) -> None:
         if progress is not None:
-            progress(k / len(names), f"running {name} ({k + 1} of {len(names)})")
-        policy = policy_from_mapping({**policy_preset(name), "name": name})
-        runs[name] = simulate(network, days=values["days"], warmup_days=30,
-                              replicates=values["replicates"], seed=values["seed"],
-                              engine="batch", disruptions=values["disruptions"], policy=policy)
+            progress(position / len(names), f"running {name} ({position + 1} of {len(names)})")
+
+    dataset = simulate_policies(load_choice(values["network"]),
+                                {name: policy_preset(name) for name in names},
+                                progress=running, days=values["days"], warmup_days=30,
+                                replicates=values["replicates"], seed=values["seed"],
+                                engine="batch", disruptions=values["disruptions"])
     if progress is not None:
         progress(1.0, "comparing")
-    dataset = stack_policies(runs)
     result = compare(dataset, baseline=names[0], resamples=0)
     table = result[["baseline_mean", "mean", "difference", "t_low", "t_high", "p_better",
                     "better"]].to_dataframe().reset_index()
@@ -81,9 +79,3 @@ def run_comparison(values: Mapping[str, Any],
     cost = figures.cost_vs_loss_avoided(dataset, baseline=names[0])
     return Comparison(dataset, table, service, cost)
 
-
-def figure_png(figure: plt.Figure) -> bytes:
-    """A figure as PNG bytes."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
-    return buffer.getvalue()
