@@ -21,10 +21,11 @@ import mesa
 from sim.network import DemandZone as DemandZoneSpec
 from sim.network import Lane as LaneSpec
 from sim.network import Node
-from sim.policy import SHORT_OF_SUPPLY
+from sim.policy import SHORT_TOLERANCE, STALL_TOLERANCE
 
 if TYPE_CHECKING:
     from sim.model import SupplyChainModel
+    from sim.policy import Levels
 
 __all__ = [
     "Carrier",
@@ -41,6 +42,20 @@ __all__ = [
 def scaled(capacity: float, factor: float) -> float:
     """Capacity times a factor, with a stopped node at exactly 0 (also when capacity is inf)."""
     return capacity * factor if factor > 0 else 0.0
+
+
+def _spread(amount: float, room: list[float]) -> list[float]:
+    """Share ``amount`` over lanes in proportion to their room, none beyond it.
+
+    Lanes of unlimited room take it all, equally (``BatchEngine._spread``).
+    """
+    unlimited = sum(1.0 if math.isinf(r) else 0.0 for r in room)
+    if unlimited > 0:
+        return [amount / unlimited if math.isinf(r) else 0.0 for r in room]
+    total = sum(room)
+    if total > 0:
+        return [r * min(1.0, amount / total) for r in room]
+    return [0.0] * len(room)
 
 
 def stretched(lead: int, factor: float) -> int:
@@ -60,11 +75,20 @@ class LaneState:
     in_transit : float
         Shipped, not yet delivered [units].
     short_days : int
-        Backup lanes: consecutive days the input has been known short of primary supply.
+        Backup lanes: consecutive days the input has been short of primary supply.
+    stalled_days : int
+        Consecutive days the source owed on the lane and shipped nothing on it.
+    known_cap : float
+        What the target knows the lane can deliver per day: the source's capacity for this
+        buyer and the lane's capacity, scaled by what is known of events [units/day].
+    foreseen_cap : float
+        The same with warned events counted from their notice (early warning) [units/day].
+    cancel : float
+        Owed units the target cancelled today (the source drops them tomorrow) [units].
     """
 
     def __init__(self, spec: LaneSpec, index: int, ring_size: int, mean_flow: float,
-                 share: float, role: int, lag: int) -> None:
+                 share: float, role: int, lag: int, source_room: float) -> None:
         self.spec = spec
         self.index = index
         self.lead = spec.lead_time_days
@@ -85,6 +109,17 @@ class LaneState:
         self.owed = 0.0
         self.short_days = 0
         self.activated_today = False
+        self.engaged = False  # backup lanes: already activated in the current shortfall
+        self.period = 1.0 + float(self.lead)  # protection period of orders over the lane
+        self.source_room = source_room
+        self.known_cap = min(self.capacity, source_room)
+        self.foreseen_cap = self.known_cap  # with early warning: what is known to come
+        self.works = True
+        self.room = 0.0
+        self.stalled_days = 0
+        self.cancel = 0.0
+        self.rerouting = False  # owed orders being moved off this lane (one switch cost)
+        self.reroute_charged = False
         self.ordered = self.shipped = self.delivered = 0.0
         self.capacity_factor = self.lead_factor = 1.0  # today's, from events
         self.known = 1.0  # share of the lane's capacity the target knows to be working
@@ -98,37 +133,134 @@ class LaneState:
 class InputBuffer:
     """Stock of one input item at one node, with the lanes that bring it."""
 
-    def __init__(self, index: int, item: str, bom: float, level_base: float,
-                 level_slope: float, order_gap: float, stock: float, unit_value: float) -> None:
+    def __init__(self, index: int, item: str, bom: float, levels: Levels, stock: float,
+                 unit_value: float) -> None:
         self.index = index
         self.item = item
         self.bom = bom
-        self.level_base = level_base
-        self.level_slope = level_slope
+        self.level_base = float(levels.level_base[index])
+        self.level_slope = float(levels.level_slope[index])
+        self.level_fixed = float(levels.level_fixed[index])
+        self.safety_unit = float(levels.safety_unit[index])
+        self.slope_unit = float(levels.slope_unit[index])
+        order_gap = float(levels.order_gap[index])
         self.order_gap = order_gap
         self.stock = stock
         self.unit_value = unit_value
         self.lanes: list[LaneState] = []
 
-    def shares(self, dynamic: bool) -> list[float]:
-        """Share of today's order for each lane (static, or reallocated to what works)."""
-        if not dynamic:
-            return [lane.share if lane.role == 0 else 0.0 for lane in self.lanes]
-        working = [lane.share * lane.known if lane.role == 0 else 0.0 for lane in self.lanes]
-        available = sum(working)
-        short = available < SHORT_OF_SUPPLY
+    # -- dynamic sourcing: orders follow what the lanes can deliver, in units ----------------
+    def review_lanes(self, reroute_after: int, need: float) -> float:
+        """What works, each lane's room, the owed orders to cancel; return units not counted.
+
+        A lane works when it is known to have capacity and its source has not stalled (owed on
+        the lane without shipping for ``reroute_after`` days). While another lane works and
+        takes orders today (a primary, or a backup past its lag), owed orders on lanes that do
+        not work no longer count in the position (they will not come in time), and they are
+        cancelled, to be re-placed, as far as those lanes have room beyond a normal day's
+        ``need``. The return value is what the position stops counting.
+        """
         for lane in self.lanes:
-            if lane.role == 1:
-                lane.short_days = lane.short_days + 1 if short else 0
-                lane.activated_today = lane.short_days == lane.lag + 1
-        backup = [lane.share * lane.known if lane.role == 1 and lane.short_days > lane.lag
-                  else 0.0 for lane in self.lanes]
-        backup_total = sum(backup)
-        if backup_total > 0:
-            return [w + (1.0 - available) * v / backup_total
-                    for w, v in zip(working, backup, strict=True)]
-        if available > 0:
-            return [w / available for w in working]
+            stalled = lane.owed > STALL_TOLERANCE and lane.shipped <= STALL_TOLERANCE
+            lane.stalled_days = lane.stalled_days + 1 if stalled else 0
+            lane.works = lane.role != 2 and lane.known_cap > 0 \
+                and lane.stalled_days < reroute_after
+            lane.room = max(0.0, lane.known_cap - lane.owed) if lane.works else 0.0
+        ready_room = sum(lane.room if lane.works and (lane.role == 0
+                                                      or lane.short_days >= lane.lag)
+                         else 0.0 for lane in self.lanes)
+        spare = max(0.0, ready_room - need)
+        bad = [lane.role != 2 and not lane.works and lane.owed > 0 for lane in self.lanes]
+        stuck = sum(lane.owed if b else 0.0 for lane, b in zip(self.lanes, bad, strict=True))
+        ratio = min(1.0, spare / stuck) if stuck > 0 else 0.0
+        for lane, b in zip(self.lanes, bad, strict=True):
+            lane.cancel = lane.owed * ratio if b else 0.0
+            lane.reroute_charged = lane.cancel > 0 and not lane.rerouting
+            lane.rerouting = (lane.rerouting or lane.cancel > 0) and b
+        return stuck if ready_room > 0 else 0.0
+
+    def active_backups(self) -> list[bool]:
+        """Backup lanes past their activation lag that work."""
+        return [lane.role == 1 and lane.works and lane.short_days > lane.lag
+                for lane in self.lanes]
+
+    def allocate(self, quantity: float, active: list[bool], room: list[float]) -> list[float]:
+        """Split an order by what each lane can deliver (``BatchEngine._allocate``).
+
+        Primary lanes first, in share proportion within their room; the overflow to primaries
+        with room left; then to active backups within their room; what still remains queues on
+        the working lanes in proportion to their known capacity (or, if none works, on the
+        primaries by share).
+        """
+        lanes = self.lanes
+        primary = [lane.role == 0 and lane.works for lane in lanes]
+        share = self.static_shares
+        x = [min(r, quantity * s) if p else 0.0
+             for r, s, p in zip(room, share, primary, strict=True)]
+        left = max(0.0, quantity - sum(x))
+        extra = _spread(left, [r - v if p else 0.0
+                               for r, v, p in zip(room, x, primary, strict=True)])
+        x = [v + w for v, w in zip(x, extra, strict=True)]
+        left = max(0.0, quantity - sum(x))
+        y = _spread(left, [r if a else 0.0 for r, a in zip(room, active, strict=True)])
+        left = max(0.0, left - sum(y))
+        weights = [(lane.known_cap if math.isfinite(lane.known_cap) else 1.0) if p or a else 0.0
+                   for lane, p, a in zip(lanes, primary, active, strict=True)]
+        total = sum(weights)
+        queue = [left * w / total for w in weights] if total > 0 else [left * s for s in share]
+        return [a + b + c for a, b, c in zip(x, y, queue, strict=True)]
+
+    def level_of_split(self, forecast: float) -> tuple[float, float]:
+        """Level and horizon for today's split of a nominal order (``_review_lanes``).
+
+        The nominal order (a normal day's need) is split over what works at its foreseen
+        capacity (not net of what is owed: a day's delay must not move the target; with early
+        warning, the target moves when the warning comes).
+        Returns the order-up-to level and the horizon H: the longest protection period among
+        the lanes of the split; pipeline arriving later does not protect today's order.
+        """
+        nominal = self.bom * forecast
+        if nominal > 0:
+            capacity = [lane.foreseen_cap if lane.works else 0.0 for lane in self.lanes]
+            amounts = self.allocate(nominal, self.active_backups(), capacity)
+            split = [a / nominal for a in amounts]
+        else:
+            split = self.static_shares
+        mean = 0.0
+        variance = 0.0
+        horizon = 0.0
+        for a, f in zip(self.lanes, split, strict=True):
+            mean += a.period * f
+            if f > 0:
+                horizon = max(horizon, a.period)
+            for b, g in zip(self.lanes, split, strict=True):
+                variance += min(a.period, b.period) * (f * g)
+        level = self.level_fixed + self.safety_unit * math.sqrt(variance) \
+            + self.slope_unit * mean * forecast
+        return level, horizon
+
+    def late_pipeline(self, t: int, horizon: float, ring_size: int) -> float:
+        """Units in transit that arrive more than ``horizon`` days from today [units]."""
+        late = 0.0
+        for lane in self.lanes:
+            lane_late = 0.0
+            for d in range(int(horizon) + 1, ring_size):
+                lane_late += lane.ring[(t + d) % ring_size]
+            late += lane_late
+        return late
+
+    def settle_backups(self, short: bool, amounts: list[float]) -> None:
+        """Count shortfall days; mark backups that start delivering in this shortfall."""
+        for lane, amount in zip(self.lanes, amounts, strict=True):
+            if lane.role != 1:
+                continue
+            active = lane.works and lane.short_days > lane.lag
+            lane.activated_today = active and amount > 0 and not lane.engaged
+            lane.engaged = (lane.engaged or lane.activated_today) and short
+
+    @property
+    def static_shares(self) -> list[float]:
+        """The static split: primary lanes by share, others 0."""
         return [lane.share if lane.role == 0 else 0.0 for lane in self.lanes]
 
     def expedite_room(self) -> float:
@@ -191,6 +323,7 @@ class StockingPoint(mesa.Agent):
         self.transferred = self.released = 0.0
         self.holding_cost = self.transport_cost = self.shortage_cost = self.co2e = 0.0
         self.premium_cost = self.reservation_cost = self.fixed_cost = 0.0
+        self.rerouted = 0.0
 
     # -- helpers -----------------------------------------------------------------------------
     def owed_downstream(self) -> float:
@@ -217,6 +350,7 @@ class StockingPoint(mesa.Agent):
         received = 0.0
         for lane in self.out_lanes:
             received += lane.pending
+            lane.owed -= lane.cancel  # cancelled by the buyer yesterday
             lane.owed += lane.pending
             lane.pending = 0.0
         self.orders_received = received
@@ -323,23 +457,48 @@ class StockingPoint(mesa.Agent):
             position = buffer.stock + sum(lane.on_order for lane in buffer.lanes) \
                 + buffer.bom * net_stock
             level = buffer.level_base + buffer.level_slope * self.forecast
+            choosing = plan.dynamic and len(buffer.lanes) > 1
+            if choosing:
+                position -= buffer.review_lanes(plan.reroute_after, buffer.bom * self.forecast)
+                level, horizon = buffer.level_of_split(self.forecast)
+                position -= buffer.late_pipeline(self.model.t, horizon, self.model.ring_size)
             quantity = level + buffer.order_gap - position if position <= level else 0.0
             quantity = max(0.0, quantity)
-            shares = buffer.shares(plan.dynamic)
-            expedited = 0.0
+            expedited, split = 0.0, None
             if plan.expedite:
                 split = buffer.expedite_split(plan.dynamic)
                 if sum(split) > 0:
                     cover = float(plan.expedite_cover[buffer.index])
                     urgent = buffer.bom * max(0.0, self.forecast * cover - net_stock)
                     expedited = min(quantity, urgent, buffer.expedite_room())
-                    shares = [(quantity - expedited) * s + expedited * x
-                              for s, x in zip(shares, split, strict=True)]
-                    for lane, amount in zip(buffer.lanes, shares, strict=True):
-                        lane.pending = lane.ordered = amount
-                    continue
-            for lane, share in zip(buffer.lanes, shares, strict=True):
-                lane.pending = lane.ordered = share * quantity
+                else:
+                    split = None
+            if choosing:
+                regular = quantity - expedited
+                primary_room = sum(lane.room for lane in buffer.lanes
+                                   if lane.role == 0 and lane.works)
+                # short: the primaries cannot carry today's order or a normal day's, now or
+                # in what is foreseen
+                need = buffer.bom * self.forecast
+                foreseen = sum(lane.foreseen_cap for lane in buffer.lanes
+                               if lane.role == 0 and lane.works)
+                short = max(regular, need) - primary_room > SHORT_TOLERANCE \
+                    or need - foreseen > SHORT_TOLERANCE
+                for lane in buffer.lanes:
+                    if lane.role == 1:
+                        lane.short_days = lane.short_days + 1 if short else 0
+                amounts = buffer.allocate(regular, buffer.active_backups(),
+                                          [lane.room for lane in buffer.lanes])
+                buffer.settle_backups(short, amounts)
+                if split is not None:
+                    amounts = [a + expedited * x for a, x in zip(amounts, split, strict=True)]
+            elif split is not None:
+                amounts = [(quantity - expedited) * s + expedited * x
+                           for s, x in zip(buffer.static_shares, split, strict=True)]
+            else:
+                amounts = [s * quantity for s in buffer.static_shares]
+            for lane, amount in zip(buffer.lanes, amounts, strict=True):
+                lane.pending = lane.ordered = amount
 
     def account(self) -> None:
         """Phase 7: costs and emissions of the day; today's service level for tomorrow."""
@@ -359,6 +518,9 @@ class StockingPoint(mesa.Agent):
         self.premium_cost, self.reservation_cost = premium, reservation
         self.fixed_cost = sum(float(plan.activation_fee[lane.index]) for lane in self.in_lanes
                               if lane.activated_today)
+        self.rerouted = sum(lane.cancel for lane in self.in_lanes)
+        self.fixed_cost += plan.switch_cost * sum(1.0 if lane.reroute_charged else 0.0
+                                                  for lane in self.in_lanes)
         demand = sum(zone.demand for zone in self.zones)
         shortage = sum(zone.shortage for zone in self.zones)
         self.service_yesterday = 1.0 - shortage / demand if demand > 0 else 1.0

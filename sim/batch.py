@@ -36,7 +36,7 @@ from sim.effects import (
 from sim.effects import ring_size as ring_size_of
 from sim.grouping import incidence, product
 from sim.layout import MANUFACTURER, WAREHOUSE, Layout
-from sim.policy import SHORT_OF_SUPPLY, PolicyPlan
+from sim.policy import SHORT_TOLERANCE, STALL_TOLERANCE, PolicyPlan, lane_pairs
 from sim.recording import Recording
 from sim.scenario import ScenarioDraws
 from sim.trace import LANE, NODE, DayBlock
@@ -94,14 +94,72 @@ class _LaneSubset:
         self.static_share = self.primary_share[:, 0]
         self.backup = (role == 1)[:, None]
         self.expedite_lane = (role == 2)[:, None]
+        self.primary = (role == 0)[:, None]
+        self.regular = (role != 2)[:, None]
         self.lag = plan.activation_lag[self.lanes][:, None]
         self.lane_capacity = layout.lane_capacity[self.lanes][:, None]
+        self.source_room = plan.source_room[self.lanes][:, None]
         self.bom = layout.input_bom[inputs][:, None]
         self.cover = plan.expedite_cover[inputs][:, None]
+        # today's split -> protection: P = sum_j L_j f_j, V = sum_ij min(L_i, L_j) f_i f_j
+        period = 1.0 + layout.lane_lead[self.lanes].astype(float)
+        self.period = period
+        self.local_input = local
+        self.period_sum = incidence(local, inputs.size, period)
+        position = np.full(layout.n_lanes, -1, dtype=np.int64)
+        position[self.lanes] = np.arange(self.lanes.size)
+        first, second = lane_pairs(layout)
+        mine = position[first] >= 0
+        self.pair_first, self.pair_second = position[first[mine]], position[second[mine]]
+        self.pair_sum = incidence(local[self.pair_first], inputs.size,
+                                  np.minimum(period[self.pair_first], period[self.pair_second]))
+        levels = plan.levels
+        self.level_fixed = levels.level_fixed[inputs][:, None]
+        self.safety_unit = levels.safety_unit[inputs][:, None]
+        self.slope_unit = levels.slope_unit[inputs][:, None]
 
     def within(self, other: _LaneSubset) -> np.ndarray:
         """Positions of this subset's lanes among ``other``'s (a superset)."""
         return np.searchsorted(other.lanes, self.lanes)
+
+
+def _scaled(capacity: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """Capacity times a factor, exactly 0 where the factor is 0 (also for inf capacity)."""
+    out = np.zeros(np.broadcast_shapes(capacity.shape, factor.shape))
+    np.multiply(capacity, factor, out=out, where=factor > 0)
+    return out
+
+
+class _Knowledge:
+    """Schedules of what buyers know of node capacity, lane capacity and lane lead times."""
+
+    def __init__(self, events: np.ndarray, nodes: int, lanes: int, replicates: int) -> None:
+        self.nodes = EffectSchedule(events, NODE_CAPACITY, nodes, replicates)
+        self.closed = EffectSchedule(events, LANE_CAPACITY, lanes, replicates)
+        self.slowed = EffectSchedule(events, LANE_LEAD, lanes, replicates)
+
+    def at(self, day: int) -> tuple[int, int, int]:
+        """Move to ``day``; the schedules' versions (they change when the factors do)."""
+        for schedule in (self.nodes, self.closed, self.slowed):
+            schedule.at(day)
+        return self.nodes.version, self.closed.version, self.slowed.version
+
+
+class _SourcingState:
+    """Dynamic sourcing state of the lanes of inputs with a choice, (choice lane, replicate)."""
+
+    def __init__(self, lanes: int, all_lanes: int, replicates: int) -> None:
+        shape = (lanes, replicates)
+        self.known_cap = np.full(shape, np.inf)  # set from knowledge on the first day
+        self.foreseen_cap = self.known_cap
+        self.works = np.ones(shape, dtype=bool)
+        self.room = np.zeros(shape)
+        self.short_days = np.zeros(shape)
+        self.stalled_days = np.zeros(shape)
+        self.engaged = np.zeros(shape, dtype=bool)
+        self.rerouting = np.zeros(shape, dtype=bool)
+        self.first_reroute = np.zeros(shape, dtype=bool)
+        self.cancel = np.zeros((all_lanes, replicates))  # every lane; choice rows vary
 
 
 class BatchEngine:
@@ -218,16 +276,14 @@ class BatchEngine:
         lanes_slowed = EffectSchedule(events, LANE_LEAD, e, r) if LANE_LEAD in kinds else None
         dynamic = plan.dynamic
         known_lane = None  # (choice lane, replicate): what is known of the lanes, if dynamic
-        if dynamic:
-            known = knowledge_events(events, plan.detection_delay, plan.notice_days,
-                                     draws.warned(plan.warned_kinds))
-            known_nodes = EffectSchedule(known, NODE_CAPACITY, n, r)
-            known_closed = EffectSchedule(known, LANE_CAPACITY, e, r)
-            known_slowed = EffectSchedule(known, LANE_LEAD, e, r)
-            knowledge = (known_nodes, known_closed, known_slowed)
+        if dynamic:  # what is foreseen (warned events from their notice) and known now
+            warned = draws.warned(plan.warned_kinds)
+            foreseen = _Knowledge(knowledge_events(events, plan.detection_delay,
+                                                   plan.notice_days, warned), n, e, r)
+            current = _Knowledge(knowledge_events(events, plan.detection_delay, 0, warned),
+                                 n, e, r) if plan.notice_days else None
             known_versions: tuple[int, ...] = ()
-            short_days = np.zeros((self.choice.lanes.size, r))
-            share_today = np.repeat(self.static_share[:, None], r, axis=1)  # choice rows vary
+            sourcing = _SourcingState(self.choice.lanes.size, e, r)
         ring_size = ring_size_of(layout.max_lead, events)
         capped = self.lanes_capped or lanes_closed is not None
 
@@ -306,6 +362,8 @@ class BatchEngine:
             inputs[:m] += received_input[:m]
             stock[self.warehouses] += received_input[self.warehouse_input]
             orders_received = by_source @ pending if self.forecasting.size else None
+            if dynamic:  # yesterday's cancellations reach the sources with the orders
+                owed -= sourcing.cancel
             owed += pending
 
             # 3. produce
@@ -388,29 +446,30 @@ class BatchEngine:
             np.add(in_transit, owed, out=on_order)
             np.add(inputs, product(by_input, on_order, position), out=position)
             position += product(self.bom_of_node, net, bom_net)
+            if dynamic:  # what is known of the lanes of inputs with a choice, and what works
+                versions = foreseen.at(t) + (current.at(t) if current is not None else ())
+                if versions != known_versions:  # else as yesterday
+                    known_versions = versions
+                    known_lane, sourcing.foreseen_cap = self._known_lanes(foreseen)
+                    sourcing.known_cap = sourcing.foreseen_cap if current is None else \
+                        self._known_lanes(current)[1]
+                self._review_lanes(sourcing, owed, shipped, position, level, forecast,
+                                   ring, t, lanes_slowed is not None)
             np.copyto(quantity, np.where(position <= level, level + full["order_gap"] - position,
                                          0.0))
             np.maximum(quantity, 0.0, out=quantity)
-            if dynamic:  # what is known of the lanes of inputs with a choice
-                lanes = self.choice.lanes
-                for schedule in knowledge:
-                    schedule.at(t)
-                versions = tuple(schedule.version for schedule in knowledge)
-                if versions != known_versions or short_days.any():  # else as yesterday
-                    known_versions = versions
-                    known_lane = known_nodes.factors[self.choice.sources] * \
-                        known_closed.factors[lanes]
-                    known_lane *= known_slowed.factors[lanes] <= plan.stretch_tolerance
-                    share_today[lanes] = self._dynamic_shares(known_lane, short_days,
-                                                              activated)
-                pending, pending_next = np.multiply(share_today, self.input_of_lane @ quantity,
-                                                    out=pending_next), pending
-            else:
-                pending, pending_next = product(self.share_of_input, quantity,
-                                                pending_next), pending
+            pending, pending_next = product(self.share_of_input, quantity,
+                                            pending_next), pending
+            expedited = split = None
             if plan.expedite:
-                self._expedite(pending, quantity, share_today if dynamic else None, known_lane,
-                               forecast, net, owed)
+                expedited, split = self._expedited(quantity, known_lane, forecast, net, owed)
+                if not dynamic:
+                    x = self.expediting
+                    pending[x.lanes] = (x.input_of_lane @ (quantity[x.inputs] - expedited)) * \
+                        x.static_share[:, None] + (x.input_of_lane @ expedited) * split
+            if dynamic:
+                self._choose_sources(sourcing, quantity, expedited, split, pending, activated,
+                                     forecast)
 
             # 7. account and record
             if plan.uses_reserves or plan.uses_pooling or recording is not None:
@@ -451,7 +510,13 @@ class BatchEngine:
             premium[:] = self.premium @ shipped
             reservation[:] = full["fee_per_day"]
             if dynamic:
-                nodes["fixed_cost"][:] = self.activation_fee @ activated
+                fixed = nodes["fixed_cost"]
+                fixed[:] = self.activation_fee @ activated
+                nodes["rerouted"][:] = self.by_target @ sourcing.cancel
+                if plan.switch_cost > 0:
+                    switches = np.zeros((e, r))
+                    switches[self.choice.lanes] = sourcing.first_reroute
+                    fixed += plan.switch_cost * (self.by_target @ switches)
             if plan.uses_pooling:
                 premium += np.maximum(transferred, 0.0) * plan.pool_cost
                 nodes["transferred"][:] = transferred
@@ -476,6 +541,8 @@ class BatchEngine:
                 block.lanes[LANE["lane_delivered"]] = delivered
                 block.lanes[LANE["lane_owed"]] = owed
                 block.lanes[LANE["lane_in_transit"]] = in_transit
+                if dynamic:
+                    block.lanes[LANE["lane_cancelled"]] = sourcing.cancel
             recording.record(day, block)
 
     # -- policy steps ----------------------------------------------------------------------------
@@ -502,49 +569,168 @@ class BatchEngine:
         smooth = rows[method[rows] == 2]
         forecast[smooth] = plan.alpha * signal[smooth] + (1.0 - plan.alpha) * forecast[smooth]
 
-    def _dynamic_shares(self, known_lane: np.ndarray, short_days: np.ndarray,
-                        activated: np.ndarray) -> np.ndarray:
-        """Today's shares of the lanes of inputs with a choice (``InputBuffer.shares``).
+    def _known_lanes(self, known: _Knowledge) -> tuple[np.ndarray, np.ndarray]:
+        """What buyers know of the lanes with a choice (``SupplyChainModel._known_capacity``).
 
-        Also counts the days each backup lane has been needed, and marks in ``activated`` the
-        lanes whose backup starts today.
+        Returns the known capacity factor of each lane (for the expedite split) and its known
+        capacity for its buyer [units/day].
         """
         c = self.choice
-        working = c.primary_share * known_lane
-        available = c.by_input @ working
-        short = (c.input_of_lane @ (available < SHORT_OF_SUPPLY).astype(float)) > 0
-        np.copyto(short_days, np.where(c.backup & short, short_days + 1, 0.0))
-        activated[c.lanes] = (c.backup & (short_days == c.lag + 1)).astype(float)
-        backups = np.where(c.backup & (short_days > c.lag), c.backup_share * known_lane, 0.0)
-        backup_total = c.by_input @ backups
-        available_lane = c.input_of_lane @ available
-        backup_lane = c.input_of_lane @ backup_total
-        with np.errstate(divide="ignore", invalid="ignore"):
-            filled = working + (1.0 - available_lane) * backups / backup_lane
-            reallocated = working / available_lane
-        return np.where(backup_lane > 0, filled,
-                        np.where(available_lane > 0, reallocated, c.static_share[:, None]))
+        source = known.nodes.factors[c.sources]
+        closure = known.closed.factors[c.lanes]
+        usable = known.slowed.factors[c.lanes] <= self.plan.stretch_tolerance
+        known_lane = source * closure
+        known_lane *= usable
+        cap = np.minimum(_scaled(c.lane_capacity, closure), _scaled(c.source_room, source))
+        return known_lane, np.where(usable, cap, 0.0)
 
-    def _expedite(self, pending: np.ndarray, quantity: np.ndarray, shares: np.ndarray | None,
-                  known_lane: np.ndarray | None, forecast: np.ndarray, net: np.ndarray,
-                  owed: np.ndarray) -> None:
-        """Send the urgent part of orders over expedite lanes: rewrite their inputs' rows."""
+    def _review_lanes(self, state: _SourcingState, owed: np.ndarray, shipped: np.ndarray,
+                      position: np.ndarray, level: np.ndarray, forecast: np.ndarray,
+                      ring: np.ndarray, t: int, stretched: bool) -> None:
+        """Stalls, what works, rooms and cancellations; today's levels from the split.
+
+        ``InputBuffer.review_lanes``, ``level_of_split`` and ``late_pipeline``: subtracts from
+        ``position`` the owed orders that will not come in time and the pipeline arriving beyond
+        the split's horizon, and writes the levels of inputs with a choice into ``level``.
+        """
+        c = self.choice
+        owed_c = owed[c.lanes]
+        stalled = (owed_c > STALL_TOLERANCE) & (shipped[c.lanes] <= STALL_TOLERANCE)
+        state.stalled_days = np.where(stalled, state.stalled_days + 1, 0)
+        works = c.regular & (state.known_cap > 0) & (state.stalled_days < self.plan.reroute_after)
+        state.works = works
+        state.room = np.where(works, np.maximum(0.0, state.known_cap - owed_c), 0.0)
+        ready = works & (c.primary | (state.short_days >= c.lag))
+        m = forecast[c.nodes]
+        nominal = c.bom * m
+        ready_room = c.by_input @ np.where(ready, state.room, 0.0)
+        spare = np.maximum(0.0, ready_room - nominal)
+        bad = c.regular & ~works & (owed_c > 0)
+        stuck = c.by_input @ np.where(bad, owed_c, 0.0)
+        ratio = np.zeros_like(stuck)
+        np.divide(spare, stuck, out=ratio, where=stuck > 0)
+        np.minimum(ratio, 1.0, out=ratio)
+        cancel = np.where(bad, owed_c * (c.input_of_lane @ ratio), 0.0)
+        state.cancel[c.lanes] = cancel
+        state.first_reroute = (cancel > 0) & ~state.rerouting
+        state.rerouting = (state.rerouting | (cancel > 0)) & bad
+        position[c.inputs] -= np.where(ready_room > 0, stuck, 0.0)
+        # today's split of a nominal order, and the protection it gives
+        active = c.backup & works & (state.short_days > c.lag)
+        capacity = np.where(works, state.foreseen_cap, 0.0)
+        amounts = self._allocate(state, nominal, active, capacity)
+        nominal_lane = c.input_of_lane @ nominal
+        split = np.repeat(c.static_share[:, None], nominal.shape[1], axis=1)
+        np.divide(amounts, nominal_lane, out=split, where=nominal_lane > 0)
+        mean = c.period_sum @ split
+        variance = c.pair_sum @ (split[c.pair_first] * split[c.pair_second])
+        level[c.inputs] = c.level_fixed + c.safety_unit * np.sqrt(variance) + \
+            c.slope_unit * mean * m
+        horizon = np.zeros_like(nominal)
+        np.maximum.at(horizon, c.local_input, np.where(split > 0, c.period[:, None], 0.0))
+        horizon_lane = c.input_of_lane @ horizon
+        slots = ring.shape[0]
+        # a slot beyond a lane's lead time holds a past cycle's arrival unless stretched lead
+        # times are on (then slots are cleared once read)
+        last = np.full_like(c.period, slots - 1) if stretched else c.period - 1.0
+        beyond = horizon_lane < last[:, None]
+        if beyond.any():  # pipeline that lands after any order placed today
+            late = np.zeros_like(horizon_lane)
+            for d in range(int(horizon_lane.min()) + 1, int(last.max()) + 1):
+                live = (d > horizon_lane) & (d <= last[:, None])
+                late += np.where(live, ring[(t + d) % slots, c.lanes], 0.0)
+            position[c.inputs] -= c.by_input @ late
+
+    def _choose_sources(self, state: _SourcingState, quantity: np.ndarray,
+                        expedited: np.ndarray | None, split: np.ndarray | None,
+                        pending: np.ndarray, activated: np.ndarray,
+                        forecast: np.ndarray) -> None:
+        """Split orders of inputs with a choice by what lanes deliver (``StockingPoint.order``).
+
+        Counts the days each input is short (its order beyond its primaries' room), activates
+        backups past their lag, and marks in ``activated`` the backups first used in a
+        shortfall.
+        """
+        c = self.choice
+        regular = quantity[c.inputs]
+        expedite_lane = None
+        if expedited is not None:
+            exp_c = np.zeros_like(regular)
+            exp_c[np.searchsorted(c.inputs, self.expediting.inputs)] = expedited
+            regular = regular - exp_c
+            split_c = np.zeros((c.lanes.size, regular.shape[1]))
+            split_c[self.expediting_in_choice] = split
+            expedite_lane = (c.input_of_lane @ exp_c) * split_c
+        working = c.primary & state.works
+        primary_room = c.by_input @ np.where(working, state.room, 0.0)
+        foreseen = c.by_input @ np.where(working, state.foreseen_cap, 0.0)
+        need = c.bom * forecast[c.nodes]  # today's order or a normal day's, now or foreseen
+        short = (np.maximum(regular, need) - primary_room > SHORT_TOLERANCE) | \
+            (need - foreseen > SHORT_TOLERANCE)
+        short = c.input_of_lane @ short.astype(float) > 0
+        state.short_days = np.where(c.backup & short, state.short_days + 1, 0)
+        active = c.backup & state.works & (state.short_days > c.lag)
+        amounts = self._allocate(state, regular, active, state.room)
+        first_use = active & (amounts > 0) & ~state.engaged
+        state.engaged = (state.engaged | first_use) & short
+        activated[c.lanes] = first_use.astype(float)
+        pending[c.lanes] = amounts if expedite_lane is None else amounts + expedite_lane
+
+    def _allocate(self, state: _SourcingState, quantity: np.ndarray, active: np.ndarray,
+                  room: np.ndarray) -> np.ndarray:
+        """Units of each input's order on each lane within ``room`` (``InputBuffer.allocate``)."""
+        c = self.choice
+        primary = c.primary & state.works
+        share = c.static_share[:, None]
+        x = np.where(primary, np.minimum(room, (c.input_of_lane @ quantity) * share), 0.0)
+        left = np.maximum(0.0, quantity - c.by_input @ x)
+        x = x + self._spread(left, np.where(primary, room - x, 0.0))
+        left = np.maximum(0.0, quantity - c.by_input @ x)
+        y = self._spread(left, np.where(active, room, 0.0))
+        left = c.input_of_lane @ np.maximum(0.0, left - c.by_input @ y)
+        cap = state.known_cap
+        weights = np.where(primary | active, np.where(np.isfinite(cap), cap, 1.0), 0.0)
+        total = c.input_of_lane @ (c.by_input @ weights)
+        queue = left * share
+        np.divide(left * weights, total, out=queue, where=total > 0)
+        return x + y + queue
+
+    def _spread(self, amount: np.ndarray, room: np.ndarray) -> np.ndarray:
+        """``amount`` of each input over its lanes in proportion to room (``agents._spread``)."""
+        c = self.choice
+        unlimited = np.isinf(room)
+        count = c.input_of_lane @ (c.by_input @ unlimited.astype(float))
+        finite = np.where(unlimited, 0.0, room)
+        total = c.input_of_lane @ (c.by_input @ finite)
+        amount = c.input_of_lane @ amount
+        ratio = np.ones_like(room)
+        np.divide(amount, total, out=ratio, where=total > 0)
+        out = np.where(total > 0, finite * np.minimum(1.0, ratio), 0.0)
+        share = np.zeros_like(room)
+        np.divide(amount, count, out=share, where=unlimited)
+        return np.where(count > 0, share, out)
+
+    def _expedited(self, quantity: np.ndarray, known_lane: np.ndarray | None,
+                   forecast: np.ndarray, net: np.ndarray,
+                   owed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The urgent part of orders that goes over expedite lanes, and its split over them.
+
+        Returns ``(expedited, split)``: units per expediting input and the fraction of them on
+        each of its lanes (``StockingPoint.order``).
+        """
         x = self.expediting
         known = 1.0 if known_lane is None else known_lane[self.expediting_in_choice]
         weights = x.expedite_share * known
         total = x.by_input @ weights
         total_lane = x.input_of_lane @ total
-        with np.errstate(divide="ignore", invalid="ignore"):
-            split = np.where(total_lane > 0, weights / total_lane, 0.0)
+        split = np.zeros(np.broadcast_shapes(weights.shape, total_lane.shape))
+        np.divide(weights, total_lane, out=split, where=total_lane > 0)
         room = x.by_input @ np.where(x.expedite_lane,
                                      np.maximum(0.0, x.lane_capacity - owed[x.lanes]), 0.0)
         gap = forecast[x.nodes] * x.cover - net[x.nodes]
         ordered = quantity[x.inputs]
         urgent = np.minimum(np.minimum(ordered, x.bom * np.maximum(0.0, gap)), room)
-        expedited = np.where(total > 0, urgent, 0.0)
-        regular = shares[x.lanes] if shares is not None else x.static_share[:, None]
-        pending[x.lanes] = (x.input_of_lane @ (ordered - expedited)) * regular + \
-            (x.input_of_lane @ expedited) * split
+        return np.where(total > 0, urgent, 0.0), split
 
     def _pool(self, request: np.ndarray, served: np.ndarray, served_node: np.ndarray,
               stock: np.ndarray, outflow_left: np.ndarray,

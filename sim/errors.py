@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ConfigError", "InputError", "Issue", "NetworkError", "SimError"]
+__all__ = ["CapacityWarning", "ConfigError", "InputError", "Issue", "NetworkError", "SimError"]
 
 MAX_ISSUES_SHOWN = 20
 
@@ -73,3 +73,7 @@ class ConfigError(InputError):
     """A run, policy or disruption configuration breaks one or more rules."""
 
     what = "configuration"
+
+
+class CapacityWarning(UserWarning):
+    """A network whose nominal flows ask more of a node or lane than its capacity per day."""

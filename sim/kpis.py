@@ -70,6 +70,8 @@ KPI_VARS: dict[str, Var] = {
     "reserve_released_units": Var("units", "emergency reserve released"),
     "backup_units": Var("units", "units shipped over backup lanes"),
     "expedited_units": Var("units", "units shipped over expedite lanes"),
+    "rerouted_units": Var("units", "owed orders cancelled at sources that stopped delivering "
+                          "and re-placed on lanes that work"),
     "time_to_survive": Var("days", "days from the first disruption until network service falls "
                            "below normal (censored at the end)"),
     "time_to_recover": Var("days", "days from the first disruption until network service is "
@@ -276,6 +278,7 @@ class KpiAccumulator:
             "reserve_released_units": t["reserve_released"],
             "backup_units": t["backup_inflow"],
             "expedited_units": t["expedited_inflow"],
+            "rerouted_units": t["rerouted"],
             "time_to_survive": time_to_survive(served, demand, start),
             "time_to_recover": time_to_recover(served, demand, start),
             "resilience_loss": resilience_loss(served, demand, start),

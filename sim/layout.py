@@ -20,9 +20,10 @@ from functools import cached_property
 import networkx as nx
 import numpy as np
 
+from sim.errors import Issue
 from sim.network import DEMAND_LAWS, LANE_ROLES, NODE_KINDS, Network
 
-__all__ = ["KIND_CODES", "LAW_CODES", "ROLE_CODES", "Layout"]
+__all__ = ["KIND_CODES", "LAW_CODES", "ROLE_CODES", "Layout", "nominal_overloads"]
 
 KIND_CODES = {kind: code for code, kind in enumerate(NODE_KINDS)}
 ROLE_CODES = {role: code for code, role in enumerate(LANE_ROLES)}
@@ -266,3 +267,26 @@ def _nominal_flows(network: Network, zone_node: np.ndarray, zone_mean: np.ndarra
             mean[lane_source[j]] += lane_flow[j]
             var[lane_source[j]] += factor**2 * var[target]
     return mean, var, lane_flow
+
+
+def nominal_overloads(layout: Layout, *, rtol: float = 1e-9) -> list[Issue]:
+    """Nodes and lanes whose nominal daily flow exceeds their capacity per day.
+
+    Such a network cannot serve its mean demand even when nothing goes wrong: the shortfall
+    shows in every strategy, so it is worth a warning before any comparison.
+    """
+    issues = []
+    for i, node_id in enumerate(layout.node_ids):
+        flow, capacity = layout.mean_outflow[i], layout.capacity[i]
+        if flow > capacity * (1 + rtol):
+            what = "handling" if layout.kind[i] == WAREHOUSE else "production"
+            issues.append(Issue(f"node {node_id!r}", "capacity_per_day", float(capacity),
+                                f"the nominal flow is {flow:g} units/day, above its {what} "
+                                "capacity: it falls short even without disruptions"))
+    for j, lane_id in enumerate(layout.lane_ids):
+        flow, capacity = layout.lane_mean_flow[j], layout.lane_capacity[j]
+        if flow > capacity * (1 + rtol):
+            issues.append(Issue(f"lane {lane_id!r}", "capacity_per_day", float(capacity),
+                                f"the nominal flow is {flow:g} units/day at its share: it falls "
+                                "short even without disruptions"))
+    return issues

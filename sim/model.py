@@ -34,6 +34,7 @@ from sim.agents import (
     StockingPoint,
     Supplier,
     Warehouse,
+    scaled,
 )
 from sim.effects import (
     LANE_CAPACITY,
@@ -119,8 +120,11 @@ class SupplyChainModel(mesa.Model):
         self.horizon = scenario.horizon
         self.ring_size = ring_size(self.layout.max_lead, self.draws.events)
         warned = self.draws.warned(self.plan.warned_kinds)
+        # what nodes foresee (warned events `notice_days` early) and what they know happens
         self.known_events = knowledge_events(self.draws.events, self.plan.detection_delay,
                                              self.plan.notice_days, warned)
+        self.current_events = knowledge_events(self.draws.events, self.plan.detection_delay,
+                                               0, warned) if self.plan.notice_days else None
         self.t = 0
         self._activate = "shuffle_do" if shuffle else "do"
         self._build()
@@ -136,10 +140,7 @@ class SupplyChainModel(mesa.Model):
         for k in range(layout.n_inputs):
             node = nodes[layout.input_node[k]]
             node.inputs.append(InputBuffer(k, layout.input_item[k], float(layout.input_bom[k]),
-                                           float(levels.level_base[k]),
-                                           float(levels.level_slope[k]),
-                                           float(levels.order_gap[k]),
-                                           float(levels.initial_inputs[k]),
+                                           levels, float(levels.initial_inputs[k]),
                                            float(layout.input_value[k])))
         buffers = sorted((b for node in nodes for b in node.inputs), key=lambda b: b.index)
         self.buffers: list[InputBuffer] = buffers  # in input order
@@ -148,7 +149,7 @@ class SupplyChainModel(mesa.Model):
         for j, spec in enumerate(self.network.lanes):
             lane = LaneState(spec, j, self.ring_size, float(layout.lane_initial_flow[j]),
                              float(plan.share[j]), int(layout.lane_role[j]),
-                             int(plan.activation_lag[j]))
+                             int(plan.activation_lag[j]), float(plan.source_room[j]))
             lane.source = nodes[layout.lane_source[j]]
             lane.target = nodes[layout.lane_target[j]]
             lane.buffer = buffers[layout.lane_input[j]]
@@ -214,20 +215,37 @@ class SupplyChainModel(mesa.Model):
         lead = effect_factors(events, t, LANE_LEAD, layout.n_lanes, 1)[:, 0]
         for node in self.node_list:
             node.begin_day(float(nodes[node.index]))
+        for lane in self.lanes:
+            lane.capacity_factor = float(capacity[lane.index])
+            lane.lead_factor = float(lead[lane.index])
         if self.plan.dynamic:
-            known = self.known_events
-            known_nodes = effect_factors(known, t, NODE_CAPACITY, layout.n_nodes, 1)[:, 0]
-            known_capacity = effect_factors(known, t, LANE_CAPACITY, layout.n_lanes, 1)[:, 0]
-            known_lead = effect_factors(known, t, LANE_LEAD, layout.n_lanes, 1)[:, 0]
+            foreseen = self._known_capacity(self.known_events, set_factor=True)
+            current = foreseen if self.current_events is None else \
+                self._known_capacity(self.current_events)
+            for lane, now, ahead in zip(self.lanes, current, foreseen, strict=True):
+                lane.known_cap, lane.foreseen_cap = now, ahead
+
+    def _known_capacity(self, known: np.ndarray, set_factor: bool = False) -> list[float]:
+        """Known capacity of each lane for its buyer [units/day] (``BatchEngine._known_lanes``).
+
+        With ``set_factor``, also sets each lane's known capacity factor (the expedite split).
+        """
+        t, layout = self.t, self.layout
+        known_nodes = effect_factors(known, t, NODE_CAPACITY, layout.n_nodes, 1)[:, 0]
+        known_capacity = effect_factors(known, t, LANE_CAPACITY, layout.n_lanes, 1)[:, 0]
+        known_lead = effect_factors(known, t, LANE_LEAD, layout.n_lanes, 1)[:, 0]
         tolerance = self.plan.stretch_tolerance
+        out = []
         for lane in self.lanes:
             j = lane.index
-            lane.capacity_factor = float(capacity[j])
-            lane.lead_factor = float(lead[j])
-            if self.plan.dynamic:
-                usable = known_lead[j] <= tolerance
-                lane.known = float(known_nodes[layout.lane_source[j]] * known_capacity[j]
-                                   ) if usable else 0.0
+            usable = known_lead[j] <= tolerance
+            source = float(known_nodes[layout.lane_source[j]])
+            closure = float(known_capacity[j])
+            if set_factor:
+                lane.known = source * closure if usable else 0.0
+            out.append(min(scaled(lane.capacity, closure), scaled(lane.source_room, source))
+                       if usable else 0.0)
+        return out
 
     def run(self) -> SupplyChainModel:
         """Run every remaining day; return the model."""
@@ -276,6 +294,7 @@ class SupplyChainModel(mesa.Model):
                               for a in nodes],
             "expedited_inflow": [sum(x.shipped for x in a.in_lanes if role[x.index] == 2)
                                  for a in nodes],
+            "rerouted": [a.rerouted for a in nodes],
         }
         lane_columns = [
             [lane.ordered for lane in lanes],
@@ -283,6 +302,7 @@ class SupplyChainModel(mesa.Model):
             [lane.delivered for lane in lanes],
             [lane.owed for lane in lanes],
             [lane.in_transit for lane in lanes],
+            [lane.cancel for lane in lanes],
         ]
         return DayBlock(
             np.array([columns[name] for name in NODE_VARS], dtype=float)[:, :, None],

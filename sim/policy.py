@@ -3,18 +3,20 @@ r"""Resilience policies: how much each node keeps, where it orders, what it does
 A :class:`Policy` bundles the measures of the guide as plain dataclasses; :meth:`Policy.plan`
 resolves it on a network into a :class:`PolicyPlan` of arrays that both engines apply the same
 way. Symbols per node n: :math:`\mu_n, \sigma_n` mean and sd of its daily outflow,
-:math:`\mu^z_n` its own zones' mean demand; per input k of n: :math:`b_k` units per unit of output
-and the protection period :math:`L_k = 1 + \sum_j s_j \ell_j` days.
+:math:`\mu^z_n` its own zones' mean demand; per input k of n: :math:`b_k` units per unit of output,
+the mean protection period :math:`P_k = \sum_j s_j L_j` and the variance days
+:math:`V_k = \sum_{i,j} s_i s_j \min(L_i, L_j)` over its lanes' shares s and protection periods
+:math:`L_j = 1 + \ell_j` (:func:`protection_periods`).
 
 Inventory rules (:class:`InventoryPolicy`, settable per node kind, tier and node):
 
-* ``base_stock``: safety stock :math:`z\sigma_n\sqrt{L_k}` with z the ``safety_factor`` or
+* ``base_stock``: safety stock :math:`z\sigma_n\sqrt{V_k}` with z the ``safety_factor`` or
   :math:`\Phi^{-1}` of a target ``service_level``;
 * ``days_of_cover``: safety stock ``cover_days`` x :math:`\mu_n`;
 * ``s_S``: order only when the position falls to the reorder point s (the base-stock level),
   then up to S = s + ``order_days`` x :math:`\mu_n` (fewer, larger orders).
 
-Each input is ordered up to :math:`S_k(t) = b_k(E_n + L_k m_n(t) + \text{safety})` on the
+Each input is ordered up to :math:`S_k(t) = b_k(E_n + P_k m_n(t) + \text{safety})` on the
 position :math:`IP_k = \text{input stock} + \text{in transit} + \text{on order} +
 b_k(\text{stock}_n - \text{owed}_n - \text{backorders}_n)`, where :math:`m_n(t) = \mu_n` unless
 a forecast is on (:class:`ForecastPolicy`), and producers make up to
@@ -27,6 +29,7 @@ The other measures and where their mechanics live are listed in the README's pol
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from numbers import Real
@@ -36,8 +39,8 @@ import networkx as nx
 import numpy as np
 from scipy import stats
 
-from sim.errors import ConfigError, Issue
-from sim.layout import KIND_CODES, Layout
+from sim.errors import CapacityWarning, ConfigError, Issue
+from sim.layout import KIND_CODES, Layout, nominal_overloads
 from sim.network import Lane, Network, Node
 
 __all__ = [
@@ -60,7 +63,8 @@ __all__ = [
 ]
 
 INVENTORY_RULES = ("base_stock", "days_of_cover", "s_S")
-SHORT_OF_SUPPLY = 1.0 - 1e-9  # an input whose known working share is below this is short
+SHORT_TOLERANCE = 1e-9  # units: an order beyond its primaries' room by more than this is short
+STALL_TOLERANCE = 1e-9  # units: a lane owing or shipping no more than this owes or ships nothing
 NEVER = 2**40  # activation lag of backup lanes that are not to be used
 FORECAST_METHODS = ("none", "moving_average", "exp_smoothing")
 FORECAST_SIGNALS = ("orders", "pos")
@@ -224,7 +228,13 @@ class SourcingPolicy:
         Green procurement: move this fraction of the share of non-green sources to green ones
         (:attr:`Node.green`), for inputs that have both [0-1].
     single_source : bool
-        Single sourcing: each input from its largest primary lane only.
+        Single sourcing: each input from its largest primary lane, as far as that source's and
+        lane's capacity carry the nominal flow; the rest spills to the next lanes.
+    reroute_after_days : int or None
+        With dynamic sourcing: a lane whose source owes orders but has shipped nothing on it for
+        this many days in a row is treated as short (a source starved upstream, or down without
+        notice), like a source known to be down: its owed orders are cancelled and re-placed on
+        lanes that work, at ``switch_cost`` per lane and re-placement [days]. ``None``: never.
     """
 
     dynamic: bool = False
@@ -237,6 +247,7 @@ class SourcingPolicy:
     max_region_share: float | None = None
     prefer_green: float = 0.0
     single_source: bool = False
+    reroute_after_days: int | None = 3
 
 
 @dataclass(frozen=True)
@@ -510,6 +521,9 @@ def _validate_parts(policy: Policy) -> None:
     _number(f"{where}.sourcing", "switch_over_days", s.switch_over_days, minimum=0, whole=True)
     _number(f"{where}.sourcing", "switch_cost", s.switch_cost, minimum=0)
     _number(f"{where}.sourcing", "prefer_green", s.prefer_green, minimum=0, maximum=1)
+    if s.reroute_after_days is not None:
+        _number(f"{where}.sourcing", "reroute_after_days", s.reroute_after_days, minimum=1,
+                whole=True)
     if s.max_region_share is not None:
         _number(f"{where}.sourcing", "max_region_share", s.max_region_share, minimum=0.01,
                 maximum=1)
@@ -661,9 +675,16 @@ class Levels:
     order_up_to : ndarray, shape (input,)
         Order-up-to level S at nominal demand [units of the input item].
     protection_days : ndarray, shape (input,)
-        Protection period L [days].
+        Mean protection period P = sum_j s_j L_j of the static split, L_j = 1 + lead time
+        [days]: the pipeline part of the level is P x m(t).
+    variance_days : ndarray, shape (input,)
+        V = sum_i sum_j s_i s_j min(L_i, L_j) [days]: the variance of demand over the position's
+        protection is V sigma^2 (see :func:`protection_periods`).
     level_base, level_slope : ndarray, shape (input,)
         S(t) = level_base + level_slope x m(t), m the node's demand forecast (units/day).
+    level_fixed, safety_unit, slope_unit : ndarray, shape (input,)
+        The same level for any split: S = level_fixed + safety_unit x sqrt(V) + slope_unit x P x
+        m(t); dynamic sourcing recomputes P and V from the day's split.
     order_gap : ndarray, shape (input,)
         S - s of the ``s_S`` rule (0 otherwise) [units of input].
     initial_stock : ndarray, shape (node,)
@@ -675,8 +696,12 @@ class Levels:
     fg_level: np.ndarray
     order_up_to: np.ndarray
     protection_days: np.ndarray
+    variance_days: np.ndarray
     level_base: np.ndarray
     level_slope: np.ndarray
+    level_fixed: np.ndarray
+    safety_unit: np.ndarray
+    slope_unit: np.ndarray
     order_gap: np.ndarray
     initial_stock: np.ndarray
     initial_inputs: np.ndarray
@@ -704,6 +729,9 @@ class PolicyPlan:
     activation_lag: np.ndarray  # (lane,): days to activate a backup lane, -1 otherwise
     activation_fee: np.ndarray  # (lane,): one-off fee when a backup lane activates
     premium: np.ndarray  # (lane,): extra cost per unit shipped
+    source_room: np.ndarray  # (lane,): the source's daily capacity for the lane's buyer
+    reroute_after: int  # days a lane may owe without shipping before it counts as short
+    switch_cost: float  # money per lane whose owed orders are cancelled and re-placed
     expedite: bool
     expedite_cover: np.ndarray  # (input,) days of demand net stock must cover
     forecast_method: np.ndarray  # (node,): 0 static, 1 moving average, 2 smoothing
@@ -740,9 +768,11 @@ class PolicyPlan:
 def _plan(policy: Policy, network: Network) -> PolicyPlan:
     network = _add_shared_warehouses(policy, network)
     network = _apply_green_factors(policy, network)
+    network = _apply_static_shares(policy, network)
     layout = Layout.of(network)
+    _warn_overloads(layout)
     _check_inventory_nodes(policy, network)
-    share = _static_shares(policy, layout)
+    share = layout.lane_share
     levels = _levels(policy, layout)
     n, e = layout.n_nodes, layout.n_lanes
     role = layout.lane_role
@@ -795,6 +825,10 @@ def _plan(policy: Policy, network: Network) -> PolicyPlan:
         notice_days=int(policy.early_warning.notice_days), warned_kinds=warned,
         stretch_tolerance=float(policy.sourcing.stretch_tolerance),
         activation_lag=lag, activation_fee=fee, premium=premium,
+        source_room=_source_room(layout),
+        reroute_after=NEVER if policy.sourcing.reroute_after_days is None
+        else int(policy.sourcing.reroute_after_days),
+        switch_cost=float(policy.sourcing.switch_cost),
         expedite=bool(policy.expedite.enabled and (role == 2).any()),
         expedite_cover=_expedite_cover(policy, layout),
         forecast_method=method, forecast_pos=pos, window=int(policy.forecast.window_days),
@@ -861,18 +895,17 @@ def _levels(policy: Policy, layout: Layout) -> Levels:
     expected_end_stock = fg_level - np.where(produces, mu_zone, 0.0)
 
     k_node = layout.input_node
-    primary = layout.lane_role == 0
-    protection = np.ones(layout.n_inputs)
-    np.add.at(protection, layout.lane_input[primary],
-              (layout.lane_share * layout.lane_lead)[primary])
+    static_split = np.where(layout.lane_role == 0, layout.lane_share, 0.0)
+    protection, variance_days = protection_periods(layout, static_split, pairs=lane_pairs(layout))
     bom = layout.input_bom
-    safety = np.where(by_cover[k_node], cover[k_node] * mu[k_node],
-                      z[k_node] * sigma[k_node] * np.sqrt(protection))
-    level_base = bom * (expected_end_stock[k_node] + safety)
-    level_slope = bom * protection
     fixed = ~np.isnan(explicit[k_node])
-    level_base = np.where(fixed, bom * explicit[k_node], level_base)
-    level_slope = np.where(fixed, 0.0, level_slope)
+    cover_safety = np.where(by_cover[k_node], cover[k_node] * mu[k_node], 0.0)
+    level_fixed = np.where(fixed, bom * explicit[k_node],
+                           bom * (expected_end_stock[k_node] + cover_safety))
+    safety_unit = np.where(fixed | by_cover[k_node], 0.0, bom * z[k_node] * sigma[k_node])
+    slope_unit = np.where(fixed, 0.0, bom)
+    level_base = level_fixed + safety_unit * np.sqrt(variance_days)
+    level_slope = slope_unit * protection
     order_up_to = level_base + level_slope * mu[k_node]
     gap = np.where(rule[k_node] == INVENTORY_RULES.index("s_S"),
                    bom * order_days[k_node] * mu[k_node], 0.0)
@@ -893,8 +926,95 @@ def _levels(policy: Policy, layout: Layout) -> Levels:
     inputs = np.where(is_warehouse[k_node], 0.0,
                       order_up_to - pipeline_and_orders - bom * stock[k_node])
     return Levels(fg_level=fg_level, order_up_to=order_up_to, protection_days=protection,
-                  level_base=level_base, level_slope=level_slope, order_gap=gap,
+                  variance_days=variance_days, level_base=level_base, level_slope=level_slope,
+                  level_fixed=level_fixed, safety_unit=safety_unit, slope_unit=slope_unit,
+                  order_gap=gap,
                   initial_stock=stock, initial_inputs=np.maximum(inputs, 0.0))
+
+
+def lane_pairs(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
+    """Every ordered pair (i, j) of lanes into the same input, grouped by i."""
+    order = np.argsort(layout.lane_input, kind="stable")
+    inputs = layout.lane_input[order]
+    starts = np.searchsorted(inputs, inputs, side="left")
+    ends = np.searchsorted(inputs, inputs, side="right")
+    first = np.repeat(order, ends - starts)
+    second = np.concatenate([order[a:b] for a, b in zip(starts, ends, strict=True)]) \
+        if order.size else np.zeros(0, dtype=np.int64)
+    by_first = np.argsort(first, kind="stable")
+    return first[by_first], second[by_first]
+
+
+def protection_periods(layout: Layout, split: np.ndarray,
+                       pairs: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    r"""Mean and variance days of the protection of each input's position under a split.
+
+    An order split in fixed fractions :math:`f_j` over lanes with protection periods
+    :math:`L_j = 1 + \ell_j` leaves the demand of the day d days back outstanding with weight
+    :math:`w(d) = \sum_j f_j [d < L_j]`. The position's protection then covers a mean of
+    :math:`P = \sum_d w(d) = \sum_j f_j L_j` days of demand, with variance
+    :math:`\sigma^2 \sum_d w(d)^2 = \sigma^2 V`, :math:`V = \sum_i \sum_j f_i f_j
+    \min(L_i, L_j)` (i.i.d. daily demand). One lane: P = V = L. Two lanes, f = 0.5, L = 2 and 15:
+    P = 8.5, V = 5.25 (not 8.5: the short lane's units are always the newest).
+
+    Parameters
+    ----------
+    layout : Layout
+        The network.
+    split : ndarray, shape (lane, ...)
+        Fraction of each input's order on each lane (0 off the split).
+    pairs : tuple of ndarray
+        :func:`lane_pairs` of the layout.
+
+    Returns
+    -------
+    P, V : ndarray, shape (input, ...)
+        Mean protection period and variance days [days].
+    """
+    periods = 1.0 + layout.lane_lead.astype(float)
+    first, second = pairs
+    shape = (layout.n_inputs, *split.shape[1:])
+    mean = np.zeros(shape)
+    np.add.at(mean, layout.lane_input, periods.reshape(-1, *[1] * (split.ndim - 1)) * split)
+    weight = np.minimum(periods[first], periods[second]).reshape(-1, *[1] * (split.ndim - 1))
+    variance = np.zeros(shape)
+    np.add.at(variance, layout.lane_input[first], split[first] * split[second] * weight)
+    return mean, variance
+
+
+def _source_room(layout: Layout) -> np.ndarray:
+    """(lane,): the daily capacity a lane's source can give that lane's buyer (input).
+
+    A source's capacity is shared among the inputs it supplies in proportion to their nominal
+    flows; inputs it supplies only over backup or expedite lanes share its spare capacity
+    (capacity minus nominal outflow) equally. A source without nominal flow shares all of it.
+    """
+    source, buyer = layout.lane_source, layout.lane_input
+    pairs = {}
+    for s, k, flow in zip(source.tolist(), buyer.tolist(), layout.lane_mean_flow.tolist(),
+                          strict=True):
+        pairs[(s, k)] = pairs.get((s, k), 0.0) + flow
+    flow_out = np.zeros(layout.n_nodes)
+    standby = np.zeros(layout.n_nodes)
+    for (s, _), flow in pairs.items():
+        flow_out[s] += flow
+        standby[s] += flow <= 0
+    capacity = layout.capacity - layout.mean_zone_demand
+    room = {}
+    for (s, k), flow in pairs.items():
+        if flow > 0:
+            room[(s, k)] = capacity[s] * flow / flow_out[s] if math.isfinite(capacity[s]) \
+                else math.inf
+        else:
+            spare = capacity[s] - flow_out[s]
+            room[(s, k)] = max(0.0, spare) / standby[s]
+    return np.array([room[(s, k)] for s, k in zip(source.tolist(), buyer.tolist(),
+                                                  strict=True)], dtype=float)
+
+
+def _warn_overloads(layout: Layout) -> None:
+    for issue in nominal_overloads(layout):
+        warnings.warn(str(issue), CapacityWarning, stacklevel=4)
 
 
 def _forecast_settings(policy: Policy, layout: Layout) -> tuple[np.ndarray, np.ndarray,
@@ -949,15 +1069,21 @@ def _pos_weights(layout: Layout) -> np.ndarray:
     return weights
 
 
-def _static_shares(policy: Policy, layout: Layout) -> np.ndarray:
-    """Shares after green preference, low-emission preference and regional caps."""
-    share = layout.lane_share.copy()
-    primary = layout.lane_role == 0
-    nodes = layout.network.nodes
-    green = np.array([nodes[s].green for s in layout.lane_source])
+def _rule_shares(policy: Policy, layout: Layout) -> np.ndarray | None:
+    """Shares the static rules ask for (single source, green, low emission, regional cap).
+
+    ``None`` when no static rule is on. The result may ask more of a source than it can make;
+    :func:`_within_capacity` makes it feasible.
+    """
     g = policy.sourcing.prefer_green
     e = policy.green.prefer_low_emission
     cap = policy.sourcing.max_region_share
+    if not (policy.sourcing.single_source or g > 0 or e > 0 or cap is not None):
+        return None
+    share = layout.lane_share.copy()
+    primary = layout.lane_role == 0
+    nodes = layout.network.nodes
+    green = np.array([nodes[s].green for s in layout.lane_source], dtype=bool)
     regions = np.array([nodes[s].region for s in layout.lane_source])
     for k in range(layout.n_inputs):
         lanes = np.flatnonzero(primary & (layout.lane_input == k))
@@ -967,26 +1093,114 @@ def _static_shares(policy: Policy, layout: Layout) -> np.ndarray:
         if policy.sourcing.single_source:
             s = np.where(np.arange(s.size) == int(np.argmax(s)), 1.0, 0.0)
         if g > 0:
-            is_green = green[lanes]
-            total = s[is_green].sum()
-            if 0 < total < 1:
-                moved = g * (1 - total)
-                s = np.where(is_green, s * (total + moved) / total,
-                             s * (1 - total - moved) / (1 - total))
+            s = _move_share(s, green[lanes], g)
         if e > 0:
             co2e = layout.lane_co2e[lanes]
-            cleanest = co2e == co2e.min()
-            total = s[cleanest].sum()
-            if 0 < total < 1:
-                moved = e * (1 - total)
-                s = np.where(cleanest, s * (total + moved) / total,
-                             s * (1 - total - moved) / (1 - total))
-            elif total == 0:
-                s = np.where(cleanest, e / cleanest.sum(), s * (1 - e))
+            s = _move_share(s, co2e == co2e.min(), e)
         if cap is not None:
             s = _cap_regions(s, regions[lanes], cap)
         share[lanes] = s
     return share
+
+
+def _move_share(share: np.ndarray, preferred: np.ndarray, fraction: float) -> np.ndarray:
+    """Move ``fraction`` of the share of the other lanes to the preferred ones."""
+    total = share[preferred].sum()
+    if 0 < total < 1:
+        moved = fraction * (1 - total)
+        return np.where(preferred, share * (total + moved) / total,
+                        share * (1 - total - moved) / (1 - total))
+    if total == 0 and preferred.any():
+        return np.where(preferred, fraction / preferred.sum(), share * (1 - fraction))
+    return share
+
+
+def _within_capacity(layout: Layout, desired: np.ndarray) -> np.ndarray:
+    """Static shares that keep every lane and source within capacity at the nominal flows.
+
+    Nodes are visited downstream first, so each node's nominal outflow (its zones' demand plus
+    what its customers' shares ask of it) is known before its inputs are split. Each input with
+    a choice of primary lanes gets, lane by lane in the order of the shares asked for (largest
+    first), ``min(flow x share, room)``; what does not fit spills to the next lanes in that
+    order, up to their room. A lane's room is its capacity and what its source has left after
+    its own zones and the customers already served.
+
+    Raises
+    ------
+    ConfigError
+        An input whose lanes cannot carry its nominal flow, naming the input, its lanes, the
+        flow and the capacities.
+    """
+    network = layout.network
+    remaining = layout.capacity - layout.mean_zone_demand
+    outflow = layout.mean_zone_demand.copy()
+    share = desired.copy()
+    primary = layout.lane_role == 0
+    lanes_of = [np.flatnonzero(primary & (layout.lane_input == k)) for k in
+                range(layout.n_inputs)]
+    for node_id in reversed(list(nx.topological_sort(network.graph))):
+        i = network.node_index[node_id]
+        for k in range(*layout.inputs_of(i).indices(layout.n_inputs)):
+            lanes = lanes_of[k]
+            need = float(layout.input_bom[k] * outflow[i])
+            if lanes.size >= 2 and need > 0:
+                share[lanes] = _split_flow(layout, k, lanes, need, desired[lanes], remaining)
+            flows = share[lanes] * need
+            np.add.at(outflow, layout.lane_source[lanes], flows)
+            np.subtract.at(remaining, layout.lane_source[lanes], flows)
+    return share
+
+
+def _split_flow(layout: Layout, k: int, lanes: np.ndarray, need: float, asked: np.ndarray,
+                remaining: np.ndarray) -> np.ndarray:
+    """Shares of one input's lanes: the asked shares within room, the excess spilled in order."""
+    sources = layout.lane_source[lanes]
+    used = dict.fromkeys(sources.tolist(), 0.0)
+    flow = np.zeros(lanes.size)
+
+    def room(i: int) -> float:
+        source = int(sources[i])
+        left = float(remaining[source]) - used[source]
+        return max(0.0, min(float(layout.lane_capacity[lanes[i]]) - flow[i], left))
+
+    order = sorted(range(lanes.size), key=lambda i: (-asked[i], i))
+    for i in order:
+        add = min(need * asked[i], room(i))
+        flow[i] += add
+        used[int(sources[i])] += add
+    left = need - flow.sum()
+    for i in order:
+        if left <= 0:
+            break
+        add = min(left, room(i))
+        flow[i] += add
+        used[int(sources[i])] += add
+        left -= add
+    if left > 1e-9 * need:
+        ids = layout.lane_ids
+        caps = ", ".join(
+            f"{ids[j]} (lane {layout.lane_capacity[j]:g}/day, source "
+            f"{layout.node_ids[s]} {max(0.0, float(remaining[s])):g}/day left)"
+            for j, s in zip(lanes, sources, strict=True))
+        raise _fail("policy.sourcing", "shares", layout.input_ids[k],
+                    f"no split within capacity: the input needs {need:g} units/day at the "
+                    f"nominal flows and its lanes carry at most {need - left:g} ({caps}); "
+                    "raise a capacity or leave the static rule off")
+    return flow / need
+
+
+def _apply_static_shares(policy: Policy, network: Network) -> Network:
+    """The network with the static sourcing rules' feasible shares on its lanes."""
+    layout = Layout.of(network)
+    desired = _rule_shares(policy, layout)
+    if desired is None:
+        return network
+    share = _within_capacity(layout, desired)
+    if np.array_equal(share, layout.lane_share):
+        return network
+    lanes = tuple(lane if value == lane.share else replace(lane, share=float(value))
+                  for lane, value in zip(network.lanes, share, strict=True))
+    return network.replace(lanes=lanes)
 
 
 def _cap_regions(share: np.ndarray, regions: np.ndarray, cap: float) -> np.ndarray:

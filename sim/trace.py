@@ -53,6 +53,8 @@ NODE_VARS: dict[str, Var] = {
     "reserve_released": Var("units/day", "emergency reserve released into stock"),
     "backup_inflow": Var("units/day", "units shipped to the node over backup lanes"),
     "expedited_inflow": Var("units/day", "units shipped to the node over expedite lanes"),
+    "rerouted": Var("units/day", "dynamic sourcing: owed orders the node cancelled at sources "
+                    "that stopped delivering, to re-place them on lanes that work"),
 }
 LANE_VARS: dict[str, Var] = {
     "lane_ordered": Var("units/day", "units ordered over the lane (reaching the source next day)"),
@@ -60,6 +62,8 @@ LANE_VARS: dict[str, Var] = {
     "lane_delivered": Var("units/day", "units that arrived at the target"),
     "lane_owed": Var("units", "ordered, not yet shipped, end of day"),
     "lane_in_transit": Var("units", "shipped, not yet delivered, end of day"),
+    "lane_cancelled": Var("units/day", "owed units the target cancelled (dynamic sourcing); the "
+                          "source drops them the next day"),
 }
 INPUT_VARS: dict[str, Var] = {
     "input_stock": Var("units of input", "stock of each input item at its node, end of day"),

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from hypothesis import settings
+from hypothesis import Phase, settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
 import sim
@@ -23,6 +23,9 @@ SHARED = REPO.parent / "shared"
 # the checkout.
 set_hypothesis_home_dir(tempfile.mkdtemp(prefix="hypothesis-"))
 settings.register_profile("project", database=None, deadline=None, print_blob=True)
+# `pytest --hypothesis-profile=triage`: report the first failing example without shrinking it
+settings.register_profile("triage", parent=settings.get_profile("project"),
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate])
 settings.load_profile("project")
 
 
@@ -81,7 +84,8 @@ def check_conservation(ds: xr.Dataset, network: sim.Network, *, atol: float = 1e
     close(np.diff(v["lane_in_transit"], axis=1),
           (v["lane_shipped"] - v["lane_delivered"])[:, 1:], "lane in-transit balance")
     close(np.diff(v["lane_owed"], axis=1),
-          v["lane_ordered"][:, :-1] - v["lane_shipped"][:, 1:], "lane order balance")
+          v["lane_ordered"][:, :-1] - v["lane_cancelled"][:, :-1] - v["lane_shipped"][:, 1:],
+          "lane order balance")
 
     close(v["demand"][:, 1:], v["served"][:, 1:] + v["lost"][:, 1:]
           + np.diff(v["backlog"], axis=1), "demand = served + lost + backlog change")
@@ -89,14 +93,16 @@ def check_conservation(ds: xr.Dataset, network: sim.Network, *, atol: float = 1e
     for name, lane_var, ends in (("received", "lane_delivered", lay.lane_target),
                                  ("shipped", "lane_shipped", lay.lane_source),
                                  ("in_transit", "lane_in_transit", lay.lane_target),
-                                 ("owed", "lane_owed", lay.lane_source)):
+                                 ("owed", "lane_owed", lay.lane_source),
+                                 ("rerouted", "lane_cancelled", lay.lane_target)):
         total = np.zeros(v[name].shape)
         for j in range(lay.n_lanes):
             total[:, :, ends[j]] += v[lane_var][:, :, j]
         close(v[name], total, f"node {name} = sum of its lanes")
 
     for name in ("stock", "input_stock", "lane_in_transit", "lane_owed", "backlog", "served",
-                 "lost", "shortage", "production", "lane_shipped", "lane_ordered"):
+                 "lost", "shortage", "production", "lane_shipped", "lane_ordered",
+                 "lane_cancelled"):
         assert v[name].min() >= -atol, f"{name} negative: {v[name].min()}"
     assert np.all(v["lane_shipped"] <= lay.lane_capacity + atol), "lane capacity exceeded"
     with np.errstate(invalid="ignore"):  # inf capacity x factor 0

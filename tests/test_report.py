@@ -61,9 +61,12 @@ def test_scorecard_reads_the_six_dimensions(strategies: xr.Dataset) -> None:
         assert row.difference == pytest.approx(mean - base)
         assert row.ci_low <= row.difference <= row.ci_high
         assert row.verdict == "better"  # every strategy loses less than base-stock here
-    # holding more stock is clearly worse for the lean dimension
-    lean = card[(card.kpi == "mean_inventory_value") & (card.strategy == "resilient")].iloc[0]
-    assert lean.difference > 0 and lean.verdict == "worse"
+    # the lean dimension: more stock is worse, less is better, where the interval says so
+    lean = card[card.kpi == "mean_inventory_value"]
+    decided = lean[(lean.ci_low > 0) | (lean.ci_high < 0)]
+    assert len(decided) > 0
+    for row in decided.itertuples():
+        assert row.verdict == ("worse" if row.difference > 0 else "better")
 
 
 def test_scorecard_leaves_out_what_a_run_cannot_measure() -> None:
