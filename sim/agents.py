@@ -210,21 +210,29 @@ class InputBuffer:
         queue = [left * w / total for w in weights] if total > 0 else [left * s for s in share]
         return [a + b + c for a, b, c in zip(x, y, queue, strict=True)]
 
-    def level_of_split(self, forecast: float) -> tuple[float, float]:
+    def _plain(self, quantity: float, active: list[bool], room: list[float]) -> bool:
+        """No backup active and every primary works with room for its share of ``quantity``."""
+        return not any(active) and all(lane.works and r >= quantity * lane.share
+                                       for lane, r in zip(self.lanes, room, strict=True)
+                                       if lane.role == 0)
+
+    def level_of_split(self, forecast: float, nominal_flow: float) -> tuple[float, float]:
         """Level and horizon for today's split of a nominal order (``_review_lanes``).
 
-        The nominal order (a normal day's need) is split over what works at its foreseen
-        capacity (not net of what is owed: a day's delay must not move the target; with early
-        warning, the target moves when the warning comes).
+        The nominal order (the node's nominal daily flow) is split over what works at its known
+        capacity (not net of what is owed: a day's delay must not move the target); the level's
+        pipeline part covers the forecast ``forecast`` over that split's mean protection period.
+        An early warning does not move it: a warned source still delivers until the event.
         Returns the order-up-to level and the horizon H: the longest protection period among
         the lanes of the split; pipeline arriving later does not protect today's order.
         """
-        nominal = self.bom * forecast
-        if nominal > 0:
-            capacity = [lane.foreseen_cap if lane.works else 0.0 for lane in self.lanes]
-            amounts = self.allocate(nominal, self.active_backups(), capacity)
+        nominal = self.bom * nominal_flow
+        capacity = [lane.known_cap if lane.works else 0.0 for lane in self.lanes]
+        active = self.active_backups()
+        if nominal > 0 and not self._plain(nominal, active, capacity):
+            amounts = self.allocate(nominal, active, capacity)
             split = [a / nominal for a in amounts]
-        else:
+        else:  # the static split: the plan's level exactly
             split = self.static_shares
         mean = 0.0
         variance = 0.0
@@ -460,7 +468,7 @@ class StockingPoint(mesa.Agent):
             choosing = plan.dynamic and len(buffer.lanes) > 1
             if choosing:
                 position -= buffer.review_lanes(plan.reroute_after, buffer.bom * self.forecast)
-                level, horizon = buffer.level_of_split(self.forecast)
+                level, horizon = buffer.level_of_split(self.forecast, self.nominal_demand)
                 position -= buffer.late_pipeline(self.model.t, horizon, self.model.ring_size)
             quantity = level + buffer.order_gap - position if position <= level else 0.0
             quantity = max(0.0, quantity)

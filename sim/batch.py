@@ -84,6 +84,10 @@ class _LaneSubset:
         local = np.searchsorted(inputs, layout.lane_input[self.lanes])
         self.by_input = incidence(local, inputs.size)  # (local input, local lane)
         self.input_of_lane = self.by_input.T.tocsr()
+        # input_of_lane @ (by_input @ x) in one product: each lane gets its input's sum, added
+        # in lane order as the agents add
+        self.same_input = (self.input_of_lane @ self.by_input).tocsr()
+        self.same_input.sort_indices()
         self.sources = layout.lane_source[self.lanes]
         self.nodes = layout.input_node[inputs]
         role = layout.lane_role[self.lanes]
@@ -92,6 +96,14 @@ class _LaneSubset:
         self.backup_share = np.where(role == 1, share, 0.0)[:, None]
         self.expedite_share = np.where(role == 2, share, 0.0)[:, None]
         self.static_share = self.primary_share[:, 0]
+        static_period = np.where(self.static_share > 0,
+                                 1.0 + layout.lane_lead[self.lanes], 0.0)
+        order = np.argsort(local, kind="stable")  # lanes grouped by input, for group maxima
+        self.grouped = order
+        self.group_starts = np.searchsorted(local[order], np.arange(inputs.size))
+        horizon = np.maximum.reduceat(static_period[order], self.group_starts) if order.size \
+            else np.zeros(0)
+        self.static_horizon = (self.input_of_lane @ horizon)[:, None]  # of the static split
         self.backup = (role == 1)[:, None]
         self.expedite_lane = (role == 2)[:, None]
         self.primary = (role == 0)[:, None]
@@ -101,6 +113,7 @@ class _LaneSubset:
         self.source_room = plan.source_room[self.lanes][:, None]
         self.bom = layout.input_bom[inputs][:, None]
         self.cover = plan.expedite_cover[inputs][:, None]
+        self.nominal_need = (layout.input_bom[inputs] * layout.mean_outflow[self.nodes])[:, None]
         # today's split -> protection: P = sum_j L_j f_j, V = sum_ij min(L_i, L_j) f_i f_j
         period = 1.0 + layout.lane_lead[self.lanes].astype(float)
         self.period = period
@@ -148,7 +161,7 @@ class _Knowledge:
 class _SourcingState:
     """Dynamic sourcing state of the lanes of inputs with a choice, (choice lane, replicate)."""
 
-    def __init__(self, lanes: int, all_lanes: int, replicates: int) -> None:
+    def __init__(self, lanes: int, inputs: int, all_lanes: int, replicates: int) -> None:
         shape = (lanes, replicates)
         self.known_cap = np.full(shape, np.inf)  # set from knowledge on the first day
         self.foreseen_cap = self.known_cap
@@ -157,6 +170,14 @@ class _SourcingState:
         self.short_days = np.zeros(shape)
         self.stalled_days = np.zeros(shape)
         self.engaged = np.zeros(shape, dtype=bool)
+        # the split of a nominal order and what it was computed for, per replicate
+        self.split_works = np.zeros(shape, dtype=bool)  # differs from day 0's: computed then
+        self.split_active = np.zeros(shape, dtype=bool)
+        self.split_known = self.known_cap
+        self.split_tight = np.zeros(replicates, dtype=bool)
+        self.split_level_base = np.zeros((inputs, replicates))
+        self.split_slope = np.zeros((inputs, replicates))
+        self.horizon_lane = np.zeros(shape)
         self.rerouting = np.zeros(shape, dtype=bool)
         self.first_reroute = np.zeros(shape, dtype=bool)
         self.cancel = np.zeros((all_lanes, replicates))  # every lane; choice rows vary
@@ -280,12 +301,14 @@ class BatchEngine:
             warned = draws.warned(plan.warned_kinds)
             foreseen = _Knowledge(knowledge_events(events, plan.detection_delay,
                                                    plan.notice_days, warned), n, e, r)
-            current = _Knowledge(knowledge_events(events, plan.detection_delay, 0, warned),
+            current = _Knowledge(knowledge_events(events, plan.detection_delay, plan.notice_days,
+                                                  warned, ahead=False),
                                  n, e, r) if plan.notice_days else None
             known_versions: tuple[int, ...] = ()
-            sourcing = _SourcingState(self.choice.lanes.size, e, r)
+            sourcing = _SourcingState(self.choice.lanes.size, self.choice.inputs.size, e, r)
         ring_size = ring_size_of(layout.max_lead, events)
         capped = self.lanes_capped or lanes_closed is not None
+        latest_arrival = lead.copy()  # (lane,): latest day a shipment in transit arrives
 
         # state, entity-major: (node | lane | input | zone, replicate)
         flow = layout.lane_initial_flow
@@ -423,12 +446,16 @@ class BatchEngine:
             in_transit += shipped
             if lanes_slowed is None:
                 ring[(t + lead) % ring_size, lane_rows] = shipped
+                if dynamic:
+                    latest_arrival = t + lead
             else:
                 stretch = lanes_slowed.at(t)
                 if lanes_slowed.version != slowed_version:  # lead times change with events only
                     slowed_version = lanes_slowed.version
                     days = np.ceil(lead[:, None] * stretch - 1e-9).astype(np.int64)
                     slot_offset = days * (e * r) + lane_offsets  # slot (t + days) at t = 0
+                    longest = days.max(axis=1)
+                latest_arrival = np.maximum(latest_arrival, t + longest)
                 index = slot_offset + (t % ring_size) * (e * r)
                 index[index >= ring.size] -= ring.size  # wrap: the slot of (t + days) % size
                 ring_flat[index] += shipped
@@ -454,7 +481,7 @@ class BatchEngine:
                     sourcing.known_cap = sourcing.foreseen_cap if current is None else \
                         self._known_lanes(current)[1]
                 self._review_lanes(sourcing, owed, shipped, position, level, forecast,
-                                   ring, t, lanes_slowed is not None)
+                                   ring, t, latest_arrival[self.choice.lanes] - t)
             np.copyto(quantity, np.where(position <= level, level + full["order_gap"] - position,
                                          0.0))
             np.maximum(quantity, 0.0, out=quantity)
@@ -586,12 +613,14 @@ class BatchEngine:
 
     def _review_lanes(self, state: _SourcingState, owed: np.ndarray, shipped: np.ndarray,
                       position: np.ndarray, level: np.ndarray, forecast: np.ndarray,
-                      ring: np.ndarray, t: int, stretched: bool) -> None:
+                      ring: np.ndarray, t: int, last_arrival: np.ndarray) -> None:
         """Stalls, what works, rooms and cancellations; today's levels from the split.
 
         ``InputBuffer.review_lanes``, ``level_of_split`` and ``late_pipeline``: subtracts from
         ``position`` the owed orders that will not come in time and the pipeline arriving beyond
         the split's horizon, and writes the levels of inputs with a choice into ``level``.
+        ``last_arrival`` (choice lane,): days from today to the latest arrival a lane can have
+        in transit; ring slots further out hold a past cycle's values.
         """
         c = self.choice
         owed_c = owed[c.lanes]
@@ -610,36 +639,66 @@ class BatchEngine:
         ratio = np.zeros_like(stuck)
         np.divide(spare, stuck, out=ratio, where=stuck > 0)
         np.minimum(ratio, 1.0, out=ratio)
-        cancel = np.where(bad, owed_c * (c.input_of_lane @ ratio), 0.0)
+        cancel = np.where(bad, owed_c * (c.input_of_lane @ ratio), 0.0)  # ratio per input
         state.cancel[c.lanes] = cancel
         state.first_reroute = (cancel > 0) & ~state.rerouting
         state.rerouting = (state.rerouting | (cancel > 0)) & bad
         position[c.inputs] -= np.where(ready_room > 0, stuck, 0.0)
-        # today's split of a nominal order, and the protection it gives
+        # today's split of a nominal order, and the protection it gives: it changes only
+        # with what works, the active backups and what is known (replicate by replicate)
         active = c.backup & works & (state.short_days > c.lag)
-        capacity = np.where(works, state.foreseen_cap, 0.0)
-        amounts = self._allocate(state, nominal, active, capacity)
+        changed = (works != state.split_works).any(axis=0) | \
+            (active != state.split_active).any(axis=0)
+        if state.known_cap is not state.split_known:
+            changed |= (state.known_cap != state.split_known).any(axis=0)
+        if changed.any():
+            state.split_works, state.split_active = works, active
+            state.split_known = state.known_cap
+            self._split_protection(state, np.flatnonzero(changed))
+        cols = np.flatnonzero(state.split_tight)
+        if cols.size:  # elsewhere the static split: the plan's level, already there
+            level[np.ix_(c.inputs, cols)] = state.split_level_base[:, cols] + \
+                state.split_slope[:, cols] * m[:, cols]
+        horizon_lane = state.horizon_lane
+        # lanes that may have arrivals after the horizon: up to their latest arrival day
+        beyond = np.flatnonzero((horizon_lane < last_arrival[:, None]).any(axis=1))
+        if beyond.size:  # pipeline that lands after any order placed today
+            slots = ring.shape[0]
+            rows, horizon_rows = c.lanes[beyond], horizon_lane[beyond]
+            last = last_arrival[beyond][:, None]
+            days = np.arange(int(horizon_rows.min()) + 1, int(last.max()) + 1)
+            ahead = ring[(t + days) % slots][:, rows]  # (day, lane, replicate)
+            live = (days[:, None, None] > horizon_rows) & (days[:, None, None] <= last)
+            late = np.zeros((c.lanes.size, horizon_lane.shape[1]))
+            late[beyond] = np.where(live, ahead, 0.0).sum(axis=0)  # day by day, as the agents
+            position[c.inputs] -= c.by_input @ late
+
+    def _split_protection(self, state: _SourcingState, cols: np.ndarray) -> None:
+        """The split of a nominal day's order and its protection (``level_of_split``).
+
+        For the replicates ``cols``: whether some input's split is not the static one, the
+        level's parts there (``split_level_base + split_slope x m``) and each lane's horizon.
+        """
+        c = self.choice
+        works, active = state.split_works[:, cols], state.split_active[:, cols]
+        nominal = np.repeat(c.nominal_need, cols.size, axis=1)
+        capacity = np.where(works, state.known_cap[:, cols], 0.0)
         nominal_lane = c.input_of_lane @ nominal
-        split = np.repeat(c.static_share[:, None], nominal.shape[1], axis=1)
-        np.divide(amounts, nominal_lane, out=split, where=nominal_lane > 0)
+        tight = (c.primary & (~works | (capacity < nominal_lane * c.static_share[:, None]))) | \
+            active
+        tight = (c.same_input @ tight.astype(float) > 0) & (nominal_lane > 0)
+        state.split_tight[cols] = tight.any(axis=0)
+        state.horizon_lane[:, cols] = c.static_horizon
+        amounts = self._allocate(nominal, active, capacity, works, state.known_cap[:, cols])
+        split = np.repeat(c.static_share[:, None], cols.size, axis=1)
+        np.divide(amounts, nominal_lane, out=split, where=tight)
         mean = c.period_sum @ split
         variance = c.pair_sum @ (split[c.pair_first] * split[c.pair_second])
-        level[c.inputs] = c.level_fixed + c.safety_unit * np.sqrt(variance) + \
-            c.slope_unit * mean * m
-        horizon = np.zeros_like(nominal)
-        np.maximum.at(horizon, c.local_input, np.where(split > 0, c.period[:, None], 0.0))
-        horizon_lane = c.input_of_lane @ horizon
-        slots = ring.shape[0]
-        # a slot beyond a lane's lead time holds a past cycle's arrival unless stretched lead
-        # times are on (then slots are cleared once read)
-        last = np.full_like(c.period, slots - 1) if stretched else c.period - 1.0
-        beyond = horizon_lane < last[:, None]
-        if beyond.any():  # pipeline that lands after any order placed today
-            late = np.zeros_like(horizon_lane)
-            for d in range(int(horizon_lane.min()) + 1, int(last.max()) + 1):
-                live = (d > horizon_lane) & (d <= last[:, None])
-                late += np.where(live, ring[(t + d) % slots, c.lanes], 0.0)
-            position[c.inputs] -= c.by_input @ late
+        state.split_level_base[:, cols] = c.level_fixed + c.safety_unit * np.sqrt(variance)
+        state.split_slope[:, cols] = c.slope_unit * mean
+        periods = np.where(split > 0, c.period[:, None], 0.0)[c.grouped]
+        state.horizon_lane[:, cols] = c.input_of_lane @ np.maximum.reduceat(
+            periods, c.group_starts, axis=0)
 
     def _choose_sources(self, state: _SourcingState, quantity: np.ndarray,
                         expedited: np.ndarray | None, split: np.ndarray | None,
@@ -670,45 +729,73 @@ class BatchEngine:
         short = c.input_of_lane @ short.astype(float) > 0
         state.short_days = np.where(c.backup & short, state.short_days + 1, 0)
         active = c.backup & state.works & (state.short_days > c.lag)
-        amounts = self._allocate(state, regular, active, state.room)
+        amounts = self._allocate(regular, active, state.room, state.works, state.known_cap)
         first_use = active & (amounts > 0) & ~state.engaged
         state.engaged = (state.engaged | first_use) & short
         activated[c.lanes] = first_use.astype(float)
         pending[c.lanes] = amounts if expedite_lane is None else amounts + expedite_lane
 
-    def _allocate(self, state: _SourcingState, quantity: np.ndarray, active: np.ndarray,
-                  room: np.ndarray) -> np.ndarray:
-        """Units of each input's order on each lane within ``room`` (``InputBuffer.allocate``)."""
+    def _allocate(self, quantity: np.ndarray, active: np.ndarray, room: np.ndarray,
+                  works: np.ndarray, known_cap: np.ndarray) -> np.ndarray:
+        """Units of each input's order on each lane within ``room`` (``InputBuffer.allocate``).
+
+        Inputs with no backup active and room on every primary for its share get the static
+        split; the others are computed on the replicates where any input needs it.
+        """
         c = self.choice
-        primary = c.primary & state.works
+        static = (c.input_of_lane @ quantity) * c.static_share[:, None]
+        tight = (c.primary & (~works | (room < static))) | active
+        tight = c.same_input @ tight.astype(float) > 0
+        if not tight.any():
+            return static
+        cols = np.flatnonzero(tight.any(axis=0))
+        full = self._allocate_all(quantity[:, cols], active[:, cols], room[:, cols],
+                                  works[:, cols], known_cap[:, cols])
+        static[:, cols] = np.where(tight[:, cols], full, static[:, cols])
+        return static
+
+    def _allocate_all(self, quantity: np.ndarray, active: np.ndarray, room: np.ndarray,
+                      works: np.ndarray, known_cap: np.ndarray) -> np.ndarray:
+        """The passes of ``InputBuffer.allocate``; a pass with nothing left adds exact zeros."""
+        c = self.choice
+        primary = c.primary & works
         share = c.static_share[:, None]
         x = np.where(primary, np.minimum(room, (c.input_of_lane @ quantity) * share), 0.0)
         left = np.maximum(0.0, quantity - c.by_input @ x)
-        x = x + self._spread(left, np.where(primary, room - x, 0.0))
-        left = np.maximum(0.0, quantity - c.by_input @ x)
-        y = self._spread(left, np.where(active, room, 0.0))
-        left = c.input_of_lane @ np.maximum(0.0, left - c.by_input @ y)
-        cap = state.known_cap
-        weights = np.where(primary | active, np.where(np.isfinite(cap), cap, 1.0), 0.0)
-        total = c.input_of_lane @ (c.by_input @ weights)
+        if left.any():
+            x += self._spread(left, np.where(primary, room - x, 0.0))
+            left = np.maximum(0.0, quantity - c.by_input @ x)
+        if active.any() and left.any():
+            y = self._spread(left, np.where(active, room, 0.0))
+            left = np.maximum(0.0, left - c.by_input @ y)
+            x += y
+        if not left.any():
+            return x
+        left = c.input_of_lane @ left
+        weights = np.where(primary | active, np.where(np.isfinite(known_cap), known_cap, 1.0),
+                           0.0)
+        total = c.same_input @ weights
         queue = left * share
         np.divide(left * weights, total, out=queue, where=total > 0)
-        return x + y + queue
+        return x + queue
 
     def _spread(self, amount: np.ndarray, room: np.ndarray) -> np.ndarray:
         """``amount`` of each input over its lanes in proportion to room (``agents._spread``)."""
         c = self.choice
         unlimited = np.isinf(room)
-        count = c.input_of_lane @ (c.by_input @ unlimited.astype(float))
-        finite = np.where(unlimited, 0.0, room)
-        total = c.input_of_lane @ (c.by_input @ finite)
-        amount = c.input_of_lane @ amount
-        ratio = np.ones_like(room)
+        finite = np.where(unlimited, 0.0, room) if unlimited.any() else room
+        total = c.by_input @ finite
+        ratio = np.ones_like(total)
         np.divide(amount, total, out=ratio, where=total > 0)
-        out = np.where(total > 0, finite * np.minimum(1.0, ratio), 0.0)
-        share = np.zeros_like(room)
-        np.divide(amount, count, out=share, where=unlimited)
-        return np.where(count > 0, share, out)
+        np.minimum(ratio, 1.0, out=ratio)
+        out = finite * (c.input_of_lane @ ratio)  # 0 where the total is 0: every room there is 0
+        if unlimited.any():  # lanes of unlimited room take it all, equally
+            count = c.by_input @ unlimited.astype(float)
+            each = np.zeros_like(total)
+            np.divide(amount, count, out=each, where=count > 0)
+            out = np.where(c.input_of_lane @ count > 0, np.where(unlimited, c.input_of_lane @ each,
+                                                                 0.0), out)
+        return out
 
     def _expedited(self, quantity: np.ndarray, known_lane: np.ndarray | None,
                    forecast: np.ndarray, net: np.ndarray,

@@ -221,15 +221,17 @@ def ring_size(max_lead: int, events: np.ndarray) -> int:
 
 
 def knowledge_events(events: np.ndarray, delay: int, notice: int,
-                     warned: np.ndarray) -> np.ndarray:
+                     warned: np.ndarray, *, ahead: bool = True) -> np.ndarray:
     """The events as the network knows them: ``delay`` days late, or ``notice`` days early.
 
     A node learns that something started ``delay`` days after it did, or ``notice`` days before
     it does when the event is ``warned`` (early warning); it learns of the recovery ``delay``
-    days late either way.
+    days late either way. With ``ahead=False``, what is known to be happening now: a warned
+    event from the day it starts (no detection delay), others ``delay`` days late.
     """
     known = events.copy()
     early = warned & (notice > 0)
-    known["start"] = np.maximum(0, known["start"] + np.where(early, -notice, delay))
+    shift = np.where(early, -notice if ahead else 0, delay)
+    known["start"] = np.maximum(0, known["start"] + shift)
     known["end"] = known["end"] + delay
     return known

@@ -123,8 +123,9 @@ class SupplyChainModel(mesa.Model):
         # what nodes foresee (warned events `notice_days` early) and what they know happens
         self.known_events = knowledge_events(self.draws.events, self.plan.detection_delay,
                                              self.plan.notice_days, warned)
-        self.current_events = knowledge_events(self.draws.events, self.plan.detection_delay,
-                                               0, warned) if self.plan.notice_days else None
+        self.current_events = knowledge_events(
+            self.draws.events, self.plan.detection_delay, self.plan.notice_days, warned,
+            ahead=False) if self.plan.notice_days else None
         self.t = 0
         self._activate = "shuffle_do" if shuffle else "do"
         self._build()

@@ -153,11 +153,14 @@ def test_orders_owed_at_a_stopped_source_are_moved(demo: sim.Network) -> None:
     owed_fixed = fixed.lane_owed.sel(lane="ctrl_a-plant").isel(day=slice(60, 170))
     owed_backup = backup.lane_owed.sel(lane="ctrl_a-plant").isel(day=slice(60, 170))
     assert float(owed_fixed.min()) > 100  # the baseline's orders wait at the stopped source
-    assert float(owed_backup.max()) == 0  # moved to lanes that work, once the backup had room
+    # moved to lanes that work as far as they have room beyond a normal day's need: what is
+    # left waits (uncounted in the position) while the survivor and the backup are full
+    assert float(owed_backup.mean()) < 5 and float(owed_backup.max()) < 30
     cancelled = backup.lane_cancelled.sel(lane="ctrl_a-plant").sum("day")
-    np.testing.assert_allclose(backup.rerouted_units, cancelled)  # the node total = its lanes
+    into_plant = backup.lane_cancelled.where(backup.lane_target == "plant", 0.0)
+    np.testing.assert_allclose(backup.rerouted_units, into_plant.sum(["day", "lane"]))
     owed_at_start = backup.lane_owed.sel(lane="ctrl_a-plant").isel(day=30)
-    assert float(cancelled.min()) >= float(owed_at_start.min())
+    assert float((cancelled - 0.8 * owed_at_start).min()) > 0
 
 
 def standby_network() -> sim.Network:
@@ -244,13 +247,13 @@ def test_levels_shrink_when_orders_move_to_the_short_lane(demo: sim.Network) -> 
     static = float(plan.levels.order_up_to[k])
     for _ in range(20):  # into the outage, past the 2-day detection delay
         model.step()
-    level, horizon = buffer.level_of_split(plant.forecast)
+    level, horizon = buffer.level_of_split(plant.forecast, plant.nominal_demand)
     assert horizon == 2  # only the 1-day road lane of ctrl_b is ordered on
     # the 14-day sea pipeline left the level: (8.5 - 2) days x 100 a day, less the safety change
     assert level < static - 500
     for _ in range(40):  # past the recovery
         model.step()
-    level, horizon = buffer.level_of_split(plant.forecast)
+    level, horizon = buffer.level_of_split(plant.forecast, plant.nominal_demand)
     assert horizon == 15 and level == pytest.approx(static, rel=0.05)
 
 
@@ -280,3 +283,15 @@ def test_engines_agree_when_sources_stall_and_backups_run(data: st.DataObject) -
                                     seed=data.draw(st.integers(0, 2**32)), disruptions=outages,
                                     policy=policy)
     check_conservation(batch, network)
+
+
+def test_check_warns_of_a_network_short_of_capacity(tmp_path, capsys) -> None:
+    from sim.cli import check
+    from sim.io import write_csv_folder
+
+    folder = tmp_path / "short"
+    write_csv_folder(small_chain(), folder)
+    assert check([str(folder)]) == 0  # it runs: the shortfall is the network's, as described
+    out = capsys.readouterr().out
+    assert out.startswith("ok: ")
+    assert "warning: node 'b': capacity_per_day = 30.0: the nominal flow is 50" in out
