@@ -625,7 +625,7 @@ class BatchEngine:
         c = self.choice
         owed_c = owed[c.lanes]
         stalled = (owed_c > STALL_TOLERANCE) & (shipped[c.lanes] <= STALL_TOLERANCE)
-        state.stalled_days = np.where(stalled, state.stalled_days + 1, 0)
+        state.stalled_days = (state.stalled_days + 1) * stalled
         works = c.regular & (state.known_cap > 0) & (state.stalled_days < self.plan.reroute_after)
         state.works = works
         state.room = np.where(works, np.maximum(0.0, state.known_cap - owed_c), 0.0)
@@ -635,15 +635,15 @@ class BatchEngine:
         ready_room = c.by_input @ np.where(ready, state.room, 0.0)
         spare = np.maximum(0.0, ready_room - nominal)
         bad = c.regular & ~works & (owed_c > 0)
-        stuck = c.by_input @ np.where(bad, owed_c, 0.0)
+        stuck = c.by_input @ (owed_c * bad)
         ratio = np.zeros_like(stuck)
         np.divide(spare, stuck, out=ratio, where=stuck > 0)
         np.minimum(ratio, 1.0, out=ratio)
-        cancel = np.where(bad, owed_c * (c.input_of_lane @ ratio), 0.0)  # ratio per input
+        cancel = owed_c * (c.input_of_lane @ ratio) * bad  # ratio per input
         state.cancel[c.lanes] = cancel
         state.first_reroute = (cancel > 0) & ~state.rerouting
         state.rerouting = (state.rerouting | (cancel > 0)) & bad
-        position[c.inputs] -= np.where(ready_room > 0, stuck, 0.0)
+        position[c.inputs] -= stuck * (ready_room > 0)
         # today's split of a nominal order, and the protection it gives: it changes only
         # with what works, the active backups and what is known (replicate by replicate)
         active = c.backup & works & (state.short_days > c.lag)
@@ -670,7 +670,7 @@ class BatchEngine:
             ahead = ring[(t + days) % slots][:, rows]  # (day, lane, replicate)
             live = (days[:, None, None] > horizon_rows) & (days[:, None, None] <= last)
             late = np.zeros((c.lanes.size, horizon_lane.shape[1]))
-            late[beyond] = np.where(live, ahead, 0.0).sum(axis=0)  # day by day, as the agents
+            late[beyond] = (ahead * live).sum(axis=0)  # day by day, as the agents add
             position[c.inputs] -= c.by_input @ late
 
     def _split_protection(self, state: _SourcingState, cols: np.ndarray) -> None:
@@ -696,7 +696,7 @@ class BatchEngine:
         variance = c.pair_sum @ (split[c.pair_first] * split[c.pair_second])
         state.split_level_base[:, cols] = c.level_fixed + c.safety_unit * np.sqrt(variance)
         state.split_slope[:, cols] = c.slope_unit * mean
-        periods = np.where(split > 0, c.period[:, None], 0.0)[c.grouped]
+        periods = (c.period[:, None] * (split > 0))[c.grouped]
         state.horizon_lane[:, cols] = c.input_of_lane @ np.maximum.reduceat(
             periods, c.group_starts, axis=0)
 
@@ -727,7 +727,7 @@ class BatchEngine:
         short = (np.maximum(regular, need) - primary_room > SHORT_TOLERANCE) | \
             (need - foreseen > SHORT_TOLERANCE)
         short = c.input_of_lane @ short.astype(float) > 0
-        state.short_days = np.where(c.backup & short, state.short_days + 1, 0)
+        state.short_days = (state.short_days + 1) * (c.backup & short)
         active = c.backup & state.works & (state.short_days > c.lag)
         amounts = self._allocate(regular, active, state.room, state.works, state.known_cap)
         first_use = active & (amounts > 0) & ~state.engaged
@@ -760,7 +760,7 @@ class BatchEngine:
         c = self.choice
         primary = c.primary & works
         share = c.static_share[:, None]
-        x = np.where(primary, np.minimum(room, (c.input_of_lane @ quantity) * share), 0.0)
+        x = np.minimum(room, (c.input_of_lane @ quantity) * share) * primary
         left = np.maximum(0.0, quantity - c.by_input @ x)
         if left.any():
             x += self._spread(left, np.where(primary, room - x, 0.0))
@@ -772,8 +772,7 @@ class BatchEngine:
         if not left.any():
             return x
         left = c.input_of_lane @ left
-        weights = np.where(primary | active, np.where(np.isfinite(known_cap), known_cap, 1.0),
-                           0.0)
+        weights = np.where(np.isfinite(known_cap), known_cap, 1.0) * (primary | active)
         total = c.same_input @ weights
         queue = left * share
         np.divide(left * weights, total, out=queue, where=total > 0)
