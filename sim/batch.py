@@ -629,21 +629,13 @@ class BatchEngine:
         works = c.regular & (state.known_cap > 0) & (state.stalled_days < self.plan.reroute_after)
         state.works = works
         state.room = np.where(works, np.maximum(0.0, state.known_cap - owed_c), 0.0)
-        ready = works & (c.primary | (state.short_days >= c.lag))
         m = forecast[c.nodes]
-        nominal = c.bom * m
-        ready_room = c.by_input @ np.where(ready, state.room, 0.0)
-        spare = np.maximum(0.0, ready_room - nominal)
         bad = c.regular & ~works & (owed_c > 0)
-        stuck = c.by_input @ (owed_c * bad)
-        ratio = np.zeros_like(stuck)
-        np.divide(spare, stuck, out=ratio, where=stuck > 0)
-        np.minimum(ratio, 1.0, out=ratio)
-        cancel = owed_c * (c.input_of_lane @ ratio) * bad  # ratio per input
-        state.cancel[c.lanes] = cancel
-        state.first_reroute = (cancel > 0) & ~state.rerouting
-        state.rerouting = (state.rerouting | (cancel > 0)) & bad
-        position[c.inputs] -= stuck * (ready_room > 0)
+        if bad.any():
+            self._move_stuck_orders(state, owed_c, bad, c.bom * m, position)
+        elif state.rerouting.any() or state.first_reroute.any():  # nothing stuck any more
+            state.cancel[c.lanes] = 0.0
+            state.rerouting[:] = state.first_reroute[:] = False
         # today's split of a nominal order, and the protection it gives: it changes only
         # with what works, the active backups and what is known (replicate by replicate)
         active = c.backup & works & (state.short_days > c.lag)
@@ -672,6 +664,23 @@ class BatchEngine:
             late = np.zeros((c.lanes.size, horizon_lane.shape[1]))
             late[beyond] = (ahead * live).sum(axis=0)  # day by day, as the agents add
             position[c.inputs] -= c.by_input @ late
+
+    def _move_stuck_orders(self, state: _SourcingState, owed_c: np.ndarray, bad: np.ndarray,
+                           need: np.ndarray, position: np.ndarray) -> None:
+        """Owed orders on lanes that do not work: uncounted, cancelled within spare room."""
+        c = self.choice
+        ready = state.works & (c.primary | (state.short_days >= c.lag))
+        ready_room = c.by_input @ np.where(ready, state.room, 0.0)
+        spare = np.maximum(0.0, ready_room - need)
+        stuck = c.by_input @ np.where(bad, owed_c, 0.0)
+        ratio = np.zeros_like(stuck)
+        np.divide(spare, stuck, out=ratio, where=stuck > 0)
+        np.minimum(ratio, 1.0, out=ratio)
+        cancel = np.where(bad, owed_c * (c.input_of_lane @ ratio), 0.0)  # ratio per input
+        state.cancel[c.lanes] = cancel
+        state.first_reroute = (cancel > 0) & ~state.rerouting
+        state.rerouting = (state.rerouting | (cancel > 0)) & bad
+        position[c.inputs] -= np.where(ready_room > 0, stuck, 0.0)
 
     def _split_protection(self, state: _SourcingState, cols: np.ndarray) -> None:
         """The split of a nominal day's order and its protection (``level_of_split``).
