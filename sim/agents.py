@@ -190,11 +190,14 @@ class InputBuffer:
         Primary lanes first, in share proportion within their room; the overflow to primaries
         with room left; then to active backups within their room; what still remains queues on
         the working lanes in proportion to their known capacity (or, if none works, on the
-        primaries by share).
+        primaries by share). With no backup active and room on every primary for its share,
+        that is the static split, taken as it is.
         """
         lanes = self.lanes
-        primary = [lane.role == 0 and lane.works for lane in lanes]
         share = self.static_shares
+        if self._plain(quantity, active, room):
+            return [s * quantity for s in share]
+        primary = [lane.role == 0 and lane.works for lane in lanes]
         x = [min(r, quantity * s) if p else 0.0
              for r, s, p in zip(room, share, primary, strict=True)]
         left = max(0.0, quantity - sum(x))
@@ -217,7 +220,7 @@ class InputBuffer:
                                        if lane.role == 0)
 
     def level_of_split(self, forecast: float, nominal_flow: float) -> tuple[float, float]:
-        """Level and horizon for today's split of a nominal order (``_review_lanes``).
+        """Level and horizon for today's split of a nominal order (``_split_protection``).
 
         The nominal order (the node's nominal daily flow) is split over what works at its known
         capacity (not net of what is owed: a day's delay must not move the target); the level's

@@ -93,7 +93,6 @@ class _LaneSubset:
         role = layout.lane_role[self.lanes]
         share = plan.share[self.lanes]
         self.primary_share = np.where(role == 0, share, 0.0)[:, None]
-        self.backup_share = np.where(role == 1, share, 0.0)[:, None]
         self.expedite_share = np.where(role == 2, share, 0.0)[:, None]
         self.static_share = self.primary_share[:, 0]
         static_period = np.where(self.static_share > 0,
@@ -117,7 +116,6 @@ class _LaneSubset:
         # today's split -> protection: P = sum_j L_j f_j, V = sum_ij min(L_i, L_j) f_i f_j
         period = 1.0 + layout.lane_lead[self.lanes].astype(float)
         self.period = period
-        self.local_input = local
         self.period_sum = incidence(local, inputs.size, period)
         position = np.full(layout.n_lanes, -1, dtype=np.int64)
         position[self.lanes] = np.arange(self.lanes.size)
