@@ -19,7 +19,7 @@ from sim.disruptions import (
     Trigger,
     load_risk_register,
 )
-from sim.errors import ConfigError, NetworkError, SimError
+from sim.errors import CapacityWarning, ConfigError, NetworkError, SimError
 from sim.io import example_networks, load_network
 from sim.model import SupplyChainModel
 from sim.network import DemandZone, Item, Lane, Network, Node
@@ -45,6 +45,7 @@ from sim.scenario import Scenario
 __all__ = [
     "BackupPolicy",
     "BaseStockPolicy",
+    "CapacityWarning",
     "ConfigError",
     "CorrelatedOutages",
     "DemandShock",

@@ -90,7 +90,7 @@ def small_chain(capacity_a: float = 60, capacity_b: float = 30) -> sim.Network:
 
 def test_a_rule_without_a_split_within_capacity_is_refused_by_name() -> None:
     network = small_chain()
-    with pytest.warns(sim.errors.CapacityWarning, match="node 'b'.*nominal flow is 50"):
+    with pytest.warns(sim.CapacityWarning, match="node 'b'.*nominal flow is 50"):
         policy_from_mapping({}).plan(network)  # the network itself: warned, still runs
     with pytest.raises(sim.ConfigError) as error:
         policy_from_mapping({"sourcing": {"prefer_green": 0.5}}).plan(network)
