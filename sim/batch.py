@@ -95,8 +95,8 @@ class _LaneSubset:
         self.primary_share = np.where(role == 0, share, 0.0)[:, None]
         self.expedite_share = np.where(role == 2, share, 0.0)[:, None]
         self.static_share = self.primary_share[:, 0]
-        static_period = np.where(self.static_share > 0,
-                                 1.0 + layout.lane_lead[self.lanes], 0.0)
+        self.period = 1.0 + layout.lane_lead[self.lanes].astype(float)  # protection L_j
+        static_period = self.period * (self.static_share > 0)
         order = np.argsort(local, kind="stable")  # lanes grouped by input, for group maxima
         self.grouped = order
         self.group_starts = np.searchsorted(local[order], np.arange(inputs.size))
@@ -114,8 +114,7 @@ class _LaneSubset:
         self.cover = plan.expedite_cover[inputs][:, None]
         self.nominal_need = (layout.input_bom[inputs] * layout.mean_outflow[self.nodes])[:, None]
         # today's split -> protection: P = sum_j L_j f_j, V = sum_ij min(L_i, L_j) f_i f_j
-        period = 1.0 + layout.lane_lead[self.lanes].astype(float)
-        self.period = period
+        period = self.period
         self.period_sum = incidence(local, inputs.size, period)
         position = np.full(layout.n_lanes, -1, dtype=np.int64)
         position[self.lanes] = np.arange(self.lanes.size)
@@ -237,6 +236,8 @@ class BatchEngine:
         self.choice = _LaneSubset(layout, plan, np.flatnonzero(lanes_of_input > 1))
         self.expediting = _LaneSubset(layout, plan, np.flatnonzero(self.has_expedite))
         self.expediting_in_choice = self.expediting.within(self.choice)
+        self.expediting_inputs_in_choice = np.searchsorted(self.choice.inputs,
+                                                           self.expediting.inputs)
         self.forecasting = np.flatnonzero(plan.forecast_method > 0)
         self.pos = sparse.csr_matrix(plan.pos_weights) if plan.forecast_pos.any() else None
         groups = plan.pool_group
@@ -691,11 +692,9 @@ class BatchEngine:
         nominal = np.repeat(c.nominal_need, cols.size, axis=1)
         capacity = np.where(works, state.known_cap[:, cols], 0.0)
         nominal_lane = c.input_of_lane @ nominal
-        tight = (c.primary & (~works | (capacity < nominal_lane * c.static_share[:, None]))) | \
-            active
-        tight = (c.same_input @ tight.astype(float) > 0) & (nominal_lane > 0)
+        tight = self._off_static(nominal_lane * c.static_share[:, None], capacity, works, active)
+        tight &= nominal_lane > 0
         state.split_tight[cols] = tight.any(axis=0)
-        state.horizon_lane[:, cols] = c.static_horizon
         amounts = self._allocate(nominal, active, capacity, works, state.known_cap[:, cols])
         split = np.repeat(c.static_share[:, None], cols.size, axis=1)
         np.divide(amounts, nominal_lane, out=split, where=tight)
@@ -722,7 +721,7 @@ class BatchEngine:
         expedite_lane = None
         if expedited is not None:
             exp_c = np.zeros_like(regular)
-            exp_c[np.searchsorted(c.inputs, self.expediting.inputs)] = expedited
+            exp_c[self.expediting_inputs_in_choice] = expedited
             regular = regular - exp_c
             split_c = np.zeros((c.lanes.size, regular.shape[1]))
             split_c[self.expediting_in_choice] = split
@@ -751,23 +750,36 @@ class BatchEngine:
         """
         c = self.choice
         static = (c.input_of_lane @ quantity) * c.static_share[:, None]
-        tight = (c.primary & (~works | (room < static))) | active
-        tight = c.same_input @ tight.astype(float) > 0
+        tight = self._off_static(static, room, works, active)
         if not tight.any():
             return static
         cols = np.flatnonzero(tight.any(axis=0))
-        full = self._allocate_all(quantity[:, cols], active[:, cols], room[:, cols],
-                                  works[:, cols], known_cap[:, cols])
+        full = self._allocate_all(quantity[:, cols], static[:, cols], active[:, cols],
+                                  room[:, cols], works[:, cols], known_cap[:, cols])
         static[:, cols] = np.where(tight[:, cols], full, static[:, cols])
         return static
 
-    def _allocate_all(self, quantity: np.ndarray, active: np.ndarray, room: np.ndarray,
-                      works: np.ndarray, known_cap: np.ndarray) -> np.ndarray:
-        """The passes of ``InputBuffer.allocate``; a pass with nothing left adds exact zeros."""
+    def _off_static(self, static: np.ndarray, room: np.ndarray, works: np.ndarray,
+                    active: np.ndarray) -> np.ndarray:
+        """Lanes of inputs whose split is not ``static`` (``InputBuffer._plain``, negated).
+
+        An input keeps its static split when no backup is active and every primary works with
+        room for its static amount.
+        """
+        c = self.choice
+        off = (c.primary & (~works | (room < static))) | active
+        return c.same_input @ off.astype(float) > 0
+
+    def _allocate_all(self, quantity: np.ndarray, static: np.ndarray, active: np.ndarray,
+                      room: np.ndarray, works: np.ndarray, known_cap: np.ndarray) -> np.ndarray:
+        """The passes of ``InputBuffer.allocate``; a pass with nothing left adds exact zeros.
+
+        ``static`` is each lane's static amount, quantity x share.
+        """
         c = self.choice
         primary = c.primary & works
         share = c.static_share[:, None]
-        x = np.minimum(room, (c.input_of_lane @ quantity) * share) * primary
+        x = np.minimum(room, static) * primary
         left = np.maximum(0.0, quantity - c.by_input @ x)
         if left.any():
             x += self._spread(left, np.where(primary, room - x, 0.0))
