@@ -33,6 +33,7 @@ from sim.criticality import criticality_scan, exposure
 from sim.errors import SimError
 from sim.metrics import footprint, service_by, tail_risk
 from sim.policy import as_policy
+from sim.resilience import RecoveryRule
 from sim.results import write_text_atomic
 
 __all__ = ["build_report", "build_study_report", "recommendations", "write_report",
@@ -103,19 +104,24 @@ def _kpi_section(dataset: xr.Dataset) -> str:
     if "policy" in dataset.dims:
         wide = {}
         for (policy, kpi), row in summary.iterrows():
-            wide.setdefault(kpi, {"units": row["units"]})[policy] = _interval(
-                row["mean"], row["ci_low"], row["ci_high"])
+            wide.setdefault(kpi, {"units": row["units"], "mean over": row["over"]})[policy] = \
+                _interval(row["mean"], row["ci_low"], row["ci_high"])
         frame = pd.DataFrame.from_dict(wide, orient="index")
+        frame = frame[[c for c in frame.columns if c not in ("units", "mean over")]
+                      + ["units", "mean over"]]
     else:
         frame = pd.DataFrame({
             "mean [95 % CI]": [_interval(r["mean"], r["ci_low"], r["ci_high"])
                                for _, r in summary.iterrows()],
             "5 %-95 % of replicates": [f"{_fmt(r['p05'])} .. {_fmt(r['p95'])}"
                                       for _, r in summary.iterrows()],
-            "units": summary["units"]}, index=summary.index)
+            "units": summary["units"], "mean over": summary["over"]}, index=summary.index)
     frame.index.name = "KPI"
     return ("<h2 id='kpis'>Key performance indicators</h2><p>Mean over replicates with its 95 % "
-            "t confidence interval.</p>" + _table(frame))
+            "t confidence interval; <i>mean over</i> says which replicates (the resilience "
+            "KPIs exist only where there was an event) and, for totals, over how many recorded "
+            "days. <code>calm_*</code>: the same replicates without any event.</p>"
+            + _table(frame))
 
 
 def _findings(dataset: xr.Dataset, baseline: str | None) -> str:
@@ -126,13 +132,7 @@ def _findings(dataset: xr.Dataset, baseline: str | None) -> str:
         others = table.drop_sel(policy=base)
         if others.sizes["policy"]:
             best = str(others.net_benefit.idxmax("policy").values)
-            row = table.sel(policy=best)
-            lines.append(
-                f"Against <b>{html.escape(base)}</b>, <b>{html.escape(best)}</b> has the largest "
-                f"net benefit in this scenario: it avoids {_fmt(float(row.loss_avoided))} of "
-                f"shortage cost ({_fmt(float(row.lost_sales_avoided))} units of lost sales) "
-                f"for {_fmt(float(row.added_cost))} of added operating cost (fill rate "
-                f"{float(row.fill_rate):.1%}).")
+            lines.append(_money_finding(table, best))
             front = [str(p) for p in table.policy.values[table.pareto.values.astype(bool)]]
             lines.append("On the Pareto front of operating cost, fill rate and CO2e per unit: "
                          + ", ".join(html.escape(p) for p in front) + ".")
@@ -142,12 +142,47 @@ def _findings(dataset: xr.Dataset, baseline: str | None) -> str:
                      f"{float(fill.quantile(0.05)):.1%}); lost sales "
                      f"{_fmt(float(dataset.lost_sales.mean()))} units on average.")
         if "time_to_recover" in dataset and dataset.time_to_recover.notnull().any():
-            lines.append(f"After the first disruption, service held for "
-                         f"{_fmt(float(dataset.time_to_survive.mean()))} days on average "
-                         f"(time to survive) and was back to normal after "
-                         f"{_fmt(float(dataset.time_to_recover.mean()))} days (time to "
-                         "recover).")
+            hit = int(dataset.time_to_recover.count())
+            censored = int(np.nansum(dataset.recovery_censored.values))
+            lines.append(
+                f"In the {hit} of {dataset.sizes['replicate']} replicates with a disruption, "
+                f"network service held for {_fmt(float(dataset.time_to_survive.mean()))} days "
+                f"after the first one (time to survive) and was back within "
+                f"{_fmt(100 * RecoveryRule().tolerance)} points of the same replicate without "
+                f"events, for a week, after {_fmt(float(dataset.time_to_recover.mean()))} days "
+                f"(time to recover; {censored} not recovered by the end, "
+                f"{hit - int(np.nansum(dataset.fell_short.values))} never fell short). The "
+                "disruptions cost "
+                f"{_fmt(float(dataset.resilience_loss.mean()))} units of service per replicate "
+                "hit (resilience loss).")
     return "<div class='finding'>" + "".join(f"<p>{line}</p>" for line in lines) + "</div>"
+
+
+def _money_finding(table: xr.Dataset, best: str) -> str:
+    """The best strategy's economics in words, in the reading that applies."""
+    base, row = table.attrs["baseline"], table.sel(policy=best)
+    head = (f"Against <b>{html.escape(base)}</b>, <b>{html.escape(best)}</b> has the largest "
+            f"net benefit in this scenario ({_fmt(float(row.net_benefit))} over the "
+            f"{table.attrs['days']} recorded days; fill rate {float(row.fill_rate):.1%}). ")
+    if table.attrs["reading"] == "per event":
+        breakeven = float(row.breakeven_events_per_year)
+        when = ("it pays even if the event never happens" if breakeven == 0 else
+                "it does not pay however often the event happens" if np.isinf(breakeven)
+                else f"it pays for itself if such an event happens more than "
+                     f"{breakeven:.3g} times a year (once every {1 / breakeven:.3g} years)")
+        return head + (
+            f"Each event like this one, it avoids {_fmt(float(row.loss_avoided_per_event))} of "
+            f"shortage cost ({_fmt(float(row.lost_sales_avoided_per_event))} units) for "
+            f"{_fmt(float(row.event_cost))} of extra cost in the event; it costs "
+            f"{_fmt(float(row.running_cost_per_year))} a year to run when nothing happens: "
+            f"{when}.")
+    return head + (
+        f"Under these random events it is expected to save "
+        f"{_fmt(float(row.net_saving_per_year))} a year (95 % interval "
+        f"{_fmt(float(row.net_saving_per_year_low))} to "
+        f"{_fmt(float(row.net_saving_per_year_high))}; annualised over the recorded days): "
+        f"{_fmt(float(row.loss_avoided_per_year))} of shortage cost avoided against "
+        f"{_fmt(float(row.added_cost_per_year))} of added operating cost.")
 
 
 def _verdict_class(row: pd.Series) -> str:
@@ -179,23 +214,15 @@ def _comparison_section(dataset: xr.Dataset, baseline: str | None) -> str:
                 f"Per-replicate difference in {kpi} against {base}."),
     ]
     money = cost_benefit(dataset, baseline=base)
-    cb = money[["added_cost", "loss_avoided", "lost_sales_avoided", "net_benefit", "roi",
-                "breakeven_events_per_year", "pareto"]].to_dataframe()
-    cb.index.name = "strategy"
-    parts += [
-        "<h3>Cost against resilience</h3>",
-        "<p>Added cost is the change in operating cost (holding, transport and the policy's "
-        "own costs); loss avoided is the fall in shortage penalties. ROI = (avoided - added) / "
-        "added. Break-even: how many such disruptions a year the measure needs to pay for "
-        "its running cost.</p>",
-        _table(cb),
-        _figure(figures.cost_vs_loss_avoided(dataset, baseline=base),
-                "Added cost against loss avoided, and the cost-service-CO2e Pareto front."),
-    ]
+    parts += ["<h3>Cost against resilience</h3>", _money_text(money), _table(_money_frame(money)),
+              _figure(figures.cost_vs_loss_avoided(dataset, baseline=base),
+                      "Added cost against loss avoided, and the cost-service-CO2e Pareto front.")]
     parts += ["<h3 id='recommendation'>Recommendation</h3>",
               "<p>Strategies ranked by net benefit in this scenario (shortage cost avoided "
-              "minus added operating cost). <i>Recommended</i>: the best net benefit among "
-              "those that clearly lower total cost and sit on the Pareto front; <i>pays "
+              "minus added operating cost over the recorded days, mean over the replicates; "
+              "the money table above reads it per event or a year). <i>Recommended</i>: the "
+              "best net benefit among those that clearly lower total cost and sit on the "
+              "Pareto front; <i>pays "
               "off</i>: clearly lowers total cost; <i>no clear effect</i>: neither lost sales "
               "nor total cost change beyond noise.</p>",
               _table(recommendations(dataset, base), row_class=_recommend_class)]
@@ -207,6 +234,54 @@ def _comparison_section(dataset: xr.Dataset, baseline: str | None) -> str:
                   "difference; green is clearly better, red clearly worse (95 % t interval "
                   "excludes zero).</p>", _scorecard_table(card, base)]
     return "".join(parts)
+
+
+MONEY_COLUMNS = {
+    "per event": {"running_cost_per_year": "running cost a year", "event_cost": "cost per event",
+                  "loss_avoided_per_event": "loss avoided per event",
+                  "lost_sales_avoided_per_event": "units saved per event",
+                  "net_benefit_per_event": "net benefit per event",
+                  "breakeven_events_per_year": "break-even events a year"},
+    "per year": {"added_cost_per_year": "added cost a year",
+                 "loss_avoided_per_year": "loss avoided a year",
+                 "lost_sales_avoided_per_year": "units saved a year",
+                 "net_saving_per_year": "net saving a year",
+                 "net_saving_per_year_low": "95 % low", "net_saving_per_year_high": "95 % high"},
+}
+
+
+def _money_text(money: xr.Dataset) -> str:
+    days = money.attrs["days"]
+    common = ("Operating cost is holding (on hand and in transit), transport and the "
+              "strategy's own costs; loss is the shortage penalties. Money is split with each "
+              "replicate's undisrupted twin (same demand, no events). ")
+    if money.attrs["reading"] == "per event":
+        return ("<p>" + common + "Every replicate met the same scripted event, so the money "
+                "reads per event: the running cost a year comes from the twins (what the "
+                "strategy costs when nothing happens, normal-time shortfalls included); cost "
+                "and loss avoided per event from the difference between each run and its twin. "
+                "Break-even = running cost a year / net benefit per event: how many such events "
+                "a year the strategy needs to pay (0: it pays without any). ROI = net saving / "
+                "added cost over the run, where the strategy costs more and avoids loss; "
+                "otherwise it says whether the strategy dominates or is dominated.</p>")
+    return ("<p>" + common + f"The events are random (or there are none), so there is no "
+            f"per-event reading: expected money a year, annualised over the {days} recorded "
+            "days, with paired 95 % t intervals over the replicates.</p>")
+
+
+def _money_frame(money: xr.Dataset) -> pd.DataFrame:
+    columns = MONEY_COLUMNS[money.attrs["reading"]]
+    frame = money[list(columns)].to_dataframe().rename(columns=columns)
+    frame["ROI"] = [_roi_text(money.sel(policy=p)) for p in money.policy.values]
+    frame["Pareto"] = money.pareto.values
+    frame = frame.drop(index=money.attrs["baseline"])
+    frame.index.name = "strategy"
+    return frame
+
+
+def _roi_text(row: xr.Dataset) -> str:
+    reading = str(row.roi_reading.values)
+    return _fmt(float(row.roi)) if reading == "ROI" else reading
 
 
 def recommendations(dataset: xr.Dataset, baseline: str | None = None) -> pd.DataFrame:
@@ -237,7 +312,9 @@ def recommendations(dataset: xr.Dataset, baseline: str | None = None) -> pd.Data
         rows.append({"strategy": str(strategy), "fill rate": float(row.fill_rate),
                      "lost sales avoided": float(row.lost_sales_avoided),
                      "added cost": float(row.added_cost), "loss avoided": float(row.loss_avoided),
-                     "net benefit": float(row.net_benefit), "ROI": float(row.roi),
+                     "net benefit": float(row.net_benefit), "ROI": _roi_text(row),
+                     "net saving a year": float(row.net_saving_per_year),
+                     "break-even events a year": float(row.breakeven_events_per_year),
                      "Pareto": bool(row.pareto), "lost sales": VERDICT[lost],
                      "total cost": VERDICT[cost]})
     frame = pd.DataFrame(rows).sort_values("net benefit", ascending=False)

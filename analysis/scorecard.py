@@ -25,8 +25,9 @@ DIMENSIONS: dict[str, tuple[tuple[str, str], ...]] = {
         ("fill_rate", "share of end demand served"),
     ),
     "lean": (
-        ("mean_inventory_value", "money tied up in stock"),
-        ("holding_cost_total", "cost of holding it"),
+        ("mean_total_inventory_value", "money tied up in stock, on hand and in transit"),
+        ("holding_cost_total", "cost of holding stock on hand"),
+        ("pipeline_holding_cost_total", "cost of holding stock in transit"),
         ("inventory_turns", "yearly throughput over mean stock"),
     ),
     "digital": (

@@ -313,6 +313,7 @@ class StockingPoint(mesa.Agent):
         self.capacity_factor = 1.0
         self.inputs: list[InputBuffer] = []  # filled by the model (a warehouse has one)
         self.in_lanes: list[LaneState] = []
+        self.owned_pipeline: list[tuple[LaneState, float]] = []  # (lane, holding per unit-day)
         self.out_lanes: list[LaneState] = []
         self.zones: list[DemandZone] = []
         # forecasting
@@ -333,6 +334,7 @@ class StockingPoint(mesa.Agent):
         self.production = self.received = self.served = self.shipped = 0.0
         self.transferred = self.released = 0.0
         self.holding_cost = self.transport_cost = self.shortage_cost = self.co2e = 0.0
+        self.pipeline_holding_cost = 0.0
         self.premium_cost = self.reservation_cost = self.fixed_cost = 0.0
         self.rerouted = 0.0
 
@@ -517,6 +519,8 @@ class StockingPoint(mesa.Agent):
         spec, i = self.spec, self.index
         held = self.stock * spec.unit_value + sum(b.stock * b.unit_value for b in self.inputs)
         self.holding_cost = held * spec.holding_cost_rate / 365.0
+        self.pipeline_holding_cost = sum(lane.in_transit * rate
+                                         for lane, rate in self.owned_pipeline)
         self.transport_cost = sum(lane.shipped * lane.spec.cost_per_unit for lane in self.in_lanes)
         self.shortage_cost = sum(zone.penalty() for zone in self.zones)
         self.co2e = self.production * spec.production_co2e_kg_per_unit + sum(
@@ -620,6 +624,7 @@ class DemandZone(mesa.Agent):
         self.index = index
         self.node = node
         self.shortage_cost_per_unit = float(model.layout.zone_shortage_cost[index])
+        self.backorder_cost_per_unit_day = float(model.layout.zone_backorder_cost[index])
         self.backorders = model.layout.backorder
         self.demand = self.backlog = self.served = self.shortage = self.lost = 0.0
         self._backlog_before = 0.0
@@ -657,4 +662,4 @@ class DemandZone(mesa.Agent):
     def penalty(self) -> float:
         """Phase 7: shortage and backorder penalties of the day [money]."""
         return (self.shortage * self.shortage_cost_per_unit
-                + self.backlog * self.spec.backorder_cost_per_unit_day)
+                + self.backlog * self.backorder_cost_per_unit_day)

@@ -13,6 +13,7 @@ import pandas as pd
 import xarray as xr
 import yaml
 
+from sim.counterfactual import EVENT_RESILIENCE
 from sim.disruptions import disruption_to_mapping
 from sim.errors import ConfigError, Issue
 from sim.io import load_network, network_from_mapping
@@ -20,6 +21,7 @@ from sim.network import Network
 from sim.policy import Policy, as_policy
 from sim.provenance import network_record, network_sha256, run_attrs
 from sim.recording import DEFAULT_QUANTILE_REPLICATES, RECORD_MODES
+from sim.resilience import RecoveryRule, as_recovery_rule
 from sim.results import to_dataset
 from sim.runner import ENGINES, RunPlan, run_plan
 from sim.scenario import Scenario
@@ -28,6 +30,9 @@ __all__ = ["ENGINES", "RECORD_MODES", "network_of", "rerun", "run_config", "sele
            "simulate", "simulate_policies", "stack_policies"]
 
 
+
+
+EVENT_OUTCOMES = frozenset(f"event_{name}" for name in EVENT_RESILIENCE)
 
 
 def _muted(positions: Sequence[int], count: int) -> tuple[int, ...]:
@@ -81,6 +86,7 @@ def simulate(
     workers: int = 1,
     quantile_replicates: int = DEFAULT_QUANTILE_REPLICATES,
     mute_disruptions: Sequence[int] = (),
+    resilience: RecoveryRule | Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
     """Simulate a supply chain and return its results.
 
@@ -117,6 +123,11 @@ def simulate(
     mute_disruptions : sequence of int
         Positions in ``disruptions`` to leave out while every other draw stays the same (the
         scenario without those events; :func:`sim.attribution.attribute` uses it).
+    resilience : RecoveryRule or mapping, optional
+        How time to survive, time to recover and resilience loss are read against each
+        replicate's undisrupted twin (:mod:`sim.resilience`: ``tolerance``, ``hold_days``,
+        ``counterfactual``). Runs with events run the twin too (about twice the work); the
+        twin's costs come back as ``calm_*`` KPIs.
 
     Returns
     -------
@@ -141,7 +152,8 @@ def simulate(
                         disruptions=tuple(disruptions or ()), seed=seed,
                         muted=_muted(mute_disruptions, len(disruptions or ())))
     policy_plan = policy_spec.plan(net)  # refuses a bad policy here, not in a worker
-    plan = RunPlan(scenario, policy_plan, engine, record, int(quantile_replicates))
+    rule = as_recovery_rule(dict(resilience) if isinstance(resilience, Mapping) else resilience)
+    plan = RunPlan(scenario, policy_plan, engine, record, int(quantile_replicates), rule)
     merged = run_plan(plan, int(replicates), chunk_size=chunk_size, workers=int(workers))
     dataset = to_dataset(policy_plan.layout, merged, days=days, mode=record,
                          warmup_days=warmup_days,
@@ -152,6 +164,7 @@ def simulate(
                 "quantile_replicates": int(quantile_replicates),
                 **({"mute_disruptions": list(scenario.muted)} if scenario.muted else {})},
         "network": network_record(net),
+        "resilience": rule.to_mapping(),
         "disruptions": [disruption_to_mapping(d) for d in scenario.disruptions],
         "policy": policy_spec.to_mapping(),
     }
@@ -242,6 +255,7 @@ def rerun(dataset: xr.Dataset | str | Path, **changes: Any) -> xr.Dataset:
         "quantile_replicates": run.get("quantile_replicates", DEFAULT_QUANTILE_REPLICATES),
         "mute_disruptions": run.get("mute_disruptions", ()),
         "disruptions": config["disruptions"], "policy": config.get("policy"),
+        "resilience": config.get("resilience"),
     }
     if "policies" in config:
         del arguments["policy"]
@@ -315,8 +329,9 @@ def stack_policies(runs: Mapping[str, xr.Dataset]) -> xr.Dataset:
     names = list(runs)
     # every result gets the policy dimension, even where strategies happen to agree; only
     # the event log (the scenario's, common to all) is kept once
+    # (how each strategy came through an event is its own, though)
     per_policy = sorted({name for ds in runs.values() for name, var in ds.data_vars.items()
-                         if "event" not in var.dims})
+                         if "event" not in var.dims or name in EVENT_OUTCOMES})
     combined = xr.concat(list(runs.values()), dim=xr.DataArray(names, dims="policy",
                                                                name="policy"),
                          data_vars=per_policy, coords="different", compat="equals",

@@ -213,6 +213,10 @@ class BatchEngine:
         self.input_value = incidence(layout.input_node, n, layout.input_value)
         self.shortage_penalty = incidence(layout.zone_node, n, layout.zone_shortage_cost)
         self.backorder_penalty = incidence(layout.zone_node, n, layout.zone_backorder_cost)
+        self.in_transit_value = incidence(layout.lane_target, n,
+                                          layout.unit_value[layout.lane_source])
+        self.pipeline_holding = incidence(layout.lane_pipeline_owner, n,
+                                          layout.lane_pipeline_rate)
         self.bom_of_node = incidence(layout.input_node, n, layout.input_bom).T.tocsr()  # (k, n)
         self.used_by = self.bom_of_node[:m]  # (m, n): input used per unit made
         self.slope_of_node = incidence(layout.input_node, n, levels.level_slope).T.tocsr()
@@ -521,11 +525,13 @@ class BatchEngine:
             nodes["shipped"][:] = shipped_node
             nodes["owed"][:] = owed_node
             nodes["in_transit"][:] = self.by_target @ in_transit
+            nodes["in_transit_value"][:] = self.in_transit_value @ in_transit
             nodes["capacity_factor"][:] = factor
             holding = nodes["holding_cost"]
             np.multiply(stock, full["unit_value"], out=holding)
             holding += self.input_value @ inputs
             holding *= full["holding_rate_day"]
+            nodes["pipeline_holding_cost"][:] = self.pipeline_holding @ in_transit
             freight_and_co2e = self.freight_and_co2e @ shipped
             nodes["transport_cost"][:] = freight_and_co2e[:n]
             penalties = nodes["shortage_cost"]
@@ -550,7 +556,8 @@ class BatchEngine:
                 premium += released * full["release_cost"]
                 reservation += reserve * full["reserve_cost"]
                 nodes["reserve_released"][:] = released
-            np.add(holding, nodes["transport_cost"], out=nodes["cost"])
+            np.add(holding, nodes["pipeline_holding_cost"], out=nodes["cost"])
+            nodes["cost"] += nodes["transport_cost"]
             nodes["cost"] += penalties
             nodes["cost"] += premium
             nodes["cost"] += reservation

@@ -48,8 +48,11 @@ def _print_summary(dataset: Any, spec: Any, paths: dict[str, Path], wall: float)
     console.print(f"engine {spec.engine}: {spec.replicates} replicates x {spec.days} days "
                   f"(+{spec.warmup_days} warm-up), seed {spec.seed}, record {spec.record}, "
                   f"{wall:.1f} s")
-    console.print(_comparison_table(dataset) if "policy" in dataset.dims
-                  else _kpi_table(dataset, spec.replicates))
+    if "policy" in dataset.dims:
+        console.print(_comparison_table(dataset))
+        console.print(_money_table(dataset))
+    else:
+        console.print(_kpi_table(dataset, spec.replicates))
     for label, path in paths.items():
         console.print(f"{label}: {path}")
 
@@ -59,14 +62,19 @@ def _kpi_table(dataset: Any, replicates: int) -> Any:
 
     from analysis.tables import format_number, kpi_summary
 
-    table = Table(title=f"KPIs over {replicates} replicates")
-    for column in ("KPI", "mean", "95 % CI of the mean", "5 %-95 % of replicates", "units"):
-        table.add_column(column, justify="left" if column in ("KPI", "units") else "right")
+    table = Table(title=f"KPIs over {replicates} replicates (calm_*: their undisrupted twins, "
+                  "in the dataset)")
+    for column in ("KPI", "mean", "95 % CI of the mean", "5 %-95 % of replicates", "units",
+                   "mean over"):
+        table.add_column(column, justify="left" if column in ("KPI", "units", "mean over")
+                         else "right")
     for name, row in kpi_summary(dataset).iterrows():
+        if str(name).startswith("calm_"):
+            continue
         table.add_row(name, format_number(row["mean"]),
                       f"{format_number(row['ci_low'])} .. {format_number(row['ci_high'])}",
                       f"{format_number(row['p05'])} .. {format_number(row['p95'])}",
-                      row["units"])
+                      row["units"], row["over"])
     return table
 
 
@@ -74,24 +82,74 @@ def _comparison_table(dataset: Any) -> Any:
     """Mean KPIs per strategy; + / - where the paired t interval says better / worse."""
     from rich.table import Table
 
-    from analysis.tables import format_number
-    from sim.compare import combine, compare
+    from analysis.tables import denominator, format_number
+    from sim.compare import combine, compare, recorded_days
 
     data = combine(dataset)
     names = [str(p) for p in data.policy.values]
     verdicts = compare(data, resamples=0)
-    table = Table(title=f"Mean KPIs over {data.sizes['replicate']} replicates "
+    replicates = data.sizes["replicate"]
+    days = recorded_days(data)
+    table = Table(title=f"Mean KPIs over {replicates} replicates "
                   f"(+ better, - worse than {names[0]}: paired 95 % t interval)")
     table.add_column("KPI")
     for name in names:
         table.add_column(name, justify="right")
     table.add_column("units")
+    table.add_column("mean over")
     for kpi in verdicts.kpi.values:
         cells = [format_number(float(data[kpi].sel(policy=names[0]).mean()))]
         for name in names[1:]:
             mark = {1: " +", -1: " -"}.get(int(verdicts.better.sel(policy=name, kpi=kpi)), "  ")
             cells.append(format_number(float(data[kpi].sel(policy=name).mean())) + mark)
-        table.add_row(str(kpi), *cells, str(verdicts.units.sel(kpi=kpi).values))
+        counted = int(data[kpi].sel(policy=names[0]).count())
+        table.add_row(str(kpi), *cells, str(verdicts.units.sel(kpi=kpi).values),
+                      denominator(str(kpi), counted, replicates, days))
+    return table
+
+
+def _money_table(dataset: Any) -> Any:
+    """What each strategy costs and saves against the baseline, in the reading that applies."""
+    from rich.table import Table
+
+    from analysis.tables import format_number
+    from sim.compare import cost_benefit
+
+    money = cost_benefit(dataset)
+    base = money.attrs["baseline"]
+    if money.attrs["reading"] == "per event":
+        title = (f"Money against {base}, per event (every replicate met the same scripted "
+                 f"event; running cost from the undisrupted twins, a year)")
+        columns = (("running_cost_per_year", "running cost a year"),
+                   ("event_cost", "cost per event"),
+                   ("loss_avoided_per_event", "loss avoided per event"),
+                   ("net_benefit_per_event", "net benefit per event"),
+                   ("breakeven_events_per_year", "break-even events a year"))
+    else:
+        title = (f"Money against {base}, expected a year (annualised over "
+                 f"{money.attrs['days']} recorded days; random events, no per-event reading)")
+        columns = (("added_cost_per_year", "added cost a year"),
+                   ("loss_avoided_per_year", "loss avoided a year"),
+                   ("net_saving_per_year", "net saving a year"))
+    table = Table(title=title)
+    table.add_column("strategy")
+    for _, label in columns:
+        table.add_column(label, justify="right")
+    table.add_column("ROI")
+    for name in money.policy.values:
+        if name == base:
+            continue
+        row = money.sel(policy=name)
+        cells = []
+        for key, _ in columns:
+            text = format_number(float(row[key]))
+            if f"{key}_low" in money:
+                text += (f" [{format_number(float(row[f'{key}_low']))}, "
+                         f"{format_number(float(row[f'{key}_high']))}]")
+            cells.append(text)
+        reading = str(row.roi_reading.values)
+        roi = format_number(float(row.roi)) if reading == "ROI" else reading
+        table.add_row(str(name), *cells, roi)
     return table
 
 

@@ -5,8 +5,9 @@ each saw the same demand and the same events, so the difference of a KPI replica
 isolates what the strategy did. :func:`compare` reports for each strategy and KPI the mean
 paired difference against a baseline with a t interval and a bootstrap interval, the share of
 replicates in which the strategy does better, and the replicates needed for a chosen precision.
-:func:`cost_benefit` turns that into what an enterprise reads: added cost, loss avoided, return
-and break-even frequency; :func:`pareto_front` marks the strategies no other beats on every
+:func:`cost_benefit` turns that into what an enterprise reads: running cost a year, cost and
+loss avoided per event, break-even frequency, or the expected annual saving under random
+events; :func:`pareto_front` marks the strategies no other beats on every
 objective.
 
 Comparisons refuse runs that did not share their replicates, seed, network and disruptions:
@@ -26,18 +27,21 @@ from scipy import stats
 
 from sim.errors import ConfigError, Issue
 
-__all__ = ["KPI_DIRECTION", "combine", "compare", "cost_benefit", "derived_kpis",
-           "pareto_front", "replicates_needed"]
+__all__ = ["KPI_DIRECTION", "READINGS", "combine", "compare", "cost_benefit", "derived_kpis",
+           "pareto_front", "recorded_days", "replicates_needed"]
 
 # +1: higher is better; -1: lower is better
 KPI_DIRECTION: dict[str, int] = {
     "fill_rate": 1, "cycle_service_level": 1, "served_units": 1, "time_to_survive": 1,
     "lost_sales": -1, "shortage_units": -1, "backlog_unit_days": -1, "final_backlog": -1,
     "peak_shortage": -1, "mean_stock_units": -1, "mean_inventory_value": -1,
-    "holding_cost_total": -1, "transport_cost_total": -1, "shortage_cost_total": -1,
+    "holding_cost_total": -1, "pipeline_holding_cost_total": -1, "mean_pipeline_value": -1,
+    "mean_pipeline_units": -1, "mean_total_inventory_value": -1, "transport_cost_total": -1,
+    "shortage_cost_total": -1,
     "premium_cost_total": -1, "reservation_cost_total": -1, "fixed_cost_total": -1,
     "policy_cost_total": -1, "total_cost": -1, "operating_cost": -1, "co2e_kg": -1,
     "co2e_per_unit_served": -1, "time_to_recover": -1, "resilience_loss": -1,
+    "recovery_censored": -1, "fell_short": -1,
     "inventory_turns": 1, "green_supply_share": 1, "max_region_supply_share": -1,
     "bullwhip_top": -1,
 }
@@ -65,7 +69,7 @@ def derived_kpis(dataset: xr.Dataset) -> xr.Dataset:
             kpi=1)
     if {"served_units", "mean_stock_units"} <= set(dataset.data_vars):
         stock = dataset.mean_stock_units
-        out["inventory_turns"] = (dataset.served_units * 365.0 / _recorded_days(dataset)
+        out["inventory_turns"] = (dataset.served_units * 365.0 / recorded_days(dataset)
                                   / stock.where(stock > 0)).assign_attrs(
             units="1/year", description="yearly units served over mean stock", kpi=1)
     if "lane_flow" in dataset:
@@ -93,7 +97,8 @@ def derived_kpis(dataset: xr.Dataset) -> xr.Dataset:
     return out
 
 
-def _recorded_days(dataset: xr.Dataset) -> int:
+def recorded_days(dataset: xr.Dataset) -> int:
+    """Days recorded in a run (from its day axis, else its config)."""
     if "day" in dataset.sizes:
         return int(dataset.sizes["day"])
     config = yaml.safe_load(dataset.attrs.get("config", "{}")) or {}
@@ -274,43 +279,176 @@ def compare(runs: Mapping[str, xr.Dataset] | Sequence[xr.Dataset] | xr.Dataset,
     return result
 
 
-def cost_benefit(runs: Mapping[str, xr.Dataset] | Sequence[xr.Dataset] | xr.Dataset,
-                 baseline: str | None = None) -> xr.Dataset:
-    """Added cost against loss avoided, per strategy, with return and break-even frequency.
+READINGS = ("per event", "per year")
 
-    Added cost is the change in operating cost (holding + transport + policy; penalties left
-    out); loss avoided is the fall in shortage penalties (and, in units, in lost sales).
-    ``roi`` = (loss avoided - added cost) / added cost; when the run holds one disruption,
-    ``breakeven_events_per_year`` says how often such an event must happen for the measure to
-    pay for its running cost (added cost per year / loss avoided per event).
+
+def cost_benefit(runs: Mapping[str, xr.Dataset] | Sequence[xr.Dataset] | xr.Dataset,
+                 baseline: str | None = None, *, confidence: float = 0.95) -> xr.Dataset:
+    """What each strategy costs and saves against a baseline, a year and per event.
+
+    Money is split with each replicate's undisrupted twin (the ``calm_*`` KPIs): what a
+    strategy costs to run comes from the calm runs, what it does in a disruption from the
+    difference between the run and its twin. Operating cost is total cost without shortage
+    penalties (holding on hand and in transit, transport, the measures' own costs); loss is
+    the shortage penalties.
+
+    * ``running_cost_per_year``: added total cost of the calm twins, annualised (x 365 /
+      recorded days): reservation fees, extra stock, dearer lanes, and the penalties of the
+      shortfalls a strategy has even when nothing happens (a lean buffer's).
+    * ``event_cost``: added operating cost per event occurrence (premiums, activations paid
+      in the event); ``loss_avoided_per_event`` and ``lost_sales_avoided_per_event``: the fall
+      in the event's penalties and lost units; ``net_benefit_per_event`` = loss avoided -
+      event cost.
+    * ``breakeven_events_per_year`` = running cost a year / net benefit per event: how often
+      such an event must happen for the measure to pay (0: it pays without any; inf: never).
+    * Per year over the run as simulated (every reading): ``added_cost_per_year``,
+      ``loss_avoided_per_year``, ``net_saving_per_year`` with paired t intervals
+      (``_low``/``_high``), and ``lost_sales_avoided_per_year``; ``added_cost``,
+      ``loss_avoided``, ``net_benefit`` and ``lost_sales_avoided`` are the same over the
+      recorded days.
+    * ``roi`` = net saving / added cost where the strategy costs more and avoids loss;
+      otherwise undefined, and ``roi_reading`` says why: ``dominates`` (no dearer, no worse),
+      ``dominated`` (no cheaper, no better), ``cheaper, worse`` (saves operating cost and
+      loses to shortages; ``net_saving_per_year`` says which weighs more).
+
+    The ``reading`` attr says which numbers apply: ``per event`` when every replicate met the
+    same scripted event(s) (the per-event columns and the break-even), ``per year`` under
+    stochastic events or a risk register, or without a twin (the expected annual cost, loss
+    and net saving with their intervals; the per-event columns are NaN).
     """
     data = combine(runs)
     names = [str(p) for p in data.policy.values]
     baseline = baseline if baseline is not None else names[0]
+    if baseline not in names:
+        raise ConfigError(Issue("cost_benefit", "baseline", baseline,
+                                f"not one of the runs ({', '.join(names)})"))
+    days = recorded_days(data)
+    year = 365.0 / days
+    operating = data.total_cost - data.shortage_cost_total
+    base = data.sel(policy=baseline)
+    paired = {
+        "added_cost": operating - operating.sel(policy=baseline),
+        "loss_avoided": base.shortage_cost_total - data.shortage_cost_total,
+        "lost_sales_avoided": base.lost_sales - data.lost_sales,
+    }
+    paired["net_benefit"] = paired["loss_avoided"] - paired["added_cost"]
+    out = xr.Dataset()
+    for name, diff in paired.items():
+        mean = diff.mean("replicate")
+        out[name] = mean.assign_attrs(units="units" if "sales" in name else "money",
+                                      description=f"mean over replicates, over the {days} "
+                                      "recorded days")
+        per_year = name.replace("net_benefit", "net_saving") + "_per_year"
+        out[per_year] = (mean * year).assign_attrs(
+            units="units/year" if "sales" in name else "money/year",
+            description=f"annualised over the {days} recorded days")
+        if "sales" not in name:
+            low, high = _t_interval(diff * year, confidence)
+            out[f"{per_year}_low"], out[f"{per_year}_high"] = low, high
+    out = out.merge(_per_event(data, operating, baseline, year))
+    out["roi"], out["roi_reading"] = _roi(out.added_cost, out.loss_avoided)
     mean = data.mean("replicate")
-    base = mean.sel(policy=baseline)
-    added = mean.operating_cost - base.operating_cost
-    avoided = base.shortage_cost_total - mean.shortage_cost_total
-    days = _recorded_days(data)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        roi = xr.where(added > 0, (avoided - added) / added, np.inf)
-        breakeven = xr.where(avoided > 0, added * 365.0 / days / avoided, np.inf)
-    is_base = data.policy == baseline
-    roi, breakeven = roi.where(~is_base), breakeven.where(~is_base)
-    out = xr.Dataset({
-        "added_cost": added.assign_attrs(units="money"),
-        "loss_avoided": avoided.assign_attrs(units="money"),
-        "lost_sales_avoided": (base.lost_sales - mean.lost_sales).assign_attrs(units="units"),
-        "net_benefit": (avoided - added).assign_attrs(units="money"),
-        "roi": roi.assign_attrs(units="1"),
-        "breakeven_events_per_year": breakeven.assign_attrs(units="1/year"),
-        "fill_rate": mean.fill_rate, "operating_cost": mean.operating_cost,
-        "co2e_per_unit_served": mean.co2e_per_unit_served,
-    })
+    for name in ("fill_rate", "co2e_per_unit_served"):
+        out[name] = mean[name]
+    out["operating_cost"] = operating.mean("replicate").assign_attrs(units="money")
+    is_base = out.policy == baseline
+    for key in list(out.data_vars):
+        if key not in ("fill_rate", "co2e_per_unit_served", "operating_cost", "roi_reading"):
+            out[key] = out[key].where(~is_base)
+    out["roi_reading"] = out.roi_reading.where(~is_base, "baseline")
     out["pareto"] = pareto_front(out, {"operating_cost": -1, "fill_rate": 1,
                                        "co2e_per_unit_served": -1})
-    out.attrs["baseline"] = baseline
+    out.attrs.update(baseline=baseline, reading=_reading(data, baseline), days=days,
+                     confidence=confidence,
+                     events_per_replicate=float(base.disruption_count.mean())
+                     if "disruption_count" in base else 0.0)
+    if out.attrs["reading"] == "per year":
+        for name in PER_EVENT:
+            out[name] = xr.full_like(out[name], np.nan)
     return out
+
+
+PER_EVENT = ("running_cost_per_year", "event_cost", "loss_avoided_per_event",
+             "lost_sales_avoided_per_event", "net_benefit_per_event",
+             "breakeven_events_per_year")
+
+
+def _per_event(data: xr.Dataset, operating: xr.DataArray, baseline: str,
+               year: float) -> xr.Dataset:
+    """Running cost a year from the calm twins, and what each event occurrence costs and saves."""
+    nan = xr.full_like(operating.mean("replicate"), np.nan)
+    if not {"calm_total_cost", "calm_shortage_cost_total"} <= set(data.data_vars):
+        return xr.Dataset({name: nan for name in PER_EVENT})
+    calm_operating = data.calm_total_cost - data.calm_shortage_cost_total
+    events = data.disruption_count.sel(policy=baseline)
+    event_operating = operating - calm_operating
+    event_loss = data.shortage_cost_total - data.calm_shortage_cost_total
+    event_lost = data.lost_sales - data.calm_lost_sales
+    count = events.where(events > 0)
+
+    def per_event(values: xr.DataArray) -> xr.DataArray:
+        return (values / count).mean("replicate")
+
+    calm_total = data.calm_total_cost  # normal-time shortfalls are part of running it
+    running = (calm_total - calm_total.sel(policy=baseline)).mean("replicate") * year
+    cost = per_event(event_operating - event_operating.sel(policy=baseline))
+    avoided = per_event(event_loss.sel(policy=baseline) - event_loss)
+    net = avoided - cost
+    with np.errstate(divide="ignore", invalid="ignore"):
+        breakeven = xr.where(running <= 0, xr.where(net >= 0, 0.0, np.inf),
+                             xr.where(net > 0, running / net, np.inf))
+    return xr.Dataset({
+        "running_cost_per_year": running.assign_attrs(
+            units="money/year", description="added total cost of the calm twins (operating "
+            "cost and normal-time shortage penalties), a year"),
+        "event_cost": cost.assign_attrs(units="money/event", description="added operating "
+                                        "cost in the disruption, per event occurrence"),
+        "loss_avoided_per_event": avoided.assign_attrs(units="money/event"),
+        "lost_sales_avoided_per_event": per_event(
+            event_lost.sel(policy=baseline) - event_lost).assign_attrs(units="units/event"),
+        "net_benefit_per_event": net.assign_attrs(units="money/event"),
+        "breakeven_events_per_year": breakeven.where(net.notnull()).assign_attrs(
+            units="1/year", description="running cost a year / net benefit per event"),
+    })
+
+
+def _roi(added: xr.DataArray, avoided: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
+    """ROI where it means something (dearer and better), else why not."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        roi = ((avoided - added) / added).where((added > 0) & (avoided > 0))
+    reading = xr.where((added > 0) & (avoided > 0), "ROI",
+                       xr.where((added <= 0) & (avoided >= 0), "dominates",
+                                xr.where((added >= 0) & (avoided <= 0), "dominated",
+                                         "cheaper, worse")))
+    return roi.assign_attrs(units="1"), reading
+
+
+def _reading(data: xr.Dataset, baseline: str) -> str:
+    """``per event`` when every replicate met the same scripted events, else ``per year``."""
+    if "calm_total_cost" not in data or not np.isfinite(data.calm_total_cost.values).all():
+        return "per year"
+    config = yaml.safe_load(data.attrs.get("config", "{}")) or {}
+    specs = config.get("disruptions") or []
+    muted = set((config.get("run") or {}).get("mute_disruptions") or ())
+    active = [spec for i, spec in enumerate(specs) if i not in muted]
+    scripted = bool(active) and all(
+        isinstance(spec, Mapping) and spec.get("start_day") is not None
+        and spec.get("kind") in SCRIPTED_KINDS for spec in active)
+    counts = data.disruption_count.sel(policy=baseline).values
+    same = counts.size > 0 and counts.min() == counts.max() and counts.min() >= 1
+    return "per event" if scripted and same else "per year"
+
+
+SCRIPTED_KINDS = ("node_outage", "lane_disruption", "demand_shock", "regional_event")
+
+
+def _t_interval(diff: xr.DataArray, confidence: float) -> tuple[xr.DataArray, xr.DataArray]:
+    n = diff.count("replicate")
+    mean, sd = diff.mean("replicate"), diff.std("replicate", ddof=1)
+    half = xr.apply_ufunc(lambda k: stats.t.ppf(0.5 + confidence / 2, np.maximum(k - 1, 1)),
+                          n) * sd / np.sqrt(n)
+    return (mean - half).assign_attrs(units="money/year"), (mean + half).assign_attrs(
+        units="money/year")
 
 
 def pareto_front(table: xr.Dataset, objectives: Mapping[str, int]) -> xr.DataArray:

@@ -21,12 +21,14 @@ from sim.generate import GENERATOR_OPTIONS, generate_network
 from sim.io import load_network, network_from_mapping
 from sim.network import Network
 from sim.policy import policy_from_mapping
+from sim.resilience import RecoveryRule, as_recovery_rule
 
 __all__ = [
     "AppConfig",
     "DisruptionConfig",
     "EngineConfig",
     "ReportConfig",
+    "ResilienceConfig",
     "RunConfig",
     "RunSpec",
     "StudyConfig",
@@ -66,6 +68,20 @@ class DisruptionConfig:
 
     name: str = "none"
     events: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class ResilienceConfig:
+    """How TTS, TTR and resilience loss read a run against its undisrupted twin.
+
+    ``tolerance``: points of daily service below the twin that count as short; ``hold_days``:
+    days in a row back within it that count as recovered; ``counterfactual``: run the twin
+    (off: no resilience KPIs, money read per year only). See :mod:`sim.resilience`.
+    """
+
+    tolerance: float = 0.02
+    hold_days: int = 7
+    counterfactual: bool = True
 
 
 @dataclass
@@ -115,6 +131,7 @@ class AppConfig:
     policy: Any = None
     engine: EngineConfig = field(default_factory=EngineConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    resilience: ResilienceConfig = field(default_factory=ResilienceConfig)
     compare: list[Any] = field(default_factory=list)
     report: ReportConfig = field(default_factory=ReportConfig)
     study: StudyConfig = field(default_factory=StudyConfig)
@@ -138,6 +155,7 @@ class RunSpec:
     quantile_replicates: int = 10_000
     compare: tuple[Any, ...] = ()  # further strategies (Policy), the baseline being `policy`
     report: ReportConfig = field(default_factory=ReportConfig)
+    resilience: RecoveryRule = field(default_factory=RecoveryRule)
 
     @property
     def policies(self) -> dict[str, Any]:
@@ -150,7 +168,8 @@ class RunSpec:
                 "engine": self.engine, "replicates": self.replicates, "record": self.record,
                 "chunk_size": self.chunk_size, "workers": self.workers,
                 "quantile_replicates": self.quantile_replicates,
-                "disruptions": self.disruptions, "policy": self.policy}
+                "disruptions": self.disruptions, "policy": self.policy,
+                "resilience": self.resilience}
 
 
 NETWORK_OVERRIDES = ("name", "unmet_demand")
@@ -221,6 +240,7 @@ def build_run(data: Mapping[str, Any]) -> RunSpec:
         quantile_replicates=run.get("quantile_replicates", 10_000),
         compare=_compared(data.get("compare") or (), policy.name),
         report=_report(data.get("report") or {}),
+        resilience=as_recovery_rule(dict(data.get("resilience") or {})),
     )
 
 

@@ -21,6 +21,7 @@ import xarray as xr
 from scipy import stats
 
 from sim.batch import BatchEngine
+from sim.counterfactual import measure
 from sim.disruptions import LaneDisruption, NodeOutage, RegionalEvent
 from sim.effects import events_array
 from sim.errors import ConfigError, Issue
@@ -28,6 +29,7 @@ from sim.io import load_network
 from sim.network import Network
 from sim.policy import Policy, as_policy
 from sim.recording import Recording
+from sim.resilience import RecoveryRule
 from sim.runner import auto_chunk_size
 from sim.scenario import Scenario, ScenarioDraws
 
@@ -125,10 +127,14 @@ def criticality_scan(network: Network | str, *, policy: Policy | Mapping | None 
         ids = np.arange(len(chunk) * replicates)
         draws = ScenarioDraws(ids, np.tile(base.demand, (len(chunk), 1, 1)), events, horizon,
                               tuple(spec.kind for _, _, spec in chunk if spec is not None))
-        recording = Recording("kpis", ids, days, layout,
-                              disruption_start=draws.disruption_start(warmup_days))
+        recording = Recording("kpis", ids, days, layout)
         BatchEngine(plan).run(draws, warmup_days, recording)
         kpis = recording.result().kpis
+        daily = recording.kpis.daily()
+        if first == 0:  # the undisturbed case: every target's twin, replicate by replicate
+            calm = (daily[0][:replicates], daily[1][:replicates])
+        twin = (np.tile(calm[0], (len(chunk), 1)), np.tile(calm[1], (len(chunk), 1)))
+        kpis.update(measure(daily, twin, events, warmup_days, RecoveryRule())[0])
         for name in SCAN_KPIS:
             values[name][first:first + len(chunk)] = kpis[name].reshape(len(chunk), replicates)
     sign = -1.0 if kpi == "fill_rate" else 1.0

@@ -7,17 +7,23 @@ says otherwise. Definitions:
 * ``cycle_service_level``: share of (day, demand node) pairs with no shortage.
 * ``lost_sales``: units lost; ``shortage_units``: units not served on arrival (lost or
   backordered); ``backlog_unit_days``: sum of end-of-day backorders; ``final_backlog``.
-* ``mean_stock_units``: mean over days of finished plus input stock, all items summed;
-  ``mean_inventory_value``: the same at unit values [money].
-* ``holding_cost_total``, ``transport_cost_total``, ``shortage_cost_total``, ``total_cost``
-  [money].
+* ``mean_stock_units``: mean over days of finished plus input stock on hand, all items summed;
+  ``mean_inventory_value``: the same at unit values [money]; ``mean_pipeline_units`` and
+  ``mean_pipeline_value``: units in transit and their value at the sources' unit values;
+  ``mean_total_inventory_value``: on hand plus in transit [money].
+* ``holding_cost_total`` (on-hand stock), ``pipeline_holding_cost_total`` (units in transit,
+  charged to their owner, the buyer by default), ``transport_cost_total``,
+  ``shortage_cost_total``, ``total_cost`` [money].
 * ``co2e_kg`` and ``co2e_per_unit_served`` [kg CO2e, kg CO2e/unit].
 * ``peak_shortage``: the largest network shortage of one day [units/day].
 * ``premium_cost_total``, ``reservation_cost_total``, ``fixed_cost_total`` and their sum
   ``policy_cost_total``: what the measures of the policy cost, by kind [money].
-* ``time_to_survive``, ``time_to_recover``, ``resilience_loss``: network service after the
-  first disruption event of the replicate (:mod:`sim.resilience`, 7-day window, 2-point
-  tolerance); NaN in a replicate without events.
+* ``time_to_survive``, ``time_to_recover``, ``recovery_censored``, ``fell_short`` (of the
+  replicate's first event occurrence) and ``resilience_loss`` (over all its occurrences),
+  ``disruption_count``: network service against the replicate's undisrupted twin
+  (:mod:`sim.resilience`, :mod:`sim.counterfactual`); NaN in a replicate without events.
+  The runner fills them in, with the twin's ``calm_*`` KPIs, after both runs
+  (:func:`sim.runner.run_chunk`).
 * ``node_fill_rate`` (replicate, node): fill rate of each node's end customers (NaN without).
 * ``node_served`` (replicate, node): units each node served to end customers;
   ``node_demand`` and ``node_shortage``: its end customers' demand and what was not served on
@@ -33,11 +39,10 @@ import numpy as np
 
 from sim.grouping import incidence, product, row_sums
 from sim.layout import Layout
-from sim.resilience import resilience_loss, time_to_recover, time_to_survive
 from sim.trace import NODE, DayBlock, Trace, Var
 
-__all__ = ["KPI_ARRAYS", "KPI_VARS", "NETWORK_SERIES", "KpiAccumulator", "NodeTotals",
-           "network_series", "order_tiers", "replicate_kpis"]
+__all__ = ["CALM_VARS", "KPI_ARRAYS", "KPI_VARS", "NETWORK_SERIES", "RESILIENCE_VARS",
+           "KpiAccumulator", "NodeTotals", "network_series", "order_tiers", "replicate_kpis"]
 
 STOCKOUT_TOLERANCE = 1e-9  # relative: a shortage below this share of a day's demand is rounding
 
@@ -52,8 +57,13 @@ KPI_VARS: dict[str, Var] = {
     "final_backlog": Var("units", "backorders at the end of the run"),
     "peak_shortage": Var("units/day", "largest network shortage of one day"),
     "mean_stock_units": Var("units", "mean finished plus input stock, all items"),
-    "mean_inventory_value": Var("money", "mean finished plus input stock at unit value"),
-    "holding_cost_total": Var("money", "holding cost"),
+    "mean_inventory_value": Var("money", "mean finished plus input stock on hand at unit value"),
+    "mean_pipeline_units": Var("units", "mean units in transit"),
+    "mean_pipeline_value": Var("money", "mean value of the units in transit"),
+    "mean_total_inventory_value": Var("money", "mean value on hand plus in transit"),
+    "holding_cost_total": Var("money", "holding cost of stock on hand"),
+    "pipeline_holding_cost_total": Var("money", "holding cost of units in transit, paid by their "
+                                       "owner"),
     "transport_cost_total": Var("money", "freight"),
     "shortage_cost_total": Var("money", "shortage and backorder penalties"),
     "premium_cost_total": Var("money", "per-unit charges of the measures (premiums, transfers, "
@@ -63,7 +73,8 @@ KPI_VARS: dict[str, Var] = {
     "fixed_cost_total": Var("money", "one-off charges of the measures (activations, "
                             "switch-overs)"),
     "policy_cost_total": Var("money", "premium + reservation + fixed cost of the measures"),
-    "total_cost": Var("money", "holding + transport + shortage + policy cost"),
+    "total_cost": Var("money", "holding + pipeline holding + transport + shortage + policy "
+                      "cost"),
     "co2e_kg": Var("kg CO2e", "production and transport emissions"),
     "co2e_per_unit_served": Var("kg CO2e/unit", "emissions per unit served to end customers"),
     "transferred_units": Var("units", "units moved between pooling peers"),
@@ -72,12 +83,30 @@ KPI_VARS: dict[str, Var] = {
     "expedited_units": Var("units", "units shipped over expedite lanes"),
     "rerouted_units": Var("units", "owed orders cancelled at sources that stopped delivering "
                           "and re-placed on lanes that work"),
-    "time_to_survive": Var("days", "days from the first disruption until network service falls "
-                           "below normal (censored at the end)"),
-    "time_to_recover": Var("days", "days from the first disruption until network service is "
-                           "back to normal for good"),
-    "resilience_loss": Var("units", "demand not served against the normal service level, from "
-                           "the first disruption to recovery"),
+}
+# Filled in by the runner from the run and its undisrupted twin (NaN without events)
+RESILIENCE_VARS: dict[str, Var] = {
+    "time_to_survive": Var("days", "days from the replicate's first disruption until network "
+                           "service falls more than the tolerance below its undisrupted twin "
+                           "(days to the end when it never does)"),
+    "time_to_recover": Var("days", "days from the first disruption until service is back within "
+                           "the tolerance of the twin for hold_days days in a row (0: never "
+                           "short; days to the end when censored)"),
+    "recovery_censored": Var("1", "1 when service was not back by the end of the run (the time "
+                             "to recover is then a lower bound)"),
+    "fell_short": Var("1", "1 when service fell more than the tolerance below the twin after "
+                      "the first disruption; 0: it never did (the time to survive is then the "
+                      "days to the end, a lower bound)"),
+    "resilience_loss": Var("units", "units the undisrupted twin served and the run did not, over "
+                           "every disruption until recovery (each day once)"),
+    "disruption_count": Var("1", "event occurrences acting on the recorded days (events of one "
+                            "cause starting on one day count once)"),
+}
+CALM_VARS: dict[str, Var] = {
+    f"calm_{name}": Var(var.units, f"the undisrupted twin's {name}: {var.description}")
+    for name, var in KPI_VARS.items()
+    if name in ("total_cost", "shortage_cost_total", "lost_sales", "fill_rate", "served_units",
+                "co2e_kg")
 }
 # Per-replicate KPIs with a second dimension: name -> (variable, dimension)
 KPI_ARRAYS: dict[str, tuple[Var, str]] = {
@@ -98,7 +127,7 @@ NETWORK_SERIES: dict[str, Var] = {
     "network_shortage": Var("units/day", "demand not served on the day, whole network"),
     "network_backlog": Var("units", "end-customer backorders at day end, whole network"),
     "network_stock": Var("units", "finished plus input stock at day end, whole network"),
-    "network_cost": Var("money/day", "holding + transport + shortage cost, whole network"),
+    "network_cost": Var("money/day", "every cost of the day (as total_cost), whole network"),
 }
 
 
@@ -182,14 +211,10 @@ class KpiAccumulator:
         The network's arrays.
     node_totals : NodeTotals, optional
         Shared with the other recorders.
-    disruption_start : ndarray, optional
-        Per replicate, the recorded day its first disruption event starts (-1: none); the
-        resilience KPIs are NaN without it.
     """
 
     def __init__(self, replicates: int, days: int, layout: Layout,
-                 node_totals: NodeTotals | None = None,
-                 disruption_start: np.ndarray | None = None) -> None:
+                 node_totals: NodeTotals | None = None) -> None:
         self.days = days
         self.node_totals = node_totals or NodeTotals(layout)
         self.serving = np.flatnonzero(layout.mean_zone_demand > 0)
@@ -212,9 +237,6 @@ class KpiAccumulator:
         self.demand_variance = _Variance(np.array([layout.zone_mean.sum()]), replicates)
         self.network_demand = np.zeros((days, replicates))  # for the resilience KPIs
         self.network_shortage = np.zeros((days, replicates))
-        self.disruption_start = (np.full(replicates, -1, dtype=np.int64)
-                                 if disruption_start is None else
-                                 np.asarray(disruption_start, dtype=np.int64))
 
     def record(self, day: int, block: DayBlock, totals: np.ndarray,
                series: dict[str, np.ndarray]) -> None:
@@ -248,10 +270,8 @@ class KpiAccumulator:
         pairs = self.days * self.serving.size
         csl = 1.0 - self.stockouts / pairs if pairs else np.full_like(self.stockouts, np.nan)
         policy = t["premium_cost"] + t["reservation_cost"] + t["fixed_cost"]
-        costs = t["holding_cost"] + t["transport_cost"] + t["shortage_cost"] + policy
-        demand = self.network_demand.T
-        served = demand - self.network_shortage.T
-        start = self.disruption_start
+        costs = (t["holding_cost"] + t["pipeline_holding_cost"] + t["transport_cost"]
+                 + t["shortage_cost"] + policy)
         return {
             "fill_rate": 1.0 - _ratio(t["shortage"], t["demand"]),
             "cycle_service_level": csl,
@@ -264,7 +284,11 @@ class KpiAccumulator:
             "peak_shortage": self.peak_shortage,
             "mean_stock_units": self.stock_units / self.days,
             "mean_inventory_value": self.stock_value / self.days,
+            "mean_pipeline_units": t["in_transit"] / self.days,
+            "mean_pipeline_value": t["in_transit_value"] / self.days,
+            "mean_total_inventory_value": (self.stock_value + t["in_transit_value"]) / self.days,
             "holding_cost_total": t["holding_cost"],
+            "pipeline_holding_cost_total": t["pipeline_holding_cost"],
             "transport_cost_total": t["transport_cost"],
             "shortage_cost_total": t["shortage_cost"],
             "premium_cost_total": t["premium_cost"],
@@ -279,9 +303,6 @@ class KpiAccumulator:
             "backup_units": t["backup_inflow"],
             "expedited_units": t["expedited_inflow"],
             "rerouted_units": t["rerouted"],
-            "time_to_survive": time_to_survive(served, demand, start),
-            "time_to_recover": time_to_recover(served, demand, start),
-            "resilience_loss": resilience_loss(served, demand, start),
             "node_fill_rate": (1.0 - _ratio(self.node_shortage, self.node_demand)).T,
             "node_served": self.node_served.T.copy(),
             "node_demand": self.node_demand.T.copy(),
@@ -291,18 +312,26 @@ class KpiAccumulator:
         }
 
 
+    def daily(self) -> tuple[np.ndarray, np.ndarray]:
+        """Network demand and units served on the day, each (replicate, day)."""
+        demand = np.ascontiguousarray(self.network_demand.T)
+        return demand, demand - self.network_shortage.T
+
+
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     out = np.full(np.shape(numerator), np.nan)
     np.divide(numerator, denominator, out=out, where=denominator > 0)
     return out
 
 
-def replicate_kpis(trace: Trace, layout: Layout,
-                   disruption_start: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """KPIs of each replicate of a full trace (replaying its days through the accumulator)."""
+def replicate_kpis(trace: Trace, layout: Layout) -> dict[str, np.ndarray]:
+    """KPIs of each replicate of a full trace (replaying its days through the accumulator).
+
+    The resilience KPIs need the undisrupted twin and are not among them.
+    """
     replicates, days = trace.shape
     node_totals = NodeTotals(layout)
-    accumulator = KpiAccumulator(replicates, days, layout, node_totals, disruption_start)
+    accumulator = KpiAccumulator(replicates, days, layout, node_totals)
     for day in range(days):
         block = trace.day(day)
         block = DayBlock(np.ascontiguousarray(block.nodes), np.ascontiguousarray(block.inputs),

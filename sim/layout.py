@@ -21,7 +21,7 @@ import networkx as nx
 import numpy as np
 
 from sim.errors import Issue
-from sim.network import DEMAND_LAWS, LANE_ROLES, NODE_KINDS, Network
+from sim.network import BACKORDER_DAYS_PER_LOST_SALE, DEMAND_LAWS, LANE_ROLES, NODE_KINDS, Network
 
 __all__ = ["KIND_CODES", "LAW_CODES", "ROLE_CODES", "Layout", "nominal_overloads"]
 
@@ -67,6 +67,8 @@ class Layout:
     lane_cost: np.ndarray
     lane_co2e: np.ndarray  # kg CO2e per unit shipped over the whole lane
     # demand zones, shape (zone,)
+    lane_pipeline_owner: np.ndarray  # node paying the holding of the lane's units in transit
+    lane_pipeline_rate: np.ndarray  # their holding cost [money per unit per day]
     zone_ids: tuple[str, ...]
     zone_node: np.ndarray
     zone_law: np.ndarray
@@ -144,6 +146,30 @@ def _readonly(*arrays: np.ndarray) -> None:
         array.flags.writeable = False
 
 
+def _zone_penalties(network: Network, unit_value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per zone: penalty per unit short on its day, and per backordered unit per day.
+
+    Lost-sales networks charge the lost-sale penalty per unit short (every unit short is
+    lost). Backorder networks charge the optional fixed per-unit backorder penalty on the day a
+    unit is backordered, and the per unit-day penalty while it waits (by default the lost-sale
+    penalty over :data:`~sim.network.BACKORDER_DAYS_PER_LOST_SALE` days).
+    """
+    index = network.node_index
+    per_short, per_unit_day = [], []
+    for zone in network.demand:
+        lost_sale = (unit_value[index[zone.node]] if zone.shortage_cost_per_unit is None
+                     else zone.shortage_cost_per_unit)
+        if network.unmet_demand == "backorder":
+            per_short.append(zone.backorder_cost_per_unit)
+            per_unit_day.append(lost_sale / BACKORDER_DAYS_PER_LOST_SALE
+                                if zone.backorder_cost_per_unit_day is None
+                                else zone.backorder_cost_per_unit_day)
+        else:
+            per_short.append(lost_sale)
+            per_unit_day.append(0.0)
+    return np.asarray(per_short, dtype=float), np.asarray(per_unit_day, dtype=float)
+
+
 def _compile(network: Network) -> Layout:
     nodes = network.nodes
     index = network.node_index
@@ -186,13 +212,14 @@ def _compile(network: Network) -> Layout:
     input_value = np.zeros(len(input_node))
     np.add.at(input_value, lane_input[primary], (lane_share * unit_value[lane_source])[primary])
 
+    lane_owner = np.where([lane.pipeline_owner == "seller" for lane in lanes],
+                          lane_source, lane_target).astype(np.int64)
+
     zones = network.demand
     zone_node = np.array([index[zone.node] for zone in zones], dtype=np.int64)
     zone_mean = np.array([zone.mean for zone in zones], dtype=float)
     zone_sd = np.array([zone.sd for zone in zones], dtype=float)
-    zone_shortage_cost = np.array(
-        [unit_value[index[z.node]] if z.shortage_cost_per_unit is None else z.shortage_cost_per_unit
-         for z in zones], dtype=float)
+    zone_shortage_cost, zone_backorder_cost = _zone_penalties(network, unit_value)
 
     mean_outflow, var_outflow, lane_flow = _nominal_flows(
         network, zone_node, zone_mean, zone_sd, lane_source, lane_target, lane_input,
@@ -225,13 +252,15 @@ def _compile(network: Network) -> Layout:
         lane_role=lane_role,
         lane_cost=np.array([lane.cost_per_unit for lane in lanes], dtype=float),
         lane_co2e=np.array([lane.co2e_kg_per_unit for lane in lanes], dtype=float),
+        lane_pipeline_owner=lane_owner,
+        lane_pipeline_rate=unit_value[lane_source] * holding_rate[lane_owner] / 365.0,
         zone_ids=tuple(zone.id for zone in zones),
         zone_node=zone_node,
         zone_law=np.array([LAW_CODES[zone.law] for zone in zones], dtype=np.int8),
         zone_mean=zone_mean,
         zone_sd=zone_sd,
         zone_shortage_cost=zone_shortage_cost,
-        zone_backorder_cost=np.array([z.backorder_cost_per_unit_day for z in zones], dtype=float),
+        zone_backorder_cost=zone_backorder_cost,
         zone_region=tuple(zone.region or nodes[index[zone.node]].region for zone in zones),
         mean_outflow=mean_outflow,
         sd_outflow=np.sqrt(var_outflow),

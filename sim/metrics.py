@@ -7,10 +7,11 @@ daily series per replicate need ``record="full"`` (the network-wide ones also ex
 every recording mode), and say so when they are not there.
 
 * :func:`service`: fill rate, cycle service level, lost sales, backorders, peak shortage;
-* :func:`resilience`: time to survive, time to recover and resilience loss (:mod:`sim.resilience`)
-  after each replicate's first disruption, or after a given day;
+* :func:`resilience`: time to survive, time to recover and resilience loss per group, against
+  the undisrupted twin (:mod:`sim.resilience`);
 * :func:`inventory`: mean stock, days of cover and turns;
-* :func:`costs`: cost by kind (holding, shortage, transport, premium, reservation, fixed);
+* :func:`costs`: cost by kind (holding, pipeline holding, shortage, transport, premium,
+  reservation, fixed);
 * :func:`footprint`: cradle-to-gate CO2e per delivered unit of each product, along the flows
   that actually happened (the guide's measure 14);
 * :func:`bullwhip`: order variance amplification per tier;
@@ -25,14 +26,9 @@ import networkx as nx
 import numpy as np
 import xarray as xr
 
+from sim.counterfactual import measure
 from sim.errors import ConfigError, Issue
-from sim.resilience import (
-    DEFAULT_TOLERANCE,
-    DEFAULT_WINDOW,
-    resilience_loss,
-    time_to_recover,
-    time_to_survive,
-)
+from sim.resilience import DEFAULT_HOLD_DAYS, DEFAULT_TOLERANCE, RecoveryRule
 
 __all__ = ["GROUPINGS", "bullwhip", "costs", "cvar", "disruption_start", "footprint",
            "inventory", "resilience", "service", "service_by", "tail_risk"]
@@ -40,6 +36,7 @@ __all__ = ["GROUPINGS", "bullwhip", "costs", "cvar", "disruption_start", "footpr
 GROUPINGS = ("network", "node", "region", "cluster")
 COST_KINDS = {  # cost kind -> KPI
     "holding": "holding_cost_total",
+    "pipeline_holding": "pipeline_holding_cost_total",
     "shortage": "shortage_cost_total",
     "transport": "transport_cost_total",
     "premium": "premium_cost_total",
@@ -128,48 +125,89 @@ def disruption_start(dataset: xr.Dataset) -> xr.DataArray:
     return xr.DataArray(start, dims="replicate", coords={"replicate": dataset.replicate})
 
 
-def resilience(dataset: xr.Dataset, by: str = "network", *, start: int | None = None,
-               window: int = DEFAULT_WINDOW, tolerance: float = DEFAULT_TOLERANCE) -> xr.Dataset:
+def resilience(dataset: xr.Dataset, by: str = "network", *, twin: xr.Dataset | None = None,
+               tolerance: float = DEFAULT_TOLERANCE,
+               hold_days: int = DEFAULT_HOLD_DAYS) -> xr.Dataset:
     """Time to survive, time to recover and resilience loss per replicate and group.
+
+    Each group's daily service is read against the same group in the undisrupted twin
+    (:mod:`sim.resilience`), for every event occurrence of the event log: TTS, TTR and
+    censoring of each replicate's first occurrence, loss over all of them.
 
     Parameters
     ----------
     dataset : xarray.Dataset
-        A run with ``record="full"``.
+        A run with ``record="full"`` and its event log.
     by : {"network", "node", "region", "cluster"}
         Grouping of the demand nodes.
-    start : int, optional
-        Day the disruption starts; by default each replicate's first event (event log).
-    window, tolerance
-        Smoothing window [days] and tolerance below the normal level (:mod:`sim.resilience`).
+    twin : xarray.Dataset, optional
+        The same run with every disruption muted (``record="full"``); by default it is run
+        again from the dataset's attrs (:func:`sim.rerun`).
+    tolerance, hold_days
+        See :class:`sim.resilience.RecoveryRule`.
 
     Returns
     -------
     xarray.Dataset
-        ``time_to_survive``, ``time_to_recover`` [days] and ``resilience_loss`` [units].
+        ``time_to_survive``, ``time_to_recover`` [days], ``recovery_censored`` [1] and
+        ``resilience_loss`` [units], NaN for replicates without events.
     """
     _need(dataset, ("demand", "shortage"), "resilience")
-    demand = _grouped(dataset.demand, by)
-    served = demand - _grouped(dataset.shortage, by)
-    begin = (xr.full_like(dataset.replicate, start, dtype=np.int64) if start is not None
-             else disruption_start(dataset))
-    demand, served = demand.transpose(..., "day"), served.transpose(..., "day")
-    begin = begin.broadcast_like(demand.isel(day=0)).transpose(*demand.dims[:-1])
-    arguments = (served.values, demand.values, begin.values)
-    options = {"window": window, "tolerance": tolerance}
-    dims = demand.dims[:-1]
+    if twin is None:
+        twin = _calm_twin(dataset)
+    _need(twin, ("demand", "shortage"), "resilience (its twin)")
+    rule = RecoveryRule(tolerance=tolerance, hold_days=hold_days)
+    events = _event_table(dataset)
+    series = {}
+    for name, data in (("run", dataset), ("twin", twin)):
+        demand = _grouped(data.demand, by).transpose(..., "replicate", "day")
+        served = demand - _grouped(data.shortage, by).transpose(..., "replicate", "day")
+        series[name] = (demand, served)
+    demand = series["run"][0]
+    groups = demand.dims[:-2]
+    flat = int(np.prod([demand.sizes[d] for d in groups])) if groups else 1
+    shape = (flat, demand.sizes["replicate"], demand.sizes["day"])
+    results: dict[str, list[np.ndarray]] = {}
+    for g in range(flat):
+        run = tuple(a.values.reshape(shape)[g] for a in series["run"])
+        calm = tuple(a.values.reshape(shape)[g] for a in series["twin"])
+        per_replicate, _ = measure(run, calm, events, 0, rule)
+        for key, values in per_replicate.items():
+            results.setdefault(key, []).append(values)
+    dims = (*groups, "replicate")
     coords = {name: coord for name, coord in demand.isel(day=0, drop=True).coords.items()}
-    out = xr.Dataset({
-        "time_to_survive": (dims, time_to_survive(*arguments, **options)),
-        "time_to_recover": (dims, time_to_recover(*arguments, **options)),
-        "resilience_loss": (dims, resilience_loss(*arguments, **options)),
-    }, coords=coords)
-    out["time_to_survive"].attrs = {"units": "days", "window_days": window,
-                                    "tolerance": tolerance}
-    out["time_to_recover"].attrs = {"units": "days", "window_days": window,
-                                    "tolerance": tolerance}
-    out["resilience_loss"].attrs = {"units": "units"}
-    return out
+    units = {"time_to_survive": "days", "time_to_recover": "days", "recovery_censored": "1",
+             "resilience_loss": "units"}
+    out = xr.Dataset({key: (dims, np.stack(results[key]).reshape(
+        *[demand.sizes[d] for d in groups], -1), {"units": unit, "tolerance": tolerance,
+                                                  "hold_days": hold_days})
+        for key, unit in units.items()}, coords=coords)
+    has_demand = demand.sum("day") > 0
+    return out.where(has_demand).transpose("replicate", ...)
+
+
+def _calm_twin(dataset: xr.Dataset) -> xr.Dataset:
+    """The run again with every disruption muted (needs the attrs of sim.simulate)."""
+    from sim.api import rerun, run_config  # lazy: the API imports the engines
+
+    specs = run_config(dataset).get("disruptions") or []
+    return rerun(dataset, mute_disruptions=list(range(len(specs))), record="full")
+
+
+def _event_table(dataset: xr.Dataset) -> np.ndarray:
+    """The dataset's event log as the fields :func:`sim.counterfactual.occurrences` reads."""
+    table = np.zeros(dataset.sizes.get("event", 0),
+                     dtype=[("replicate", np.int64), ("cause", np.int64), ("start", np.int64),
+                            ("end", np.int64), ("ramp_days", np.int64)])
+    if "event_start" not in dataset:
+        return table
+    position = {int(r): i for i, r in enumerate(dataset.replicate.values)}
+    table["replicate"] = [position.get(int(r), -1) for r in dataset.event_replicate.values]
+    table["cause"] = dataset.event_cause.values
+    table["start"] = dataset.event_start.values
+    table["end"] = dataset.event_end.values
+    table["ramp_days"] = dataset.event_ramp_days.values
+    return table[table["replicate"] >= 0]
 
 
 def inventory(dataset: xr.Dataset, by: str = "node") -> xr.Dataset:

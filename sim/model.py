@@ -130,8 +130,7 @@ class SupplyChainModel(mesa.Model):
         self._activate = "shuffle_do" if shuffle else "do"
         self._build()
         if isinstance(record, str):
-            record = Recording(record, np.array([replicate]), days, self.layout,
-                               disruption_start=self.draws.disruption_start(warmup_days))
+            record = Recording(record, np.array([replicate]), days, self.layout)
         self.recording = record
 
     # -- construction ------------------------------------------------------------------------
@@ -157,6 +156,8 @@ class SupplyChainModel(mesa.Model):
             lane.source.out_lanes.append(lane)
             lane.target.in_lanes.append(lane)
             lane.buffer.lanes.append(lane)
+            nodes[layout.lane_pipeline_owner[j]].owned_pipeline.append(
+                (lane, float(layout.lane_pipeline_rate[j])))
             by_carrier[spec.carrier].append(lane)
             self.lanes.append(lane)
         carriers = [Carrier(self, carrier_id, lanes) for carrier_id, lanes in
@@ -278,14 +279,18 @@ class SupplyChainModel(mesa.Model):
             "shipped": [a.shipped for a in nodes],
             "owed": [sum(lane.owed for lane in a.out_lanes) for a in nodes],
             "in_transit": [sum(lane.in_transit for lane in a.in_lanes) for a in nodes],
+            "in_transit_value": [sum(lane.in_transit * lane.source.spec.unit_value
+                                     for lane in a.in_lanes) for a in nodes],
             "capacity_factor": [a.capacity_factor for a in nodes],
             "holding_cost": [a.holding_cost for a in nodes],
+            "pipeline_holding_cost": [a.pipeline_holding_cost for a in nodes],
             "transport_cost": [a.transport_cost for a in nodes],
             "shortage_cost": [a.shortage_cost for a in nodes],
             "premium_cost": [a.premium_cost for a in nodes],
             "reservation_cost": [a.reservation_cost for a in nodes],
             "fixed_cost": [a.fixed_cost for a in nodes],
-            "cost": [a.holding_cost + a.transport_cost + a.shortage_cost + a.premium_cost
+            "cost": [a.holding_cost + a.pipeline_holding_cost + a.transport_cost
+                     + a.shortage_cost + a.premium_cost
                      + a.reservation_cost + a.fixed_cost
                      for a in nodes],
             "co2e": [a.co2e for a in nodes],

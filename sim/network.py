@@ -31,6 +31,7 @@ __all__ = [
     "DEMAND_LAWS",
     "LANE_ROLES",
     "NODE_KINDS",
+    "PIPELINE_OWNERS",
     "UNMET_DEMAND",
     "DemandZone",
     "Item",
@@ -43,6 +44,9 @@ NODE_KINDS = ("supplier", "manufacturer", "warehouse")
 LANE_ROLES = ("primary", "backup", "expedite")
 DEMAND_LAWS = ("normal", "poisson", "gamma", "lognormal")
 UNMET_DEMAND = ("lost", "backorder")
+PIPELINE_OWNERS = ("buyer", "seller")
+# Default backorder penalty: the lost-sale penalty spread over this many days late
+BACKORDER_DAYS_PER_LOST_SALE = 30
 SHARE_TOLERANCE = 1e-6
 
 
@@ -305,6 +309,10 @@ class Lane:
         The state at the start: units arriving on each of the first ``lead_time_days`` days and
         ordered the day before [units/day]. ``None`` (default): the lane's share of the nominal
         flow, the steady state of the policy.
+    pipeline_owner : {"buyer", "seller"}
+        Who owns the units in transit and pays their holding cost (at the source's unit value
+        and the owner's holding rate): the target from the day they ship (``buyer``, default:
+        ex works / FCA terms) or the source until they arrive (``seller``: delivered terms).
     """
 
     id: str
@@ -320,11 +328,14 @@ class Lane:
     share: float = 1.0
     role: str = "primary"
     initial_flow_per_day: float | None = None
+    pipeline_owner: str = "buyer"
     origin: str = field(default="", compare=False, repr=False)
 
     def __post_init__(self) -> None:
         check = _Checker(_where(self, "lane"))
         _set(self, "role", check.choice("role", self.role, LANE_ROLES))
+        _set(self, "pipeline_owner", check.choice("pipeline_owner", self.pipeline_owner,
+                                                  PIPELINE_OWNERS))
         for name in ("id", "source", "target", "carrier", "mode"):
             _set(self, name, check.text(name, getattr(self, name)))
         lead = check.number("lead_time_days", self.lead_time_days, minimum=1, integer=True)
@@ -365,10 +376,16 @@ class DemandZone:
     region : str or None
         Market region (demand shocks by region); ``None`` means the serving node's region.
     shortage_cost_per_unit : float or None
-        Penalty per unit of a day's demand not served that day [money/unit]; ``None`` means the
+        Penalty per unit of demand lost (lost-sales networks) [money/unit]; ``None`` means the
         serving node's unit value.
-    backorder_cost_per_unit_day : float
-        Penalty per backordered unit per day [money/(unit day)].
+    backorder_cost_per_unit_day : float or None
+        Backorder networks: penalty per backordered unit per day [money/(unit day)]; ``None``
+        means the lost-sale penalty over :data:`BACKORDER_DAYS_PER_LOST_SALE` days (a unit a
+        month late costs as much as a unit lost), so a day's delay is not charged like a lost
+        sale and totals of the two modes compare.
+    backorder_cost_per_unit : float
+        Backorder networks: optional fixed penalty per unit backordered, on the day it is
+        [money/unit]; 0 by default.
     """
 
     id: str
@@ -378,7 +395,8 @@ class DemandZone:
     law: str = "normal"
     region: str | None = None
     shortage_cost_per_unit: float | None = None
-    backorder_cost_per_unit_day: float = 0.0
+    backorder_cost_per_unit_day: float | None = None
+    backorder_cost_per_unit: float = 0.0
     origin: str = field(default="", compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -406,8 +424,11 @@ class DemandZone:
         if self.shortage_cost_per_unit is not None:
             _set(self, "shortage_cost_per_unit",
                  check.number("shortage_cost_per_unit", self.shortage_cost_per_unit))
-        _set(self, "backorder_cost_per_unit_day",
-             check.number("backorder_cost_per_unit_day", self.backorder_cost_per_unit_day))
+        if self.backorder_cost_per_unit_day is not None:
+            _set(self, "backorder_cost_per_unit_day",
+                 check.number("backorder_cost_per_unit_day", self.backorder_cost_per_unit_day))
+        _set(self, "backorder_cost_per_unit",
+             check.number("backorder_cost_per_unit", self.backorder_cost_per_unit))
         check.raise_if_any()
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from numbers import Real
 from typing import Any
@@ -59,6 +59,7 @@ __all__ = [
     "SharedWarehouse",
     "SourcingPolicy",
     "as_policy",
+    "path_footprints",
     "policy_from_mapping",
 ]
 
@@ -225,8 +226,11 @@ class SourcingPolicy:
         Regional diversification: no more than this share of any input from one region (static
         shares are rebalanced to lanes from other regions where there are any).
     prefer_green : float
-        Green procurement: move this fraction of the share of non-green sources to green ones
-        (:attr:`Node.green`), for inputs that have both [0-1].
+        Green procurement: for inputs with a choice of sources, move this fraction of the share
+        of the other sources to the one(s) whose supply path has the lowest cradle-to-gate
+        footprint at this node's gate (the source's own footprint along its split plus the
+        lane's transport; :func:`path_footprints`) [0-1]. The :attr:`Node.green` flag is a
+        label (the ``green_supply_share`` KPI); the ranking comes from the emissions data.
     single_source : bool
         Single sourcing: each input from its largest primary lane, as far as that source's and
         lane's capacity carry the nominal flow; the rest spills to the next lanes.
@@ -383,13 +387,18 @@ class GreenPolicy:
     Parameters
     ----------
     prefer_low_emission : float
-        Move this fraction of each input's share to its lowest-emission lane(s) [0-1].
+        Move this fraction of each input's share to the lane(s) whose units arrive with the
+        lowest cradle-to-gate footprint (source path plus transport, not transport alone) [0-1].
     mode_co2e_kg_per_unit_km : mapping of str to float
         Emission factors by transport mode (cleaner vehicles), replacing the lanes' own.
+    mode_premium_per_unit : mapping of str to float
+        What the cleaner vehicles cost on top of the lane's freight, per unit shipped, by mode
+        [money/unit] (a premium cost of the measure).
     """
 
     prefer_low_emission: float = 0.0
     mode_co2e_kg_per_unit_km: Mapping[str, float] = field(default_factory=dict)
+    mode_premium_per_unit: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -549,6 +558,8 @@ def _validate_parts(policy: Policy) -> None:
             maximum=1)
     for mode, value in g.mode_co2e_kg_per_unit_km.items():
         _number(f"{where}.green", f"mode_co2e_kg_per_unit_km.{mode}", value, minimum=0)
+    for mode, value in g.mode_premium_per_unit.items():
+        _number(f"{where}.green", f"mode_premium_per_unit.{mode}", value, minimum=0)
     for i, r in enumerate(policy.reserves):
         here = f"{where}.reserves[{i}]"
         _number(here, "units", r.units, minimum=0)
@@ -789,6 +800,8 @@ def _plan(policy: Policy, network: Network) -> PolicyPlan:
     premium = np.zeros(e)
     premium[backup & ~same_source] = policy.sourcing.backup.premium_per_unit
     premium[role == 2] = policy.expedite.premium_per_unit
+    for mode, extra in policy.green.mode_premium_per_unit.items():
+        premium[np.array([lane.mode == mode for lane in network.lanes], dtype=bool)] += extra
     fee_per_day = np.zeros(n)
     reservation = policy.sourcing.backup.reservation_fee_per_day
     if reservation > 0:
@@ -1072,8 +1085,11 @@ def _pos_weights(layout: Layout) -> np.ndarray:
 def _rule_shares(policy: Policy, layout: Layout) -> np.ndarray | None:
     """Shares the static rules ask for (single source, green, low emission, regional cap).
 
-    ``None`` when no static rule is on. The result may ask more of a source than it can make;
-    :func:`_within_capacity` makes it feasible.
+    ``None`` when no static rule is on. Inputs are visited upstream first, so the green rules
+    rank each lane by the cradle-to-gate footprint of the units it brings (the source's own
+    footprint along its chosen split, plus the lane's transport emissions;
+    :func:`path_footprints`), not by a flag or by the last leg alone. The result may ask more
+    of a source than it can make; :func:`_within_capacity` makes it feasible.
     """
     g = policy.sourcing.prefer_green
     e = policy.green.prefer_low_emission
@@ -1081,26 +1097,67 @@ def _rule_shares(policy: Policy, layout: Layout) -> np.ndarray | None:
     if not (policy.sourcing.single_source or g > 0 or e > 0 or cap is not None):
         return None
     share = layout.lane_share.copy()
-    primary = layout.lane_role == 0
     nodes = layout.network.nodes
-    green = np.array([nodes[s].green for s in layout.lane_source], dtype=bool)
     regions = np.array([nodes[s].region for s in layout.lane_source])
-    for k in range(layout.n_inputs):
-        lanes = np.flatnonzero(primary & (layout.lane_input == k))
+
+    def choose(k: int, lanes: np.ndarray, arriving: np.ndarray) -> None:
         if lanes.size < 2:
-            continue
+            return
         s = share[lanes]
         if policy.sourcing.single_source:
             s = np.where(np.arange(s.size) == int(np.argmax(s)), 1.0, 0.0)
-        if g > 0:
-            s = _move_share(s, green[lanes], g)
-        if e > 0:
-            co2e = layout.lane_co2e[lanes]
-            s = _move_share(s, co2e == co2e.min(), e)
+        if g > 0:  # procurement: the sources whose supply path is cleanest
+            s = _move_share(s, _cleanest_sources(layout.lane_source[lanes], arriving), g)
+        if e > 0:  # logistics: the cleanest lanes
+            s = _move_share(s, _cleanest(arriving), e)
         if cap is not None:
             s = _cap_regions(s, regions[lanes], cap)
         share[lanes] = s
+
+    path_footprints(layout, share, choose)
     return share
+
+
+def path_footprints(layout: Layout, share: np.ndarray,
+                    choose: Callable[[int, np.ndarray, np.ndarray], None] | None = None
+                    ) -> np.ndarray:
+    """Cradle-to-gate kg CO2e per unit of each node at the nominal split ``share``.
+
+    A node's unit carries its production emissions plus, per input, the BOM quantity times the
+    share-weighted footprint of the units its primary lanes bring (source footprint plus lane
+    transport emissions), as :func:`sim.metrics.footprint` computes it along actual flows.
+    ``choose(input, lanes, arriving)``, when given, may rewrite ``share[lanes]`` in place
+    before the input is added up; inputs are visited upstream first.
+    """
+    footprint = layout.production_co2e.astype(float)
+    primary = layout.lane_role == 0
+    for node_id in nx.topological_sort(layout.network.graph):
+        i = layout.network.node_index[node_id]
+        for k in range(layout.input_first[i], layout.input_first[i] + layout.input_count[i]):
+            lanes = np.flatnonzero(primary & (layout.lane_input == k))
+            if lanes.size == 0:
+                continue
+            arriving = footprint[layout.lane_source[lanes]] + layout.lane_co2e[lanes]
+            if choose is not None:
+                choose(k, lanes, arriving)
+            weights = share[lanes]
+            total = weights.sum()
+            weights = weights / total if total > 0 else np.full(lanes.size, 1.0 / lanes.size)
+            footprint[i] += layout.input_bom[k] * float(weights @ arriving)
+    return footprint
+
+
+def _cleanest(arriving: np.ndarray) -> np.ndarray:
+    """The lanes whose units carry the lowest footprint (ties within 1e-9 relative)."""
+    return np.isclose(arriving, arriving.min(), rtol=1e-9, atol=1e-12)
+
+
+def _cleanest_sources(sources: np.ndarray, arriving: np.ndarray) -> np.ndarray:
+    """Every lane of the source(s) whose cleanest lane brings the lowest footprint."""
+    best = {int(s): float(arriving[sources == s].min()) for s in np.unique(sources)}
+    lowest = min(best.values())
+    return np.array([np.isclose(best[int(s)], lowest, rtol=1e-9, atol=1e-12)
+                     for s in sources])
 
 
 def _move_share(share: np.ndarray, preferred: np.ndarray, fraction: float) -> np.ndarray:

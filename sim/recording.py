@@ -163,18 +163,19 @@ class ChunkRecord:
     summary: SummaryAccumulator | None = None
     timings: dict[str, float] = field(default_factory=dict)
     events: np.ndarray | None = None  # the event log (EVENT_DTYPE, global replicate numbers)
+    event_values: dict[str, np.ndarray] = field(default_factory=dict)  # per event, as events
+    daily: tuple[np.ndarray, np.ndarray] | None = None  # network (demand, served) per replicate
 
 
 class Recording:
     """The recorders of one chunk for a recording mode."""
 
     def __init__(self, mode: str, replicate_ids: np.ndarray, days: int, layout: Layout,
-                 quantile_replicates: int = DEFAULT_QUANTILE_REPLICATES,
-                 disruption_start: np.ndarray | None = None) -> None:
+                 quantile_replicates: int = DEFAULT_QUANTILE_REPLICATES) -> None:
         r = len(replicate_ids)
         self.replicate_ids = replicate_ids
         self.node_totals = NodeTotals(layout)
-        self.kpis = KpiAccumulator(r, days, layout, self.node_totals, disruption_start)
+        self.kpis = KpiAccumulator(r, days, layout, self.node_totals)
         self.trace = TraceRecorder(r, days, layout) if mode == "full" else None
         self.summary = (SummaryAccumulator(replicate_ids, days, layout, quantile_replicates)
                         if mode == "summary" else None)
@@ -198,4 +199,5 @@ class Recording:
             trace=self.trace.trace if self.trace is not None else None,
             series=self.trace.series if self.trace is not None else None,
             summary=self.summary,
+            daily=self.kpis.daily(),
         )

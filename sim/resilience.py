@@ -1,37 +1,106 @@
-r"""Time to survive, time to recover and resilience loss of daily service series.
+r"""Time to survive, time to recover and resilience loss, measured against an undisrupted twin.
 
 After Simchi-Levi, Schmidt & Wei (2014, *Harvard Business Review*) and Simchi-Levi et al. (2015,
-*Interfaces* 45(5)), measured on the simulated service instead of assumed. For one series
-(a replicate of a node, a region or the network) with daily demand :math:`D_t`, units served on
-the day :math:`S_t` and a disruption starting on day :math:`t_0`:
+*Interfaces* 45(5)), measured on the simulated service instead of assumed. What "normal" service
+is comes from the run's **twin**: the same replicate with the same demand and no disruption
+(common random numbers, :func:`sim.simulate` runs it). Demand noise and the policy's own
+shortfalls happen in both, so they cancel; what is left is what the event did. For one series
+(a replicate of the network, a region or a node) with daily demand :math:`D_t`, units served on
+the day :math:`S_t`, the twin's :math:`D^0_t, S^0_t`, and an event starting on day :math:`t_0`:
 
-* daily service :math:`s_t = S_t / D_t` (1 on days without demand), smoothed as the trailing
-  mean :math:`\bar s_t` over ``window`` days (1 = no smoothing);
-* the *normal* level :math:`\nu`: the fill rate over the days before :math:`t_0` when there
-  are at least ``window`` of them, else 1;
-* the threshold :math:`h = \nu - \text{tolerance}`;
-* **time to survive** (TTS): days from :math:`t_0` to the first day with :math:`\bar s_t < h`
-  (how long demand keeps being met); censored at the end of the series when that never happens;
-* **time to recover** (TTR): days from :math:`t_0` to the day after the last day with
-  :math:`\bar s_t < h` (service is back to normal for good); 0 when it never falls;
-* **resilience loss**: :math:`\sum_{t_0 \le t < t_0 + TTR} (\nu D_t - S_t)`, the area between
-  normal and realised service over the event, in units (unit-days of service lost).
+* daily service :math:`s_t = S_t / D_t` (1 on days without demand) and the twin's :math:`s^0_t`;
+* the shortfall :math:`g_t = s^0_t - s_t` (points of service the event took that day);
+* a day is **short** when :math:`g_t > \text{tolerance}` (default 0.02, two points);
+* **time to survive** (TTS): days from :math:`t_0` to the first short day (how long demand keeps
+  being met as the twin meets it); where no day is short by the end, TTS is the days to the end
+  and the event made no loss (``short = False``);
+* **time to recover** (TTR): days from :math:`t_0` to the first day, after the first short day,
+  that begins ``hold_days`` days in a row (default 7) that are not short. Where the run ends
+  before that, TTR is the days observed to the end and ``censored = True``; an event that was
+  never short has TTR 0;
+* **resilience loss**: :math:`\sum_{t_0 \le t < t_0 + TTR} g_t D_t`, in units: what the twin
+  served and the run did not, over the event (with equal demand, :math:`S^0_t - S_t`).
 
-All functions take arrays shaped (..., day) and a start per series (-1 = no disruption, giving
-NaN), and return arrays shaped (...). With ``window=1`` and ``tolerance=0`` on a deterministic
-run, TTS is the number of full-service days (``../shared/validation`` case 3).
+Because the twin is the reference, none of these grow with the run's length once the event is
+over, and a run without events has none (NaN). The functions take arrays shaped (..., day) and a
+start per series (-1: no event, giving NaN) and return arrays shaped (...).
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
-__all__ = ["DEFAULT_TOLERANCE", "DEFAULT_WINDOW", "normal_level", "resilience_loss",
-           "service_level", "smoothed", "survival_time", "time_to_recover", "time_to_survive"]
+from sim.errors import ConfigError, Issue
 
-DEFAULT_WINDOW = 7  # days: a week, so that single noisy days do not count as falls
-DEFAULT_TOLERANCE = 0.02  # two points of service below normal
-FULL = 1.0 - 1e-9  # a day whose service rounds to 1 is a full-service day
+__all__ = ["DEFAULT_HOLD_DAYS", "DEFAULT_TOLERANCE", "RecoveryRule", "as_recovery_rule",
+           "event_resilience", "service_level", "shortfall", "survival_time", "union_loss"]
+
+DEFAULT_TOLERANCE = 0.02  # two points of service below the twin
+DEFAULT_HOLD_DAYS = 7  # a week back within tolerance counts as recovered, one good day does not
+
+
+@dataclass(frozen=True)
+class RecoveryRule:
+    """How the resilience KPIs read a run against its undisrupted twin.
+
+    Parameters
+    ----------
+    tolerance : float
+        Points of daily service below the twin that a day may fall before it counts as short
+        [0-1).
+    hold_days : int
+        Days in a row within the tolerance that count as recovered (>= 1).
+    counterfactual : bool
+        Run the undisrupted twin of every replicate that has an event (one more calm run of
+        those replicates). ``False`` skips it: the resilience KPIs and the calm costs are then
+        missing (NaN), and :func:`sim.compare.cost_benefit` falls back to the per-year reading.
+    """
+
+    tolerance: float = DEFAULT_TOLERANCE
+    hold_days: int = DEFAULT_HOLD_DAYS
+    counterfactual: bool = True
+
+    def __post_init__(self) -> None:
+        issues = []
+        if (isinstance(self.tolerance, bool) or not isinstance(self.tolerance, int | float)
+                or not math.isfinite(self.tolerance) or not 0 <= self.tolerance < 1):
+            issues.append(Issue("resilience", "tolerance", self.tolerance,
+                                "must be a number in [0, 1): points of service below the twin"))
+        if (isinstance(self.hold_days, bool) or not isinstance(self.hold_days, int | np.integer)
+                or self.hold_days < 1):
+            issues.append(Issue("resilience", "hold_days", self.hold_days,
+                                "must be a whole number of days >= 1"))
+        if not isinstance(self.counterfactual, bool):
+            issues.append(Issue("resilience", "counterfactual", self.counterfactual,
+                                "must be true or false"))
+        if issues:
+            raise ConfigError(issues)
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The rule as a plain mapping (the ``resilience`` section of a run's config)."""
+        return {"tolerance": float(self.tolerance), "hold_days": int(self.hold_days),
+                "counterfactual": bool(self.counterfactual)}
+
+
+def as_recovery_rule(rule: RecoveryRule | dict[str, Any] | None) -> RecoveryRule:
+    """A rule from itself, its mapping form (unknown keys refused by name), or the default."""
+    if rule is None:
+        return RecoveryRule()
+    if isinstance(rule, RecoveryRule):
+        return rule
+    if not isinstance(rule, dict):
+        raise ConfigError(Issue("resilience", "", rule, "must be a mapping of tolerance, "
+                                "hold_days and counterfactual"))
+    known = set(RecoveryRule.__dataclass_fields__)
+    unknown = sorted(set(rule) - known)
+    if unknown:
+        raise ConfigError(Issue("resilience", unknown[0], rule[unknown[0]],
+                                f"unknown option; expected one of {', '.join(sorted(known))}"))
+    return RecoveryRule(**rule)
 
 
 def service_level(served: np.ndarray, demand: np.ndarray) -> np.ndarray:
@@ -42,106 +111,90 @@ def service_level(served: np.ndarray, demand: np.ndarray) -> np.ndarray:
     return out
 
 
-def smoothed(service: np.ndarray, window: int) -> np.ndarray:
-    """Trailing mean over ``window`` days (the first days average what there is)."""
-    if window <= 1:
-        return np.asarray(service, dtype=float)
-    cumulative = np.cumsum(service, axis=-1)
-    days = service.shape[-1]
-    out = cumulative.copy()
-    out[..., window:] = cumulative[..., window:] - cumulative[..., :-window]
-    counts = np.minimum(np.arange(1, days + 1), window)
-    return out / counts
+def shortfall(served: np.ndarray, demand: np.ndarray, twin_served: np.ndarray,
+              twin_demand: np.ndarray) -> np.ndarray:
+    """Daily points of service the run fell below its twin: s0_t - s_t, shape (..., day)."""
+    return service_level(twin_served, twin_demand) - service_level(served, demand)
 
 
-def _starts(start: np.ndarray | int, shape: tuple[int, ...]) -> np.ndarray:
-    return np.broadcast_to(np.asarray(start, dtype=np.int64), shape)
-
-
-def normal_level(served: np.ndarray, demand: np.ndarray, start: np.ndarray | int,
-                 window: int = DEFAULT_WINDOW) -> np.ndarray:
-    """Fill rate before the disruption (1 when fewer than ``window`` days precede it)."""
-    days = demand.shape[-1]
-    start = _starts(start, demand.shape[:-1])
-    before = np.arange(days) < start[..., None]
-    total = np.where(before, demand, 0.0).sum(axis=-1)
-    met = np.where(before, served, 0.0).sum(axis=-1)
-    level = np.ones(start.shape)
-    np.divide(met, total, out=level, where=(start >= max(window, 1)) & (total > 0))
-    return level
-
-
-def _below(served: np.ndarray, demand: np.ndarray, start: np.ndarray, window: int,
-           tolerance: float) -> tuple[np.ndarray, np.ndarray]:
-    """(days below the threshold at or after the start, normal level)."""
-    normal = normal_level(served, demand, start, window)
-    threshold = np.minimum(normal - tolerance, FULL)
-    below = smoothed(service_level(served, demand), window) < threshold[..., None]
-    after = np.arange(demand.shape[-1]) >= start[..., None]
-    return below & after & (start[..., None] >= 0), normal
-
-
-def time_to_survive(served: np.ndarray, demand: np.ndarray, start: np.ndarray | int, *,
-                    window: int = DEFAULT_WINDOW,
-                    tolerance: float = DEFAULT_TOLERANCE) -> np.ndarray:
-    """Days from the start until service first falls below normal (see the module docstring).
+def event_resilience(gap: np.ndarray, demand: np.ndarray, start: np.ndarray | int, *,
+                     tolerance: float = DEFAULT_TOLERANCE,
+                     hold_days: int = DEFAULT_HOLD_DAYS) -> dict[str, np.ndarray]:
+    """TTS, TTR, censoring and loss of events, from the shortfall against the twin.
 
     Parameters
     ----------
-    served, demand : ndarray, shape (..., day)
-        Units served on the day and units demanded.
+    gap : ndarray, shape (..., day)
+        Daily shortfall of service against the twin (:func:`shortfall`).
+    demand : ndarray, shape (..., day)
+        The run's daily demand [units].
     start : int or ndarray, shape (...)
-        Day the disruption starts in each series; -1 when there is none.
-    window : int
-        Days of the trailing mean of service.
-    tolerance : float
-        How far below its normal level service may fall before it counts.
+        Day each series' event starts; -1 where there is none.
+    tolerance, hold_days
+        See :class:`RecoveryRule`.
 
     Returns
     -------
-    ndarray, shape (...)
-        TTS in days; NaN where there is no disruption; censored at the end of the series.
+    dict of ndarray, shape (...)
+        ``time_to_survive`` and ``time_to_recover`` [days], ``recovery_censored`` (1: not
+        recovered by the end, TTR counts the days observed; 0: recovered), ``short`` (1: service
+        fell short at some point) and ``resilience_loss`` [units]; NaN where there is no event.
     """
-    demand = np.asarray(demand, dtype=float)
-    start = _starts(start, demand.shape[:-1])
-    below, _ = _below(np.asarray(served, dtype=float), demand, start, window, tolerance)
-    days = demand.shape[-1]
-    first = np.where(below.any(axis=-1), np.argmax(below, axis=-1), days)
-    return np.where(start >= 0, first - start, np.nan)
+    gap, demand = np.asarray(gap, dtype=float), np.asarray(demand, dtype=float)
+    days = gap.shape[-1]
+    start = np.broadcast_to(np.asarray(start, dtype=np.int64), gap.shape[:-1])
+    day = np.arange(days)
+    after = day >= start[..., None]
+    short = (gap > tolerance) & after
+    fell = short.any(axis=-1)
+    first_short = np.where(fell, np.argmax(short, axis=-1), days)
+    recovered_from = _first_calm_run(short, first_short, hold_days)
+    censored = fell & (recovered_from >= days)
+    end = np.where(fell, np.minimum(recovered_from, days), start)
+    inside = after & (day < end[..., None])
+    loss = np.where(inside, gap * demand, 0.0).sum(axis=-1)
+    event = start >= 0
+    return {
+        "time_to_survive": np.where(event, first_short - start, np.nan),
+        "time_to_recover": np.where(event, end - start, np.nan),
+        "recovery_censored": np.where(event, censored.astype(float), np.nan),
+        "short": np.where(event, fell.astype(float), np.nan),
+        "resilience_loss": np.where(event, loss, np.nan),
+    }
 
 
-def time_to_recover(served: np.ndarray, demand: np.ndarray, start: np.ndarray | int, *,
-                    window: int = DEFAULT_WINDOW,
-                    tolerance: float = DEFAULT_TOLERANCE) -> np.ndarray:
-    """Days from the start until service is back to normal for good (0 if it never fell).
+def _first_calm_run(short: np.ndarray, first_short: np.ndarray, hold_days: int) -> np.ndarray:
+    """First day from ``first_short`` on that starts ``hold_days`` days not short (else days)."""
+    days = short.shape[-1]
+    calm = np.concatenate([np.zeros((*short.shape[:-1], 1)),
+                           np.cumsum(~short, axis=-1, dtype=float)], axis=-1)
+    if hold_days > days:
+        return np.full(short.shape[:-1], days)
+    window = calm[..., hold_days:] - calm[..., :-hold_days]  # calm days in [d, d + hold)
+    candidate = (window >= hold_days) & (np.arange(days - hold_days + 1)
+                                         >= first_short[..., None])
+    return np.where(candidate.any(axis=-1), np.argmax(candidate, axis=-1), days)
 
-    Parameters and returns as :func:`time_to_survive`. A series still below normal on its last
-    day gives the days to its end (censored).
+
+def union_loss(gap: np.ndarray, demand: np.ndarray, series: np.ndarray, start: np.ndarray,
+               recover: np.ndarray) -> np.ndarray:
+    """Units lost per series over the union of its events' windows (no day counted twice).
+
+    ``series``, ``start`` and ``recover`` (TTR) describe each event; a series without events
+    gives NaN.
     """
-    demand = np.asarray(demand, dtype=float)
-    start = _starts(start, demand.shape[:-1])
-    below, _ = _below(np.asarray(served, dtype=float), demand, start, window, tolerance)
-    days = demand.shape[-1]
-    last = days - np.argmax(below[..., ::-1], axis=-1)  # the day after the last day below
-    recovered = np.where(below.any(axis=-1), last - start, 0)
-    return np.where(start >= 0, recovered, np.nan)
-
-
-def resilience_loss(served: np.ndarray, demand: np.ndarray, start: np.ndarray | int, *,
-                    window: int = DEFAULT_WINDOW,
-                    tolerance: float = DEFAULT_TOLERANCE) -> np.ndarray:
-    """Units of service lost against the normal level, from the start until recovery.
-
-    Parameters as :func:`time_to_survive`; returns units (NaN without a disruption).
-    """
-    served, demand = np.asarray(served, dtype=float), np.asarray(demand, dtype=float)
-    start = _starts(start, demand.shape[:-1])
-    ttr = time_to_recover(served, demand, start, window=window, tolerance=tolerance)
-    normal = normal_level(served, demand, start, window)
-    day = np.arange(demand.shape[-1])
-    inside = (day >= start[..., None]) & (day < (start + np.nan_to_num(ttr))[..., None])
-    gap = np.where(inside, normal[..., None] * demand - served, 0.0).sum(axis=-1)
-    return np.where(start >= 0, gap, np.nan)
+    rows, days = gap.shape
+    edges = np.zeros((rows, days + 1))
+    ok = np.isfinite(recover) & (start >= 0)
+    begin = start[ok].astype(np.int64)
+    finish = np.minimum(begin + recover[ok].astype(np.int64), days)
+    np.add.at(edges, (series[ok], begin), 1.0)
+    np.add.at(edges, (series[ok], finish), -1.0)
+    inside = np.cumsum(edges, axis=-1)[:, :days] > 0.5
+    loss = np.where(inside, gap * demand, 0.0).sum(axis=-1)
+    has_event = np.zeros(rows, dtype=bool)
+    has_event[series[ok]] = True
+    return np.where(has_event, loss, np.nan)
 
 
 def survival_time(stock_past_node: np.ndarray | float, demand_per_day: np.ndarray | float,

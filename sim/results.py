@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from sim.effects import KINDS, RAMP_EXPONENTIAL
-from sim.kpis import KPI_ARRAYS, KPI_VARS, NETWORK_SERIES, order_tiers
+from sim.kpis import CALM_VARS, KPI_ARRAYS, KPI_VARS, NETWORK_SERIES, RESILIENCE_VARS, order_tiers
 from sim.layout import Layout
 from sim.recording import QUANTILES, ChunkRecord
 from sim.trace import INPUT_VARS, LANE_VARS, NODE_VARS, Var
@@ -82,7 +82,7 @@ def to_dataset(layout: Layout, record: ChunkRecord, *, days: int, mode: str,
         Kind of each disruption spec of the run, for the event log.
     """
     data_vars: dict[str, xr.Variable] = {}
-    for name, var in KPI_VARS.items():
+    for name, var in {**KPI_VARS, **RESILIENCE_VARS, **CALM_VARS}.items():
         data_vars[name] = _var(("replicate",), record.kpis[name], var, kpi=1)
     for name, (var, dim) in KPI_ARRAYS.items():
         data_vars[name] = _var(("replicate", dim), record.kpis[name], var, kpi=1)
@@ -116,20 +116,31 @@ def to_dataset(layout: Layout, record: ChunkRecord, *, days: int, mode: str,
         coords["day"] = ("day", np.arange(days, dtype=np.int64))
     dataset = xr.Dataset(data_vars, coords=coords)
     if record.events is not None:
-        dataset = dataset.merge(event_log(layout, record.events, warmup_days, causes))
+        dataset = dataset.merge(event_log(layout, record.events, warmup_days, causes,
+                                          record.event_values))
     return dataset
 
 
 EVENT_KIND_NAMES = {code: name for name, code in KINDS.items()}
+EVENT_VARS = {
+    **{name: RESILIENCE_VARS[name] for name in ("time_to_survive", "time_to_recover",
+                                                  "recovery_censored")},
+    "short": Var("1", "1 when service fell more than the tolerance below the undisrupted twin"),
+    "resilience_loss": Var("units", "units the undisrupted twin served and the run did not, "
+                           "from the event's start until recovery"),
+}
 
 
 def event_log(layout: Layout, events: np.ndarray, warmup_days: int,
-              causes: tuple[str, ...] = ()) -> xr.Dataset:
+              causes: tuple[str, ...] = (), values: dict[str, np.ndarray] | None = None
+              ) -> xr.Dataset:
     """The events of a run as variables along an ``event`` dimension.
 
     Days are recorded days (negative: during the warm-up). ``event_cause`` numbers the
     disruption spec that made the event, in the order of the run's config; ``event_cause_kind``
-    names its kind.
+    names its kind. ``values`` adds each event's resilience against the undisrupted twin
+    (:mod:`sim.counterfactual`) as ``event_<name>``: the values of its occurrence (the events
+    of one replicate, cause and start day), NaN for events that do not act on recorded days.
     """
     kind = [EVENT_KIND_NAMES[int(k)] for k in events["kind"]]
     names = {"node_capacity": layout.node_ids, "lane_capacity": layout.lane_ids,
@@ -154,6 +165,9 @@ def event_log(layout: Layout, events: np.ndarray, warmup_days: int,
         "event_cause_kind": (np.array([causes[c] if c < len(causes) else "" for c in cause],
                                       dtype=object), "1", "kind of that disruption spec"),
     }
+    for name, array in (values or {}).items():
+        var = EVENT_VARS[name]
+        variables[f"event_{name}"] = (array, var.units, var.description)
     return xr.Dataset({name: xr.Variable(("event",), data,
                                          attrs={"units": units, "description": text})
                        for name, (data, units, text) in variables.items()})

@@ -13,16 +13,19 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from sim.batch import BatchEngine
+from sim.counterfactual import CALM_KPIS, EVENT_RESILIENCE, measure
+from sim.kpis import CALM_VARS, RESILIENCE_VARS
 from sim.layout import Layout
 from sim.model import SupplyChainModel
 from sim.policy import PolicyPlan
 from sim.recording import ChunkRecord, Recording
+from sim.resilience import RecoveryRule
 from sim.scenario import Scenario, ScenarioDraws
 from sim.trace import Trace
 
@@ -57,6 +60,7 @@ class RunPlan:
     engine: str
     record: str
     quantile_replicates: int
+    recovery: RecoveryRule = field(default_factory=RecoveryRule)
 
 
 def _chunks(replicates: int, size: int) -> Iterator[np.ndarray]:
@@ -65,51 +69,88 @@ def _chunks(replicates: int, size: int) -> Iterator[np.ndarray]:
 
 
 def run_chunk(plan: RunPlan, replicates: np.ndarray) -> ChunkRecord:
-    """Run one chunk of replicates and return what it recorded."""
+    """Run one chunk of replicates (and their undisrupted twins) and return what it recorded."""
     scenario = plan.scenario
-    layout = plan.policy_plan.layout
     started = time.perf_counter()
     draws = scenario.draw(replicates)
-    start = draws.disruption_start(scenario.warmup_days)
     sampled = time.perf_counter()
-    if plan.engine == "batch":
-        recording = Recording(plan.record, replicates, scenario.days, layout,
-                              plan.quantile_replicates, start)
+    record = _simulate(plan, scenario, draws, plan.engine, plan.record)
+    per_event = _resilience(plan, replicates, draws, record)
+    record.timings = {"sampling_s": sampled - started,
+                      "simulation_s": time.perf_counter() - sampled}
+    record.events, record.event_values = event_log(draws, plan.record, plan.quantile_replicates,
+                                                   per_event)
+    record.daily = None  # consumed: workers do not send the daily series back
+    return record
+
+
+def _simulate(plan: RunPlan, scenario: Scenario, draws: ScenarioDraws, engine: str,
+              mode: str) -> ChunkRecord:
+    """One engine's run of a chunk's draws."""
+    layout = plan.policy_plan.layout
+    replicates = draws.replicates
+    if engine == "batch":
+        recording = Recording(mode, replicates, scenario.days, layout, plan.quantile_replicates)
         # One BLAS thread: its products here are small, and threads cost more than they give
         # (measured: summary recording 17 % faster); parallelism comes from worker processes.
         with threadpool_limits(limits=1, user_api="blas"):
             BatchEngine(plan.policy_plan).run(draws, scenario.warmup_days, recording)
-        record = recording.result()
+        return recording.result()
+    parts = []
+    for position, r in enumerate(replicates):
+        recording = Recording(mode, np.array([r]), scenario.days, layout,
+                              plan.quantile_replicates)
+        SupplyChainModel(scenario.network, days=scenario.days,
+                         warmup_days=scenario.warmup_days, policy=plan.policy_plan.policy,
+                         disruptions=scenario.disruptions, seed=scenario.seed,
+                         replicate=int(r), draws=draws.replicate(position),
+                         record=recording).run()
+        parts.append(recording.result())
+    return merge_chunks(parts)
+
+
+def _resilience(plan: RunPlan, replicates: np.ndarray, draws: ScenarioDraws,
+                record: ChunkRecord) -> dict[str, np.ndarray]:
+    """Add the resilience and calm KPIs to a chunk's record; return the per-event values.
+
+    The twin is the chunk again with every disruption muted. It runs on the batch engine
+    whatever the run's engine (the engines agree to 1e-9 on calm runs; the tests check it),
+    and only when the chunk has events: without any, the run is its own twin.
+    """
+    count = len(replicates)
+    nan = np.full(count, np.nan)
+    if not plan.recovery.counterfactual:
+        record.kpis.update({name: nan.copy() for name in (*RESILIENCE_VARS, *CALM_VARS)})
+        return {name: np.full(len(draws.events), np.nan) for name in EVENT_RESILIENCE}
+    if len(draws.events):
+        calm = replace(plan.scenario, muted=tuple(range(len(plan.scenario.disruptions))))
+        twin = _simulate(plan, calm, calm.draw(replicates), "batch", "kpis")
     else:
-        parts = []
-        for position, r in enumerate(replicates):
-            recording = Recording(plan.record, np.array([r]), scenario.days, layout,
-                                  plan.quantile_replicates, start[position:position + 1])
-            SupplyChainModel(scenario.network, days=scenario.days,
-                             warmup_days=scenario.warmup_days, policy=plan.policy_plan.policy,
-                             disruptions=scenario.disruptions, seed=scenario.seed,
-                             replicate=int(r), draws=draws.replicate(position),
-                             record=recording).run()
-            parts.append(recording.result())
-        record = merge_chunks(parts)
-    record.timings = {"sampling_s": sampled - started,
-                      "simulation_s": time.perf_counter() - sampled}
-    record.events = event_log(draws, plan.record, plan.quantile_replicates)
-    return record
+        twin = record
+    assert record.daily is not None and twin.daily is not None  # set by every Recording
+    per_replicate, per_event = measure(record.daily, twin.daily, draws.events,
+                                       plan.scenario.warmup_days, plan.recovery)
+    record.kpis.update(per_replicate)
+    record.kpis.update({f"calm_{name}": twin.kpis[name].copy() for name in CALM_KPIS})
+    return per_event
 
 
-def event_log(draws: ScenarioDraws, mode: str, detail_replicates: int) -> np.ndarray:
+def event_log(draws: ScenarioDraws, mode: str, detail_replicates: int,
+              values: dict[str, np.ndarray] | None = None
+              ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """The chunk's events with global replicate numbers, kept like the daily detail.
 
     Full recording keeps every replicate's events; the other modes those of the first
-    ``detail_replicates`` replicates (the quantile set), so the log stays bounded.
+    ``detail_replicates`` replicates (the quantile set), so the log stays bounded. ``values``
+    (per-event arrays aligned with the draws' events) are kept and ordered alike.
     """
     events = draws.events.copy()
     events["replicate"] = draws.replicates[events["replicate"]]
+    keep = np.arange(len(events))
     if mode != "full":
-        events = events[events["replicate"] < detail_replicates]
-    order = np.lexsort((events["start"], events["replicate"]))
-    return events[order]
+        keep = keep[events["replicate"] < detail_replicates]
+    order = keep[np.lexsort((events["start"][keep], events["replicate"][keep]))]
+    return events[order], {name: array[order] for name, array in (values or {}).items()}
 
 
 def merge_chunks(records: Iterable[ChunkRecord]) -> ChunkRecord:
@@ -127,11 +168,21 @@ def merge_chunks(records: Iterable[ChunkRecord]) -> ChunkRecord:
                  for key in ("sampling_s", "simulation_s")},
         events=(np.concatenate([rec.events for rec in records])
                 if first.events is not None else None),
+        event_values={name: np.concatenate([rec.event_values[name] for rec in records])
+                      for name in first.event_values},
+        daily=_merged_daily(records),
     )
     if first.summary is not None:
         for rec in records[1:]:
             merged.summary.merge(rec.summary)
     return merged
+
+
+def _merged_daily(records: list[ChunkRecord]) -> tuple[np.ndarray, np.ndarray] | None:
+    dailies = [rec.daily for rec in records if rec.daily is not None]
+    if len(dailies) < len(records):
+        return None
+    return (np.concatenate([d[0] for d in dailies]), np.concatenate([d[1] for d in dailies]))
 
 
 # Workers keep freed memory for reuse instead of returning every multi-MB temporary to the

@@ -179,7 +179,7 @@ def _prepared(config_json: str) -> tuple[Any, Any, int, int, tuple[str, ...]]:
     scenario = Scenario(spec.network, days=spec.days, warmup_days=spec.warmup_days,
                         disruptions=tuple(spec.disruptions), seed=spec.seed)
     plan = RunPlan(scenario, spec.policy.plan(spec.network), spec.engine, "kpis",
-                   spec.quantile_replicates)
+                   spec.quantile_replicates, spec.resilience)
     causes = tuple(d.kind for d in scenario.disruptions)
     return plan, plan.policy_plan.layout, spec.days, spec.warmup_days, causes
 

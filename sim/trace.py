@@ -37,8 +37,12 @@ NODE_VARS: dict[str, Var] = {
     "shipped": Var("units/day", "units shipped to downstream nodes"),
     "owed": Var("units", "downstream orders not yet shipped, end of day"),
     "in_transit": Var("units", "units on their way to the node, end of day"),
+    "in_transit_value": Var("money", "value of the units on their way to the node, at their "
+                            "sources' unit values, end of day"),
     "capacity_factor": Var("1", "fraction of capacity available (1 = no disruption)"),
     "holding_cost": Var("money/day", "holding cost of finished and input stock"),
+    "pipeline_holding_cost": Var("money/day", "holding cost of the units in transit the node "
+                                 "owns (its inbound lanes' by default)"),
     "transport_cost": Var("money/day", "freight of the units shipped to the node"),
     "shortage_cost": Var("money/day", "penalties for unmet and backordered demand"),
     "premium_cost": Var("money/day", "per-unit charges of measures: backup and expedite "
@@ -47,7 +51,8 @@ NODE_VARS: dict[str, Var] = {
                             "shared-warehouse fees, reserve holding"),
     "fixed_cost": Var("money/day", "one-off charges of measures: backup activations, "
                       "switch-overs to alternate lanes"),
-    "cost": Var("money/day", "holding + transport + shortage + premium + reservation + fixed"),
+    "cost": Var("money/day", "holding + pipeline holding + transport + shortage + premium + "
+                "reservation + fixed"),
     "co2e": Var("kg CO2e/day", "production emissions plus inbound transport emissions"),
     "transferred": Var("units/day", "pooling: units taken from peers minus units given"),
     "reserve_released": Var("units/day", "emergency reserve released into stock"),

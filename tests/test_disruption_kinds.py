@@ -61,7 +61,7 @@ def test_the_engine_runs_at_the_scheduled_capacity(demo: sim.Network) -> None:
 
 @pytest.mark.parametrize("select,expected", [
     ({"lane": "ctrl_a-plant"}, {"ctrl_a-plant"}),
-    ({"mode": "rail"}, {"steel-housing_b", "housing_b-plant", "plant-dc_south"}),
+    ({"mode": "rail"}, {"steel-housing_b", "chip-ctrl_b", "housing_b-plant", "plant-dc_south"}),
     ({"carrier": "ocean_line"}, {"ctrl_a-plant"}),
     ({"region": "overseas"}, {"chip-ctrl_a", "chip-ctrl_b", "ctrl_a-plant", "ctrl_a-plant-air"}),
 ])

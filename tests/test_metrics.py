@@ -8,22 +8,24 @@ import xarray as xr
 
 import sim
 from sim import metrics
+from sim.counterfactual import measure, occurrences
+from sim.effects import events_array
 from sim.errors import ConfigError
 from sim.kpis import replicate_kpis
 from sim.layout import Layout
 from sim.resilience import (
-    normal_level,
-    resilience_loss,
-    smoothed,
+    RecoveryRule,
+    as_recovery_rule,
+    event_resilience,
+    shortfall,
     survival_time,
-    time_to_recover,
-    time_to_survive,
+    union_loss,
 )
 from sim.trace import LANE, NODE, Trace
 
 
 # --------------------------------------------------------------------------------------------
-# Time to survive, time to recover, resilience loss
+# Time to survive, time to recover, resilience loss, against the undisrupted twin
 # --------------------------------------------------------------------------------------------
 def step_outage() -> tuple[np.ndarray, np.ndarray]:
     """Demand 100 a day; full service, then 50 % on days 20-29, then full again."""
@@ -33,40 +35,106 @@ def step_outage() -> tuple[np.ndarray, np.ndarray]:
     return served, demand
 
 
+def read(served: np.ndarray, demand: np.ndarray, twin_served: np.ndarray, start: int,
+         **options: float) -> dict[str, float]:
+    gap = shortfall(served, demand, twin_served, demand)
+    return {k: float(v) for k, v in event_resilience(gap, demand, start, **options).items()}
+
+
 def test_step_outage_has_known_tts_ttr_and_area() -> None:
     served, demand = step_outage()
-    exact = {"window": 1, "tolerance": 0.0}
-    assert time_to_survive(served, demand, 15, **exact) == 5  # full days 15-19
-    assert time_to_recover(served, demand, 15, **exact) == 15  # back on day 30
-    assert resilience_loss(served, demand, 15, **exact) == pytest.approx(500)
-    assert normal_level(served, demand, 15, window=1) == 1.0
-    # smoothing over a week: the weekly mean drops below 0.98 on day 20 (6 x 1 + 0.5) / 7, and
-    # stays below until day 30 + 6 = 36, the first week that is whole again
-    assert time_to_survive(served, demand, 15) == 5
-    assert time_to_recover(served, demand, 15) == 36 - 15
-    # no disruption: NaN; never below: TTS censored at the end, TTR 0
-    assert np.isnan(time_to_survive(served, demand, -1))
-    assert time_to_survive(demand, demand, 15) == 45
-    assert time_to_recover(demand, demand, 15) == 0
-    assert resilience_loss(demand, demand, 15) == 0
+    out = read(served, demand, demand, 15, tolerance=0.0, hold_days=1)
+    assert out["time_to_survive"] == 5  # full days 15-19
+    assert out["time_to_recover"] == 15  # back on day 30
+    assert out["resilience_loss"] == pytest.approx(500)
+    assert out["recovery_censored"] == 0 and out["short"] == 1
+    # a week back within tolerance counts: days 30-36 are, so recovery is still day 30
+    assert read(served, demand, demand, 15)["time_to_recover"] == 15
+    # no disruption: NaN; never short: TTS runs to the end, TTR 0, no loss
+    assert np.isnan(read(served, demand, demand, -1)["time_to_survive"])
+    calm = read(demand, demand, demand, 15)
+    assert (calm["time_to_survive"], calm["time_to_recover"], calm["resilience_loss"]) == (45, 0, 0)
 
 
-def test_normal_level_is_the_fill_rate_before_the_event() -> None:
+def test_a_dip_shorter_than_the_hold_does_not_count_as_recovery() -> None:
+    served, demand = step_outage()
+    served[33] = 50.0  # one more bad day three days after service came back
+    out = read(served, demand, demand, 15, tolerance=0.0, hold_days=7)
+    assert out["time_to_recover"] == 34 - 15  # the calm week starts on day 34
+    assert out["resilience_loss"] == pytest.approx(550)
+    assert read(served, demand, demand, 15, tolerance=0.0, hold_days=1)["time_to_recover"] == 15
+
+
+def test_the_twin_removes_what_the_policy_misses_anyway() -> None:
     demand = np.full(40, 100.0)
-    served = np.full(40, 95.0)  # a lean stage: 95 % normally
+    twin = np.full(40, 95.0)  # a lean stage: 95 % without any event
+    served = twin.copy()
     served[20:25] = 0.0
-    assert normal_level(served, demand, 20, window=7) == pytest.approx(0.95)
-    # 95 % is its normal: time to recover counts only the real fall (weekly mean below 0.93)
-    assert time_to_recover(served, demand, 20, window=1) == 5
-    assert resilience_loss(served, demand, 20, window=1) == pytest.approx(5 * 95)
+    out = read(served, demand, twin, 20, tolerance=0.02, hold_days=3)
+    assert out["time_to_survive"] == 0 and out["time_to_recover"] == 5
+    assert out["resilience_loss"] == pytest.approx(5 * 95)  # what the twin served, not 100
+
+
+def test_not_recovered_by_the_end_is_censored() -> None:
+    demand = np.full(30, 10.0)
+    served = demand.copy()
+    served[25:] = 0.0
+    out = read(served, demand, demand, 20, tolerance=0.0, hold_days=2)
+    assert out["recovery_censored"] == 1
+    assert out["time_to_recover"] == 10  # observed to the end: a lower bound
+    assert out["resilience_loss"] == pytest.approx(50)
 
 
 def test_series_are_vectorised_over_leading_dimensions() -> None:
     served, demand = step_outage()
-    stacked = np.stack([served, demand])
-    out = time_to_recover(stacked, np.stack([demand, demand]), np.array([15, 15]), window=1)
-    np.testing.assert_array_equal(out, [15, 0])
-    np.testing.assert_allclose(smoothed(np.arange(5.0), 2), [0, 0.5, 1.5, 2.5, 3.5])
+    gap = shortfall(np.stack([served, demand]), demand, demand, demand)
+    out = event_resilience(gap, np.stack([demand, demand]), np.array([15, 15]),
+                           tolerance=0.0, hold_days=1)
+    np.testing.assert_array_equal(out["time_to_recover"], [15, 0])
+
+
+def test_union_loss_counts_overlapping_windows_once() -> None:
+    demand = np.full((1, 20), 10.0)
+    gap = np.full((1, 20), 0.5)
+    loss = union_loss(gap, demand, np.array([0, 0]), np.array([2, 5]), np.array([6.0, 6.0]))
+    assert loss[0] == pytest.approx(9 * 5.0)  # days 2-10, not 12 days
+
+
+def test_occurrences_group_simultaneous_events_of_one_cause() -> None:
+    events = events_array(4)
+    events["replicate"] = [0, 0, 0, 1]
+    events["cause"] = [0, 0, 1, 0]
+    events["start"] = [15, 15, 40, 15]
+    events["end"] = [25, 25, 50, 25]
+    of_event, series, start = occurrences(events, warmup_days=10, days=100)
+    assert of_event[0] == of_event[1] != of_event[2]
+    assert sorted(zip(series.tolist(), start.tolist(), strict=True)) == [(0, 5), (0, 30),
+                                                                         (1, 5)]
+
+
+def test_measure_per_replicate_and_per_event() -> None:
+    served, demand = step_outage()
+    events = events_array(2)
+    events["replicate"] = [0, 0]
+    events["cause"] = [0, 1]
+    events["start"], events["end"] = [15, 40], [30, 45]
+    run = (np.stack([demand, demand]), np.stack([served, demand]))
+    twin = (run[0], run[0])
+    per_replicate, per_event = measure(run, twin, events, 0, RecoveryRule(0.0, 1))
+    assert per_replicate["time_to_recover"][0] == 15 and np.isnan(
+        per_replicate["time_to_recover"][1])
+    assert per_replicate["disruption_count"].tolist() == [2, 0]
+    np.testing.assert_allclose(per_event["time_to_recover"], [15, 0])  # the second: no fall
+    assert per_replicate["resilience_loss"][0] == pytest.approx(500)
+
+
+def test_recovery_rule_names_a_bad_key_and_value() -> None:
+    with pytest.raises(ConfigError, match="resilience: hold_days = 0"):
+        RecoveryRule(hold_days=0)
+    with pytest.raises(ConfigError, match=r"resilience: tolerance = 1\.5"):
+        as_recovery_rule({"tolerance": 1.5})
+    with pytest.raises(ConfigError, match="unknown option"):
+        as_recovery_rule({"window": 7})
 
 
 def test_analytic_survival_time() -> None:
@@ -124,14 +192,15 @@ def test_network_service_equals_the_kpis(outage_run: xr.Dataset) -> None:
     np.testing.assert_allclose(by_region.lost_sales.sum("region"), outage_run.lost_sales)
 
 
-def test_resilience_from_the_event_log_equals_the_kpis(outage_run: xr.Dataset) -> None:
+def test_resilience_by_group_equals_the_kpis_for_the_network(outage_run: xr.Dataset) -> None:
     assert (metrics.disruption_start(outage_run) == 20).all()
     network = metrics.resilience(outage_run, by="network")
-    for name in ("time_to_survive", "time_to_recover", "resilience_loss"):
+    for name in ("time_to_survive", "time_to_recover", "resilience_loss", "recovery_censored"):
         np.testing.assert_allclose(network[name], outage_run[name], rtol=1e-12)
-    by_node = metrics.resilience(outage_run, by="node", start=20, window=1)
+    by_node = metrics.resilience(outage_run, by="node")
     assert (by_node.time_to_recover.sel(node="dc_north") > 0).all()
     assert by_node.time_to_survive.sel(node="dc_north").min() >= 1  # the DC's stock covers
+    assert by_node.time_to_recover.sel(node="plant").isnull().all()  # no end customers
 
 
 def test_inventory_and_costs(outage_run: xr.Dataset) -> None:
@@ -172,14 +241,14 @@ def test_footprint_along_a_chain() -> None:
 
 def test_footprint_follows_the_actual_flows(demo: sim.Network) -> None:
     ds = sim.simulate(demo, days=60, replicates=4, engine="batch", record="kpis", seed=1,
-                      disruptions=[sim.NodeOutage("motor_a", start_day=0, duration_days=60)])
+                      disruptions=[sim.NodeOutage("motor_b", start_day=0, duration_days=60)])
     per_unit = metrics.footprint(ds).sel(product="widget")
-    # with motor_a down all along, every motor comes from motor_b (7 kg + 700 km x 0.0015)
+    # with motor_b down all along, every motor comes from motor_a (6 kg + 200 km x 0.0015)
     calm = sim.simulate(demo, days=60, replicates=4, engine="batch", record="kpis", seed=1)
     flows = calm.lane_flow.sel(lane=["motor_a-plant", "motor_b-plant"])
-    share_b = flows.sel(lane="motor_b-plant") / flows.sum("lane")
-    motor_a, motor_b = 6 + 200 * 0.0015, 7 + 700 * 0.0015
-    expected_shift = (motor_b - (share_b * motor_b + (1 - share_b) * motor_a)).values
+    share_a = flows.sel(lane="motor_a-plant") / flows.sum("lane")
+    motor_a, motor_b = 6 + 200 * 0.0015, 4.5 + 700 * 0.0015
+    expected_shift = (motor_a - (share_a * motor_a + (1 - share_a) * motor_b)).values
     shift = (per_unit - metrics.footprint(calm).sel(product="widget")).values
     # the plant's output mixes in the motors that arrived; the shift is at most a motor's worth
     assert (shift > 0).all() and (shift <= expected_shift + 1e-9).all()
@@ -191,3 +260,51 @@ def test_tail_risk(outage_run: xr.Dataset) -> None:
     assert risk.lost_sales_cvar.item() == pytest.approx(values[-3:].mean())
     assert risk.lost_sales_quantile.sel(quantile=0.5).item() == pytest.approx(
         np.median(values))
+
+
+# --------------------------------------------------------------------------------------------
+# The resilience KPIs measure the event, not the run's length or the noise
+# --------------------------------------------------------------------------------------------
+def test_recovery_does_not_grow_with_the_horizon(demo: sim.Network) -> None:
+    outage = [sim.NodeOutage("ctrl_a", start_day=20, duration_days=30)]
+    runs = {days: sim.simulate(demo, days=days, warmup_days=30, replicates=20, seed=1,
+                               engine="batch", record="kpis", disruptions=outage)
+            for days in (180, 730, 3650)}
+    for name in ("time_to_recover", "resilience_loss", "time_to_survive"):
+        short = runs[180][name].values
+        assert np.isfinite(short).all()
+        for days in (730, 3650):
+            long = runs[days][name].values
+            error = np.sqrt(short.var(ddof=1) / short.size + long.var(ddof=1) / long.size)
+            assert abs(long.mean() - short.mean()) <= 4 * error + 1.0, (name, days)
+    assert runs[3650].recovery_censored.sum() == 0
+    assert (runs[3650].time_to_recover < 120).all()  # not the run's length
+
+
+def test_a_noise_only_run_reports_no_recovery(demo: sim.Network) -> None:
+    ds = sim.simulate(demo, days=120, replicates=5, seed=1, engine="batch", record="kpis")
+    for name in ("time_to_survive", "time_to_recover", "resilience_loss", "recovery_censored"):
+        assert ds[name].isnull().all()
+    assert (ds.disruption_count == 0).all()
+    np.testing.assert_array_equal(ds.calm_total_cost, ds.total_cost)  # its own twin
+    from analysis.tables import kpi_summary
+
+    assert "time_to_recover" not in kpi_summary(ds).index
+
+
+def test_every_event_of_a_risk_register_is_read_on_its_own(demo: sim.Network) -> None:
+    events = [sim.NodeOutage("ctrl_a", start_day=10, duration_days=10),
+              sim.NodeOutage("motor_a", start_day=100, duration_days=20)]
+    ds = sim.simulate(demo, days=200, warmup_days=30, replicates=4, seed=2, engine="batch",
+                      record="full", disruptions=events)
+    assert (ds.disruption_count == 2).all()
+    first = ds.event_time_to_recover.where(ds.event_cause == 0, drop=True)
+    np.testing.assert_allclose(first, ds.time_to_recover)  # the KPI reads the first event
+    assert (first < 90).all()  # recovered before the second event starts, not after it
+    per_event = ds.event_resilience_loss.groupby(ds.event_replicate).sum()
+    assert (per_event.values >= ds.resilience_loss.values - 1e-6).all()
+    without = sim.simulate(demo, days=200, warmup_days=30, replicates=4, seed=2,
+                           engine="batch", record="kpis", disruptions=events,
+                           resilience={"counterfactual": False})
+    assert without.time_to_recover.isnull().all() and without.calm_total_cost.isnull().all()
+    np.testing.assert_array_equal(without.total_cost, ds.total_cost)

@@ -9,14 +9,17 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 import sim
+from sim.compare import cost_benefit
 from sim.policy import policy_from_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
-ROW = re.compile(r"^\| `(\w+)` \([^|]*\) \| ([\d.]+) \| ([\d,]+) \| ([\d,]+) \| ([\d,]+) \|$")
+NUMBER = r"(-?[\d,.]+|-)"
+ROW = re.compile(r"^\| `(\w+)` \([^|]*\) " + r"\| " + r" \| ".join([NUMBER] * 8) + r" \|$")
 
 
 def demo_table() -> dict[str, tuple[str, ...]]:
@@ -42,10 +45,28 @@ def test_the_demo_table_is_what_make_demo_computes() -> None:
         disruptions=outage["events"], days=run["days"], warmup_days=run["warmup_days"],
         seed=run["seed"], replicates=experiment["engine"]["replicates"], engine="batch",
         record="kpis")
-    for name, (fill, lost, policy_cost, total) in table.items():
+    money = cost_benefit(runs, baseline=names[0])
+    assert money.attrs["reading"] == "per event"
+    for name, (fill, lost, ttr, policy_cost, total, running, net, breakeven) in table.items():
         kpis = runs.sel(policy=name)
-        digits = len(fill.split(".")[1])
-        assert float(kpis.fill_rate.mean()) == pytest.approx(float(fill), abs=0.5 * 10**-digits)
+        assert_shown(fill, kpis.fill_rate.mean())
+        assert_shown(ttr, kpis.time_to_recover.mean())
+        assert int(kpis.time_to_recover.count()) == runs.sizes["replicate"]  # every one hit
         for shown, value in ((lost, kpis.lost_sales), (policy_cost, kpis.policy_cost_total),
                              (total, kpis.total_cost)):
-            assert float(value.mean()) == pytest.approx(float(shown.replace(",", "")), abs=0.5)
+            assert_shown(shown, value.mean())
+        row = money.sel(policy=name)
+        for shown, value in ((running, row.running_cost_per_year),
+                             (net, row.net_benefit_per_event),
+                             (breakeven, row.breakeven_events_per_year)):
+            if name == names[0]:
+                assert shown == "-" and np.isnan(float(value))
+            else:
+                assert_shown(shown, value)
+
+
+def assert_shown(shown: str, value: object) -> None:
+    """``value`` rounds to what the README shows (its decimals, or whole numbers)."""
+    digits = len(shown.split(".")[1]) if "." in shown else 0
+    expected = float(shown.replace(",", ""))
+    assert float(value) == pytest.approx(expected, abs=0.5 * 10**-digits), (shown, value)

@@ -62,7 +62,7 @@ def test_scorecard_reads_the_six_dimensions(strategies: xr.Dataset) -> None:
         assert row.ci_low <= row.difference <= row.ci_high
         assert row.verdict == "better"  # every strategy loses less than base-stock here
     # the lean dimension: more stock is worse, less is better, where the interval says so
-    lean = card[card.kpi == "mean_inventory_value"]
+    lean = card[card.kpi == "mean_total_inventory_value"]
     decided = lean[(lean.ci_low > 0) | (lean.ci_high < 0)]
     assert len(decided) > 0
     for row in decided.itertuples():

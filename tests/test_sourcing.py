@@ -80,8 +80,10 @@ def test_single_source_spills_what_the_largest_source_cannot_make(demo: sim.Netw
 def small_chain(capacity_a: float = 60, capacity_b: float = 30) -> sim.Network:
     return sim.Network(
         name="small", unmet_demand="lost",
-        nodes=[sim.Node("a", "supplier", "part", capacity_per_day=capacity_a, green=True),
-               sim.Node("b", "supplier", "part", capacity_per_day=capacity_b),
+        nodes=[sim.Node("a", "supplier", "part", capacity_per_day=capacity_a, green=True,
+                        production_co2e_kg_per_unit=1.0),
+               sim.Node("b", "supplier", "part", capacity_per_day=capacity_b,
+                        production_co2e_kg_per_unit=2.0),
                sim.Node("dc", "warehouse", "part")],
         lanes=[sim.Lane("a-dc", "a", "dc", lead_time_days=2, share=0.5),
                sim.Lane("b-dc", "b", "dc", lead_time_days=2, share=0.5)],
