@@ -252,7 +252,7 @@ def cost_vs_loss_avoided(dataset: xr.Dataset, *, baseline: str | None = None) ->
                        xytext=(6, -10 if i % 2 == 0 else 6), fontsize="x-small" if crowded
                        else "small")
     fig.colorbar(points, ax=right, label="kg CO2e per unit served")
-    right.set_xlabel("operating cost (holding + transport + policy) [money]")
+    right.set_xlabel("operating cost (holding incl. in transit + transport + policy) [money]")
     right.tick_params(axis="x", labelrotation=30)
     right.set_ylabel("fill rate")
     right.legend(loc="best", fontsize="small")

@@ -161,9 +161,14 @@ def _findings(dataset: xr.Dataset, baseline: str | None) -> str:
 def _money_finding(table: xr.Dataset, best: str) -> str:
     """The best strategy's economics in words, in the reading that applies."""
     base, row = table.attrs["baseline"], table.sel(policy=best)
-    head = (f"Against <b>{html.escape(base)}</b>, <b>{html.escape(best)}</b> has the largest "
-            f"net benefit in this scenario ({_fmt(float(row.net_benefit))} over the "
-            f"{table.attrs['days']} recorded days; fill rate {float(row.fill_rate):.1%}). ")
+    net = float(row.net_benefit)
+    over = f"over the {table.attrs['days']} recorded days; fill rate {float(row.fill_rate):.1%}"
+    if net > 0:
+        head = (f"Against <b>{html.escape(base)}</b>, <b>{html.escape(best)}</b> has the "
+                f"largest net benefit in this scenario ({_fmt(net)} {over}). ")
+    else:
+        head = (f"No strategy compared does better than <b>{html.escape(base)}</b> in this "
+                f"scenario: the closest, <b>{html.escape(best)}</b>, loses {_fmt(-net)} ({over}). ")
     if table.attrs["reading"] == "per event":
         breakeven = float(row.breakeven_events_per_year)
         when = ("it pays even if the event never happens" if breakeven == 0 else

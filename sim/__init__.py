@@ -39,6 +39,7 @@ from sim.policy import (
     policy_from_mapping,
 )
 from sim.provenance import package_version
+from sim.resilience import RecoveryRule
 from sim.results import save_dataset
 from sim.scenario import Scenario
 
@@ -66,6 +67,7 @@ __all__ = [
     "Policy",
     "PoolingPolicy",
     "RandomOutages",
+    "RecoveryRule",
     "RegionalEvent",
     "Reserve",
     "Scenario",

@@ -310,6 +310,7 @@ def check(argv: list[str]) -> int:
         _error("usage: python -m sim check PATH [PATH...]")
         return EXIT_BAD_INPUT
     from sim.layout import Layout, nominal_overloads
+    from sim.policy import green_label_conflicts
 
     status = 0
     for path in argv:
@@ -320,7 +321,8 @@ def check(argv: list[str]) -> int:
             status = EXIT_BAD_INPUT
             continue
         print(f"ok: {network.summary()}")
-        for issue in nominal_overloads(Layout.of(network)):  # runs, but short by design
+        layout = Layout.of(network)
+        for issue in nominal_overloads(layout) + green_label_conflicts(layout):  # runs anyway
             print(f"warning: {issue}")
     return status
 

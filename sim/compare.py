@@ -65,8 +65,8 @@ def derived_kpis(dataset: xr.Dataset) -> xr.Dataset:
     out = xr.Dataset(coords={"replicate": dataset.replicate})
     if {"total_cost", "shortage_cost_total"} <= set(dataset.data_vars):
         out["operating_cost"] = (dataset.total_cost - dataset.shortage_cost_total).assign_attrs(
-            units="money", description="holding + transport + policy cost (no penalties)",
-            kpi=1)
+            units="money", description="holding (on hand and in transit) + transport + policy "
+            "cost (no penalties)", kpi=1)
     if {"served_units", "mean_stock_units"} <= set(dataset.data_vars):
         stock = dataset.mean_stock_units
         out["inventory_turns"] = (dataset.served_units * 365.0 / recorded_days(dataset)

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from sim.disruptions import disruptions_from_config
-from sim.errors import ConfigError, Issue
+from sim.errors import ConfigError, Issue, refuse_unknown_keys
 from sim.generate import GENERATOR_OPTIONS, generate_network
 from sim.io import load_network, network_from_mapping
 from sim.network import Network
@@ -245,11 +245,7 @@ def build_run(data: Mapping[str, Any]) -> RunSpec:
 
 
 def _report(data: Mapping[str, Any]) -> ReportConfig:
-    known = set(ReportConfig.__dataclass_fields__)
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(Issue("report", unknown[0], data[unknown[0]],
-                                f"unknown option; expected one of {', '.join(sorted(known))}"))
+    refuse_unknown_keys("report", data, ReportConfig.__dataclass_fields__)
     return ReportConfig(**data)
 
 

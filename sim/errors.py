@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CapacityWarning", "ConfigError", "InputError", "Issue", "NetworkError", "SimError"]
+__all__ = ["CapacityWarning", "ConfigError", "InputError", "Issue", "NetworkError", "SimError",
+           "refuse_unknown_keys"]
 
 MAX_ISSUES_SHOWN = 20
 
@@ -77,3 +79,12 @@ class ConfigError(InputError):
 
 class CapacityWarning(UserWarning):
     """A network whose nominal flows ask more of a node or lane than its capacity per day."""
+
+
+def refuse_unknown_keys(section: str, data: Mapping[str, Any], known: Iterable[str]) -> None:
+    """Raise a ConfigError naming the first key of ``data`` that is not ``known``."""
+    allowed = sorted(known)
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ConfigError(Issue(section, unknown[0], data[unknown[0]],
+                                f"unknown option; expected one of {', '.join(allowed)}"))

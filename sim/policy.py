@@ -59,6 +59,7 @@ __all__ = [
     "SharedWarehouse",
     "SourcingPolicy",
     "as_policy",
+    "green_label_conflicts",
     "path_footprints",
     "policy_from_mapping",
 ]
@@ -1145,6 +1146,36 @@ def path_footprints(layout: Layout, share: np.ndarray,
             weights = weights / total if total > 0 else np.full(lanes.size, 1.0 / lanes.size)
             footprint[i] += layout.input_bom[k] * float(weights @ arriving)
     return footprint
+
+
+def green_label_conflicts(layout: Layout) -> list[Issue]:
+    """Green-flagged sources whose supply path is dirtier than an unflagged alternative's.
+
+    For each input with a choice of primary lanes: a lane from a ``green`` node whose units
+    arrive with a higher cradle-to-gate footprint (:func:`path_footprints`, at the network's
+    shares) than a lane from a node without the flag. The green rules rank by the footprint, so
+    such a label misleads only the reader (and the ``green_supply_share`` KPI).
+    """
+    footprint = path_footprints(layout, layout.lane_share)
+    nodes = layout.network.nodes
+    issues = []
+    primary = layout.lane_role == 0
+    for k in range(layout.n_inputs):
+        lanes = np.flatnonzero(primary & (layout.lane_input == k))
+        arriving = footprint[layout.lane_source[lanes]] + layout.lane_co2e[lanes]
+        green = np.array([nodes[s].green for s in layout.lane_source[lanes]], dtype=bool)
+        if not green.any() or green.all():
+            continue
+        cleanest_plain = float(arriving[~green].min())
+        for j, value in zip(lanes[green], arriving[green], strict=True):
+            if value > cleanest_plain * (1 + 1e-9):
+                source = layout.node_ids[layout.lane_source[j]]
+                issues.append(Issue(f"node {source!r}", "green", True,
+                                    f"its units reach {layout.input_ids[k]} over lane "
+                                    f"{layout.lane_ids[j]!r} at {value:.4g} kg CO2e/unit "
+                                    f"cradle to gate, above the {cleanest_plain:.4g} of a source "
+                                    "without the flag"))
+    return issues
 
 
 def _cleanest(arriving: np.ndarray) -> np.ndarray:

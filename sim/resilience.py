@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.errors import ConfigError, Issue
+from sim.errors import ConfigError, Issue, refuse_unknown_keys
 
 __all__ = ["DEFAULT_HOLD_DAYS", "DEFAULT_TOLERANCE", "RecoveryRule", "as_recovery_rule",
            "event_resilience", "service_level", "shortfall", "survival_time", "union_loss"]
@@ -95,11 +95,7 @@ def as_recovery_rule(rule: RecoveryRule | dict[str, Any] | None) -> RecoveryRule
     if not isinstance(rule, dict):
         raise ConfigError(Issue("resilience", "", rule, "must be a mapping of tolerance, "
                                 "hold_days and counterfactual"))
-    known = set(RecoveryRule.__dataclass_fields__)
-    unknown = sorted(set(rule) - known)
-    if unknown:
-        raise ConfigError(Issue("resilience", unknown[0], rule[unknown[0]],
-                                f"unknown option; expected one of {', '.join(sorted(known))}"))
+    refuse_unknown_keys("resilience", rule, RecoveryRule.__dataclass_fields__)
     return RecoveryRule(**rule)
 
 

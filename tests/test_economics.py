@@ -193,3 +193,37 @@ def test_green_rules_rank_by_the_cradle_to_gate_path(demo: sim.Network) -> None:
     share = dict(zip(plan.layout.lane_ids, plan.share, strict=True))
     assert share["ctrl_a-plant"] > share["ctrl_b-plant"]  # the flag does not decide
     assert share["motor_b-plant"] > share["motor_a-plant"]  # motor_b is the cleaner path
+
+
+def test_green_labels_that_the_data_contradict_are_reported(demo: sim.Network) -> None:
+    from sim.layout import Layout
+    from sim.policy import green_label_conflicts
+
+    assert green_label_conflicts(Layout.of(demo)) == []  # the demo's flags and data agree
+    flown = demo.replace(lanes=tuple(  # ctrl_b's chips by air again
+        replace(lane, mode="air", co2e_kg_per_unit_km=0.0002) if lane.id == "chip-ctrl_b"
+        else lane for lane in demo.lanes))
+    issues = [str(issue) for issue in green_label_conflicts(Layout.of(flown))]
+    assert len(issues) == 1 and "ctrl_b" in issues[0] and "ctrl_b-plant" in issues[0]
+
+
+def test_the_report_reads_the_money_in_the_reading_that_applies() -> None:
+    from analysis.report import _money_finding
+
+    base = hand_run("base", operating=100_000, shortage=400_000, calm_operating=100_000,
+                    calm_shortage=10_000)
+    backup = hand_run("backup", operating=109_300, shortage=61_000, calm_operating=107_300,
+                      calm_shortage=10_000)
+    text = _money_finding(cost_benefit({"base": base, "backup": backup}), "backup")
+    assert "largest net benefit" in text and "0.0217 times a year" in text
+    lean = hand_run("lean", operating=90_000, shortage=600_000, calm_operating=90_000,
+                    calm_shortage=60_000)
+    text = _money_finding(cost_benefit({"base": base, "lean": lean}), "lean")
+    assert "No strategy compared does better" in text and "largest" not in text
+    runs = {name: hand_run(name, operating=o, shortage=s, calm_operating=o, calm_shortage=0,
+                           days=730, events=3,
+                           disruptions="[{kind: random_outages, nodes: [x], "
+                                       "rate_per_year: 2, duration_days: 5}]")
+            for name, o, s in (("base", 100_000, 80_000), ("buffer", 120_000, 20_000))}
+    text = _money_finding(cost_benefit(runs), "buffer")
+    assert "expected to save 20,000 a year" in text and "break" not in text
