@@ -48,6 +48,28 @@ def occurrences(events: np.ndarray, warmup_days: int, days: int
     return of_event, unique[:, 0], unique[:, 2]
 
 
+BLOCK_ELEMENTS = 2_000_000  # (occurrence x day) elements read at once: memory stays bounded
+
+
+def _per_occurrence(gap: np.ndarray, demand: np.ndarray, series: np.ndarray, start: np.ndarray,
+                    rule: RecoveryRule) -> dict[str, np.ndarray]:
+    """:func:`event_resilience` of every occurrence, a block of them at a time.
+
+    A risk register gives dozens of occurrences per replicate; their series are copied out of
+    the replicates' in blocks of about :data:`BLOCK_ELEMENTS` elements, not all at once.
+    """
+    days = max(gap.shape[1], 1)
+    step = max(1, BLOCK_ELEMENTS // days)
+    parts = [event_resilience(gap[series[i:i + step]], demand[series[i:i + step]],
+                              start[i:i + step], tolerance=rule.tolerance,
+                              hold_days=rule.hold_days)
+             for i in range(0, len(series), step)]
+    if not parts:
+        return event_resilience(gap[:0], demand[:0], start[:0], tolerance=rule.tolerance,
+                                hold_days=rule.hold_days)
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+
 def measure(run_daily: tuple[np.ndarray, np.ndarray], twin_daily: tuple[np.ndarray, np.ndarray],
             events: np.ndarray, warmup_days: int, rule: RecoveryRule
             ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -78,8 +100,7 @@ def measure(run_daily: tuple[np.ndarray, np.ndarray], twin_daily: tuple[np.ndarr
     gap = shortfall(served, demand, twin_daily[1], twin_daily[0])
     of_event, series, start = occurrences(events, warmup_days, days)
     tolerance, hold = rule.tolerance, rule.hold_days
-    per_occurrence = event_resilience(gap[series], demand[series], start, tolerance=tolerance,
-                                      hold_days=hold)
+    per_occurrence = _per_occurrence(gap, demand, series, start, rule)
     per_event = {name: np.where(of_event >= 0, values[np.maximum(of_event, 0)], np.nan)
                  if values.size else np.full(len(events), np.nan)
                  for name, values in per_occurrence.items()}
