@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 import sim
 from sim.errors import NetworkError
@@ -313,3 +314,50 @@ def test_willems_high_variance_demand_uses_gamma(tmp_path: Path) -> None:
         [("S", "A"), ("S", "B")])
     laws = {z.node: z.law for z in load_network(path).demand}
     assert laws == {"A": "normal", "B": "gamma"}  # normal only while sd <= mean / 3
+
+
+# --------------------------------------------------------------------------------------------
+# Encodings spreadsheets save
+# --------------------------------------------------------------------------------------------
+def chinese_network() -> sim.Network:
+    return sim.Network(
+        name="华东", unmet_demand="lost",
+        nodes=[sim.Node("钢厂", "supplier", "钢材", region="华东", capacity_per_day=100),
+               sim.Node("配送中心", "warehouse", "钢材", region="华北")],
+        lanes=[sim.Lane("钢厂-配送中心", "钢厂", "配送中心", lead_time_days=2)],
+        demand=[sim.DemandZone("北京", "配送中心", mean=40, sd=5)])
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "gb18030",
+                                      "gbk"])
+def test_csv_folders_in_the_encodings_excel_saves_are_read(tmp_path: Path,
+                                                            encoding: str) -> None:
+    network = chinese_network()
+    folder = tmp_path / "net"
+    sim.io.write_csv_folder(network, folder)
+    for path in folder.glob("*.csv"):
+        path.write_bytes(path.read_text(encoding="utf-8").encode(encoding))
+    again = sim.load_network(folder)
+    assert again.nodes == network.nodes and again.lanes == network.lanes
+    assert again.demand == network.demand
+
+
+def test_a_file_in_no_known_encoding_is_refused_by_name(tmp_path: Path) -> None:
+    folder = tmp_path / "net"
+    sim.io.write_csv_folder(chinese_network(), folder)
+    lanes = folder / "lanes.csv"
+    lanes.write_bytes(lanes.read_bytes() + b"x,\xff\n")
+    with pytest.raises(sim.NetworkError) as error:
+        sim.load_network(folder)
+    message = str(error.value)
+    assert "lanes.csv line" in message and "0xff" in message and "gb18030" in message
+
+
+def test_yaml_networks_in_utf16_and_gb18030_are_read(tmp_path: Path) -> None:
+    from sim.io.mapping import network_to_mapping
+
+    text = yaml.safe_dump(network_to_mapping(chinese_network()), allow_unicode=True)
+    for encoding in ("utf-16", "gb18030"):
+        path = tmp_path / f"net-{encoding}.yaml"
+        path.write_bytes(text.encode(encoding))
+        assert set(sim.load_network(path).node_index) == {"钢厂", "配送中心"}

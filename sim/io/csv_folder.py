@@ -10,11 +10,13 @@ header is row 1, as in a spreadsheet) and the column.
 from __future__ import annotations
 
 import csv
+import io
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from sim.errors import Issue, NetworkError
+from sim.errors import InputError, Issue, NetworkError
+from sim.io.text import read_text
 from sim.network import DemandZone, Item, Lane, Network, Node, spec_fields
 
 __all__ = ["CSV_FILES", "read_csv_folder", "write_csv_folder"]
@@ -42,7 +44,12 @@ REQUIRED_COLUMNS = {
 def _read_rows(path: Path, issues: list[Issue],
                allowed: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
     """Rows as ``(row number, {column: non-empty cell})``; checks the header."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
+    try:
+        text = read_text(path)
+    except InputError as error:
+        issues.extend(error.issues)
+        return []
+    with io.StringIO(text, newline="") as handle:
         reader = csv.reader(handle)
         try:
             header = [cell.strip() for cell in next(reader)]

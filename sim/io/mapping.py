@@ -21,7 +21,8 @@ from typing import Any
 
 import yaml
 
-from sim.errors import Issue, NetworkError
+from sim.errors import InputError, Issue, NetworkError
+from sim.io.text import read_text
 from sim.network import DemandZone, Item, Lane, Network, Node, spec_fields
 
 __all__ = ["SECTIONS", "network_from_mapping", "network_to_mapping", "read_yaml_network"]
@@ -167,7 +168,9 @@ def network_to_mapping(network: Network) -> dict[str, Any]:
 def read_yaml_network(path: Path, *, source: str | None = None) -> Network:
     """Read a network from a YAML file of the mapping shape."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_text(path))
+    except InputError as error:
+        raise NetworkError(error.issues) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""

@@ -38,13 +38,15 @@ sources of (the source's value + the lane's freight); holding cost is charged on
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
-from sim.errors import Issue, NetworkError
+from sim.errors import InputError, Issue, NetworkError
+from sim.io.text import read_text
 from sim.network import DemandZone, Lane, Network, Node
 
 __all__ = ["WILLEMS_CLASSES", "is_willems_file", "read_willems"]
@@ -71,9 +73,8 @@ class _Stage:
 def is_willems_file(path: Path) -> bool:
     """True when the file looks like a Willems chain (first cell ``/chain``)."""
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            first = next(csv.reader(handle), [""])
-    except (OSError, UnicodeDecodeError):
+        first = next(csv.reader(io.StringIO(read_text(path), newline="")), [""])
+    except InputError:
         return False
     return bool(first) and first[0].strip().lower() == "/chain"
 
@@ -89,8 +90,11 @@ def _class(raw: str) -> str:
 def _parse(path: Path) -> dict[str, _Stage]:
     label = path.name
     issues: list[Issue] = []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.reader(handle))
+    try:
+        text = read_text(path)
+    except InputError as error:
+        raise NetworkError(error.issues) from None
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     if len(rows) < 2:
         raise NetworkError(Issue(label, "", None, "needs the /chain row and a header row"))
     columns: dict[str, int] = {}  # "stage.stagetime" -> column index (names differ in case)
