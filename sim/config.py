@@ -38,7 +38,14 @@ __all__ = [
     "policy_preset",
 ]
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+def _config_dir() -> Path:
+    """The config groups: inside an installed package, else the source checkout's ``configs/``."""
+    here = Path(__file__).resolve().parent
+    installed = here / "configs"
+    return installed if (installed / "config.yaml").is_file() else here.parent / "configs"
+
+
+CONFIG_DIR = _config_dir()
 
 
 @dataclass
