@@ -429,11 +429,18 @@ def _select_zones(layout: Layout, where: str, *, zones: Iterable[str] = (),
     return np.flatnonzero(chosen)
 
 
-def _ids(value: Any) -> tuple[str, ...]:
-    if value is None:
+def _ids(value: Any, where: str, key: str) -> tuple[str, ...]:
+    """Target ids as a tuple; an empty list or a non-text id is refused (it would select all)."""
+    if value is None or value == ():  # not given (a spec's own default, or None)
         return ()
     if isinstance(value, str):
         return (value,)
+    if not isinstance(value, list | tuple) or not value:
+        raise _fail(where, key, value, "must be an id or a non-empty list of ids (leave it out "
+                    "to select by kind, region or cluster)")
+    for item in value:
+        if not isinstance(item, str) or not item:
+            raise _fail(where, key, value, f"ids must be non-empty text, not {item!r}")
     return tuple(value)
 
 
@@ -480,7 +487,7 @@ class NodeOutage(_Timed):
     kind: ClassVar[str] = "node_outage"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "node", _ids(self.node))
+        object.__setattr__(self, "node", _ids(self.node, f"disruption {self.kind}", "node"))
         _check_fraction(f"disruption {self.kind}", "severity", self.severity)
         self._check_timing(timed=False)
 
@@ -521,7 +528,7 @@ class LaneDisruption(_Timed):
 
     def __post_init__(self) -> None:
         where = f"disruption {self.kind}"
-        object.__setattr__(self, "lane", _ids(self.lane))
+        object.__setattr__(self, "lane", _ids(self.lane, f"disruption {self.kind}", "lane"))
         self._check_timing(timed=False)
         _check_fraction(where, "closure", self.closure, zero_ok=True)
         _check_factor(where, "lead_time_factor", self.lead_time_factor, minimum=1.0)
@@ -563,7 +570,7 @@ class DemandShock(_Timed):
     kind: ClassVar[str] = "demand_shock"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "zone", _ids(self.zone))
+        object.__setattr__(self, "zone", _ids(self.zone, f"disruption {self.kind}", "zone"))
         self._check_timing(timed=False)
         if not _is_number(self.factor) or self.factor <= 0:
             raise _fail(f"disruption {self.kind}", "factor", self.factor, "must be > 0")
@@ -667,7 +674,7 @@ class RandomOutages:
 
     def __post_init__(self) -> None:
         where = f"disruption {self.kind}"
-        object.__setattr__(self, "nodes", _ids(self.nodes))
+        object.__setattr__(self, "nodes", _ids(self.nodes, f"disruption {self.kind}", "nodes"))
         for key in ("mttf_days", "mttr_days"):
             value = getattr(self, key)
             if not _is_number(value) or value < 1:

@@ -45,6 +45,9 @@ LANE_ROLES = ("primary", "backup", "expedite")
 DEMAND_LAWS = ("normal", "poisson", "gamma", "lognormal")
 UNMET_DEMAND = ("lost", "backorder")
 PIPELINE_OWNERS = ("buyer", "seller")
+# Longest lead time accepted: ten years. The engines keep a day ring as long as the longest lead,
+# so an absurd value (1e12) would ask for terabytes instead of failing here.
+MAX_LEAD_TIME_DAYS = 3650
 # Default backorder penalty: the lost-sale penalty spread over this many days late
 BACKORDER_DAYS_PER_LOST_SALE = 30
 SHARE_TOLERANCE = 1e-6
@@ -338,7 +341,8 @@ class Lane:
                                                   PIPELINE_OWNERS))
         for name in ("id", "source", "target", "carrier", "mode"):
             _set(self, name, check.text(name, getattr(self, name)))
-        lead = check.number("lead_time_days", self.lead_time_days, minimum=1, integer=True)
+        lead = check.number("lead_time_days", self.lead_time_days, minimum=1,
+                            maximum=MAX_LEAD_TIME_DAYS, integer=True)
         if math.isfinite(lead):
             _set(self, "lead_time_days", int(lead))
         for name in ("capacity_per_day", "distance_km", "cost_per_unit", "co2e_kg_per_unit_km"):
@@ -475,6 +479,9 @@ class Network:
         _set(self, "name", check.text("name", self.name))
         _set(self, "unmet_demand", check.choice("unmet_demand", self.unmet_demand, UNMET_DEMAND))
         issues = check.issues
+        if not self.nodes:
+            issues.append(Issue(self.source or f"network {self.name!r}", "nodes", [],
+                                "a network needs at least one node (an empty file?)"))
         issues += _duplicate_ids(self.items, "item")
         issues += _duplicate_ids(self.nodes, "node")
         issues += _duplicate_ids(self.lanes, "lane")

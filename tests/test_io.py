@@ -361,3 +361,24 @@ def test_yaml_networks_in_utf16_and_gb18030_are_read(tmp_path: Path) -> None:
         path = tmp_path / f"net-{encoding}.yaml"
         path.write_bytes(text.encode(encoding))
         assert set(sim.load_network(path).node_index) == {"钢厂", "配送中心"}
+
+
+def test_malformed_inputs_are_refused_by_name(tmp_path: Path, demo: sim.Network) -> None:
+    sim.io.write_csv_folder(demo, str(tmp_path / "net"))  # a str path is a path
+    lanes = tmp_path / "net" / "lanes.csv"
+    rows = lanes.read_text(encoding="utf-8").splitlines()
+    rows[2] = ",".join(rows[2].split(",")[:1])  # a short row: only the id
+    lanes.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(NetworkError) as error:
+        sim.load_network(tmp_path / "net")
+    assert "lanes.csv row 3: source" in str(error.value) and "required cell" in str(error.value)
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(NetworkError, match="needs at least one node"):
+        sim.load_network(empty)
+    with pytest.raises(NetworkError, match=r"lead_time_days = 1000000000000.0: must be <= 3650"):
+        sim.Lane("l", "a", "b", lead_time_days=1e12)
+    with pytest.raises(sim.ConfigError, match=r"node = \[\]: must be an id or a non-empty list"):
+        sim.NodeOutage(node=[], start_day=1, duration_days=2)
+    with pytest.raises(sim.ConfigError, match="ids must be non-empty text"):
+        sim.LaneDisruption(lane=["ctrl_a-plant", 3], start_day=1, duration_days=2)

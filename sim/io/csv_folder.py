@@ -147,6 +147,11 @@ def read_csv_folder(folder: Path, *, source: str | None = None) -> Network:
             where = f"{name} row {number}"
             if cls is Node and row.get("id") in boms:
                 row = {**row, "bom": boms[row["id"]]}
+            empty = [c for c in REQUIRED_COLUMNS[name] if c not in row]
+            if empty:  # a short row, or blank cells where a value is required
+                issues += [Issue(where, column, None, "required cell is empty (a short row?)")
+                           for column in empty]
+                continue
             try:
                 specs[name].append(cls(**row, origin=where))
             except NetworkError as error:
@@ -168,10 +173,11 @@ def read_csv_folder(folder: Path, *, source: str | None = None) -> Network:
     )
 
 
-def write_csv_folder(network: Network, folder: Path) -> None:
+def write_csv_folder(network: Network, folder: str | Path) -> None:
     """Write a network as a CSV folder that :func:`read_csv_folder` reads back equal."""
     from sim.io.mapping import network_to_mapping
 
+    folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     data = network_to_mapping(network)
     for section, filename in (("nodes", "nodes.csv"), ("lanes", "lanes.csv"),
