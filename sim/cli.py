@@ -175,7 +175,7 @@ def _run(cfg: Any) -> None:
     from analysis.figures import service_level_over_time
     from sim.config import build_run, build_study
     from sim.errors import SimError
-    from sim.results import save_dataset
+    from sim.results import save_dataset, save_figure_atomic
 
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
     logging.getLogger("matplotlib").setLevel(logging.WARNING)  # and matplotlib its guesses
@@ -201,8 +201,7 @@ def _run(cfg: Any) -> None:
     paths["resolved config"] = _save_config(cfg, out)
     if "network_service_level" in dataset:
         figure = service_level_over_time(dataset, disruption_days=_disruption_window(spec))
-        paths["figure"] = out / "service_level.png"
-        figure.savefig(paths["figure"], dpi=120)
+        paths["figure"] = save_figure_atomic(figure, out / "service_level.png", dpi=120)
     status = 0
     if spec.report.enabled:
         try:
@@ -233,7 +232,7 @@ def _run_study(plan: Any, cfg: Any, started: float) -> None:
 
     from analysis import figures
     from analysis.report import write_study_report
-    from sim.results import save_dataset
+    from sim.results import save_dataset, save_figure_atomic
     from sim.sensitivity import analyze
     from sim.study import run_study
 
@@ -263,8 +262,7 @@ def _run_study(plan: Any, cfg: Any, started: float) -> None:
     else:
         figure = figures.tornado(dataset, kpis[0])
         console.print(dataset[list(kpis)].mean("replicate").to_dataframe().to_string())
-    paths["figure"] = out / "study.png"
-    figure.savefig(paths["figure"], dpi=120)
+    paths["figure"] = save_figure_atomic(figure, out / "study.png", dpi=120)
     paths["report"] = write_study_report(dataset, out / "report.html", kpis=kpis,
                                          indices=indices,
                                          title=f"Study {plan.kind}: {study.parameters}")

@@ -1349,10 +1349,21 @@ def _add_shared_warehouses(policy: Policy, network: Network) -> Network:
     return network.replace(nodes=tuple(nodes), lanes=tuple(lanes))
 
 
-def as_policy(policy: Policy | Mapping[str, Any] | None) -> Policy:
-    """A policy from a spec, its mapping form, or ``None`` (base-stock, z = 1.65)."""
+def as_policy(policy: Policy | Mapping[str, Any] | str | None) -> Policy:
+    """A policy from a spec, its mapping form, a preset name or ``None`` (base-stock, z = 1.65).
+
+    A name is a shipped preset of ``configs/policy/`` (``"backup_supplier"``); anything else is
+    refused naming what was given.
+    """
     if policy is None:
         return BaseStockPolicy()
+    if isinstance(policy, str):
+        from sim.config import policy_preset  # lazy: the config module imports this one
+
+        return policy_from_mapping(policy_preset(policy))
     if isinstance(policy, Mapping):
         return policy_from_mapping(policy)
+    if not isinstance(policy, Policy):
+        raise ConfigError(Issue("policy", "", repr(policy)[:80], "must be a Policy, a mapping "
+                                "of its sections, a preset name or None"))
     return policy

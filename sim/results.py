@@ -12,6 +12,7 @@ Every variable carries ``units`` and ``description`` attributes.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -22,7 +23,8 @@ from sim.layout import Layout
 from sim.recording import QUANTILES, ChunkRecord
 from sim.trace import INPUT_VARS, LANE_VARS, NODE_VARS, Var
 
-__all__ = ["coordinates", "event_log", "save_dataset", "to_dataset", "write_text_atomic"]
+__all__ = ["coordinates", "event_log", "save_dataset", "save_figure_atomic", "to_dataset",
+           "write_text_atomic"]
 
 
 def coordinates(layout: Layout) -> dict[str, tuple[str, object]]:
@@ -197,5 +199,15 @@ def save_dataset(dataset: xr.Dataset, path: str | Path) -> Path:
     encoding = {name: {"zlib": True, "complevel": 4} for name, var in dataset.data_vars.items()
                 if var.dtype.kind == "f"}
     dataset.to_netcdf(partial, engine="h5netcdf", encoding=encoding)
+    partial.replace(path)
+    return path
+
+
+def save_figure_atomic(figure: Any, path: str | Path, **options: Any) -> Path:
+    """Save a matplotlib figure atomically (a temporary file beside it, then a rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    figure.savefig(partial, format=path.suffix.lstrip(".") or "png", **options)
     partial.replace(path)
     return path

@@ -186,3 +186,26 @@ def test_bad_arguments_are_refused(demo: sim.Network, kwargs: dict, fragment: st
 def test_simulate_accepts_a_path() -> None:
     ds = sim.simulate(str(DEMO), record="full", days=3)
     assert ds.attrs["network_name"] == "demo"
+
+
+def test_policies_by_preset_name_and_bad_policies_refused(demo: sim.Network) -> None:
+    runs = sim.simulate_policies(demo, {"base": None, "backup": "backup_supplier"}, days=20,
+                                 replicates=2, engine="batch", record="kpis")
+    assert list(runs.policy.values) == ["base", "backup"]
+    assert (runs.reservation_cost_total.sel(policy="backup") > 0).all()
+    with pytest.raises(sim.ConfigError, match=r"no preset configs/policy/nope\.yaml"):
+        sim.simulate(demo, days=5, policy="nope")
+    with pytest.raises(sim.ConfigError, match="must be a Policy, a mapping"):
+        sim.simulate(demo, days=5, policy=42)
+
+
+def test_figures_are_written_atomically(tmp_path) -> None:
+    import matplotlib.pyplot as plt
+
+    from sim.results import save_figure_atomic
+
+    figure, _ = plt.subplots()
+    path = save_figure_atomic(figure, tmp_path / "out" / "f.png", dpi=50)
+    plt.close(figure)
+    assert path.read_bytes()[:4] == b"\x89PNG" and sorted(p.name for p in path.parent.iterdir()) \
+        == ["f.png"]
