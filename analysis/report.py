@@ -33,7 +33,7 @@ from sim.criticality import criticality_scan, exposure
 from sim.errors import SimError
 from sim.metrics import footprint, service_by, tail_risk
 from sim.policy import as_policy
-from sim.resilience import RecoveryRule
+from sim.resilience import as_recovery_rule
 from sim.results import write_text_atomic
 
 __all__ = ["build_report", "build_study_report", "recommendations", "write_report",
@@ -141,21 +141,28 @@ def _findings(dataset: xr.Dataset, baseline: str | None) -> str:
         lines.append(f"Fill rate {float(fill.mean()):.1%} (5 % of replicates below "
                      f"{float(fill.quantile(0.05)):.1%}); lost sales "
                      f"{_fmt(float(dataset.lost_sales.mean()))} units on average.")
-        if "time_to_recover" in dataset and dataset.time_to_recover.notnull().any():
-            hit = int(dataset.time_to_recover.count())
-            censored = int(np.nansum(dataset.recovery_censored.values))
-            lines.append(
-                f"In the {hit} of {dataset.sizes['replicate']} replicates with a disruption, "
-                f"network service held for {_fmt(float(dataset.time_to_survive.mean()))} days "
-                f"after the first one (time to survive) and was back within "
-                f"{_fmt(100 * RecoveryRule().tolerance)} points of the same replicate without "
-                f"events, for a week, after {_fmt(float(dataset.time_to_recover.mean()))} days "
-                f"(time to recover; {censored} not recovered by the end, "
-                f"{hit - int(np.nansum(dataset.fell_short.values))} never fell short). The "
-                "disruptions cost "
-                f"{_fmt(float(dataset.resilience_loss.mean()))} units of service per replicate "
-                "hit (resilience loss).")
+        if {"time_to_recover", "recovery_censored", "fell_short"} <= set(dataset.data_vars) \
+                and dataset.time_to_recover.notnull().any():
+            lines.append(_recovery_finding(dataset))
     return "<div class='finding'>" + "".join(f"<p>{line}</p>" for line in lines) + "</div>"
+
+
+def _recovery_finding(dataset: xr.Dataset) -> str:
+    """TTS, TTR and loss of a single run in words, with the rule they were read by."""
+    rule = as_recovery_rule((yaml.safe_load(dataset.attrs.get("config", "{}")) or {})
+                            .get("resilience"))
+    hit = int(dataset.time_to_recover.count())
+    censored = int(np.nansum(dataset.recovery_censored.values))
+    never = hit - int(np.nansum(dataset.fell_short.values))
+    return (f"In the {hit} of {dataset.sizes['replicate']} replicates with a disruption, "
+            f"network service held for {_fmt(float(dataset.time_to_survive.mean()))} days "
+            f"after the first one (time to survive) and was back within "
+            f"{_fmt(100 * rule.tolerance)} points of the same replicate without events, for "
+            f"{rule.hold_days} days in a row, after "
+            f"{_fmt(float(dataset.time_to_recover.mean()))} days (time to recover; {censored} "
+            f"not recovered by the end, {never} never fell short). The disruptions cost "
+            f"{_fmt(float(dataset.resilience_loss.mean()))} units of service per replicate "
+            "hit (resilience loss).")
 
 
 def _money_finding(table: xr.Dataset, best: str) -> str:

@@ -227,3 +227,13 @@ def test_the_report_reads_the_money_in_the_reading_that_applies() -> None:
             for name, o, s in (("base", 100_000, 80_000), ("buffer", 120_000, 20_000))}
     text = _money_finding(cost_benefit(runs), "buffer")
     assert "expected to save 20,000 a year" in text and "break" not in text
+
+
+def test_the_report_says_which_recovery_rule_it_read(demo: sim.Network) -> None:
+    from analysis.report import _recovery_finding
+
+    ds = sim.simulate(demo, days=90, replicates=3, engine="batch", seed=1, record="kpis",
+                      resilience={"hold_days": 3, "tolerance": 0.05}, disruptions=OUTAGE)
+    text = _recovery_finding(ds)
+    assert "In the 3 of 3 replicates" in text and "within 5 points" in text
+    assert "for 3 days in a row" in text
