@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.counterfactual import CALM_KPIS
 from sim.grouping import incidence, product, row_sums
 from sim.layout import Layout
 from sim.trace import NODE, DayBlock, Trace, Var
@@ -104,9 +105,7 @@ RESILIENCE_VARS: dict[str, Var] = {
 }
 CALM_VARS: dict[str, Var] = {
     f"calm_{name}": Var(var.units, f"the undisrupted twin's {name}: {var.description}")
-    for name, var in KPI_VARS.items()
-    if name in ("total_cost", "shortage_cost_total", "lost_sales", "fill_rate", "served_units",
-                "co2e_kg")
+    for name, var in KPI_VARS.items() if name in CALM_KPIS
 }
 # Per-replicate KPIs with a second dimension: name -> (variable, dimension)
 KPI_ARRAYS: dict[str, tuple[Var, str]] = {

@@ -11,6 +11,7 @@ Every variable carries ``units`` and ``description`` attributes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -175,14 +176,19 @@ def event_log(layout: Layout, events: np.ndarray, warmup_days: int,
                        for name, (data, units, text) in variables.items()})
 
 
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write a text file atomically (a temporary file beside it, then a rename)."""
+def _write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """Call ``write(partial)`` on a temporary file beside ``path``, then rename it to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
+    write(partial)
     partial.replace(path)
     return path
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write a text file atomically (a temporary file beside it, then a rename)."""
+    return _write_atomically(path, lambda partial: partial.write_text(text, encoding="utf-8"))
 
 
 def save_dataset(dataset: xr.Dataset, path: str | Path) -> Path:
@@ -193,21 +199,14 @@ def save_dataset(dataset: xr.Dataset, path: str | Path) -> Path:
     Path
         The written file.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
     encoding = {name: {"zlib": True, "complevel": 4} for name, var in dataset.data_vars.items()
                 if var.dtype.kind == "f"}
-    dataset.to_netcdf(partial, engine="h5netcdf", encoding=encoding)
-    partial.replace(path)
-    return path
+    return _write_atomically(path, lambda partial: dataset.to_netcdf(
+        partial, engine="h5netcdf", encoding=encoding))
 
 
 def save_figure_atomic(figure: Any, path: str | Path, **options: Any) -> Path:
     """Save a matplotlib figure atomically (a temporary file beside it, then a rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    figure.savefig(partial, format=path.suffix.lstrip(".") or "png", **options)
-    partial.replace(path)
-    return path
+    form = Path(path).suffix.lstrip(".") or "png"  # the partial file's suffix says nothing
+    return _write_atomically(path, lambda partial: figure.savefig(partial, format=form,
+                                                                  **options))

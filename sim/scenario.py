@@ -62,20 +62,6 @@ class ScenarioDraws:
         covered = np.array([kind in kinds for kind in self.cause_kinds], dtype=bool)
         return covered[self.events["cause"]] if covered.size else np.zeros(0, dtype=bool)
 
-    def disruption_start(self, warmup_days: int) -> np.ndarray:
-        """Per replicate, the recorded day its first event acting on recorded days starts.
-
-        Events already running when recording starts count from day 0; -1 where no event acts
-        on the recorded days.
-        """
-        out = np.full(len(self.replicates), np.iinfo(np.int64).max, dtype=np.int64)
-        events = self.events
-        acting = events["end"] + events["ramp_days"] > warmup_days
-        starts = np.maximum(events["start"][acting] - warmup_days, 0)
-        np.minimum.at(out, events["replicate"][acting], starts)
-        horizon = self.horizon - warmup_days
-        return np.where(out < horizon, out, -1)
-
     def replicate(self, position: int) -> ScenarioDraws:
         """The draws of one replicate of the chunk, as a chunk of one."""
         events = self.events[self.events["replicate"] == position].copy()
