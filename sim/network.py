@@ -436,6 +436,10 @@ class DemandZone:
         check.raise_if_any()
 
 
+SPEC_OF: dict[str, type] = {"nodes": Node, "lanes": Lane, "demand": DemandZone, "items": Item}
+"""The spec class each part of a network holds."""
+
+
 # --------------------------------------------------------------------------------------------
 # The network
 # --------------------------------------------------------------------------------------------
@@ -474,7 +478,16 @@ class Network:
 
     def __post_init__(self) -> None:
         for name in ("nodes", "lanes", "demand", "items"):
-            _set(self, name, tuple(getattr(self, name)))
+            value = getattr(self, name)
+            if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+                raise NetworkError(Issue(self.source or f"network {self.name!r}", name, value,
+                                         f"must be a list of specs ({name}=[...])"))
+            _set(self, name, tuple(value))
+            wrong = [x for x in getattr(self, name) if not isinstance(x, SPEC_OF[name])]
+            if wrong:
+                raise NetworkError(Issue(self.source or f"network {self.name!r}", name, wrong[0],
+                                         f"must hold {SPEC_OF[name].__name__} specs; "
+                                         "sim.io.network_from_mapping reads mappings"))
         check = _Checker(self.source or f"network {self.name!r}")
         _set(self, "name", check.text("name", self.name))
         _set(self, "unmet_demand", check.choice("unmet_demand", self.unmet_demand, UNMET_DEMAND))
@@ -542,7 +555,8 @@ class Network:
         kinds = defaultdict(int)
         for node in self.nodes:
             kinds[node.kind] += 1
-        parts = ", ".join(f"{kinds[k]} {k}s" for k in NODE_KINDS if kinds[k])
+        parts = ", ".join(f"{kinds[k]} {k}{'s' if kinds[k] != 1 else ''}" for k in NODE_KINDS
+                          if kinds[k])
         return (f"{self.name}: {len(self.nodes)} nodes ({parts}), {len(self.lanes)} lanes, "
                 f"{len(self.demand)} demand zones, unmet demand {self.unmet_demand}")
 

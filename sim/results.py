@@ -11,7 +11,6 @@ Every variable carries ``units`` and ``description`` attributes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from sim.effects import KINDS, RAMP_EXPONENTIAL
+from sim.io.atomic import write_atomically, write_text_atomic
 from sim.kpis import CALM_VARS, KPI_ARRAYS, KPI_VARS, NETWORK_SERIES, RESILIENCE_VARS, order_tiers
 from sim.layout import Layout
 from sim.recording import QUANTILES, ChunkRecord
@@ -176,21 +176,6 @@ def event_log(layout: Layout, events: np.ndarray, warmup_days: int,
                        for name, (data, units, text) in variables.items()})
 
 
-def _write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
-    """Call ``write(partial)`` on a temporary file beside ``path``, then rename it to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    write(partial)
-    partial.replace(path)
-    return path
-
-
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write a text file atomically (a temporary file beside it, then a rename)."""
-    return _write_atomically(path, lambda partial: partial.write_text(text, encoding="utf-8"))
-
-
 def save_dataset(dataset: xr.Dataset, path: str | Path) -> Path:
     """Write a dataset to NetCDF atomically (a temporary file, then a rename).
 
@@ -201,12 +186,12 @@ def save_dataset(dataset: xr.Dataset, path: str | Path) -> Path:
     """
     encoding = {name: {"zlib": True, "complevel": 4} for name, var in dataset.data_vars.items()
                 if var.dtype.kind == "f"}
-    return _write_atomically(path, lambda partial: dataset.to_netcdf(
+    return write_atomically(path, lambda partial: dataset.to_netcdf(
         partial, engine="h5netcdf", encoding=encoding))
 
 
 def save_figure_atomic(figure: Any, path: str | Path, **options: Any) -> Path:
     """Save a matplotlib figure atomically (a temporary file beside it, then a rename)."""
     form = Path(path).suffix.lstrip(".") or "png"  # the partial file's suffix says nothing
-    return _write_atomically(path, lambda partial: figure.savefig(partial, format=form,
+    return write_atomically(path, lambda partial: figure.savefig(partial, format=form,
                                                                   **options))

@@ -11,195 +11,122 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError, Issue, NetworkError
+from sim.io.atomic import write_atomically
+from sim.io.tables import BOM_COLUMNS, TABLES, Table, network_from_tables
 from sim.io.text import read_text
-from sim.network import DemandZone, Item, Lane, Network, Node, spec_fields
+from sim.network import Network
 
 __all__ = ["CSV_FILES", "read_csv_folder", "write_csv_folder"]
 
-CSV_FILES: dict[str, tuple[type | None, bool]] = {
-    # file: (spec class, required)
-    "nodes.csv": (Node, True),
-    "lanes.csv": (Lane, True),
-    "bom.csv": (None, False),
-    "demand.csv": (DemandZone, True),
-    "items.csv": (Item, False),
-    "network.csv": (None, False),
-}
-BOM_COLUMNS = ("node", "item", "quantity")
-REQUIRED_COLUMNS = {
-    "nodes.csv": ("id", "kind", "item"),
-    "lanes.csv": ("id", "source", "target"),
-    "demand.csv": ("id", "node", "mean"),
-    "items.csv": ("id",),
-    "bom.csv": BOM_COLUMNS,
-    "network.csv": ("key", "value"),
-}
+CSV_FILES = {f"{name}.csv": required for name, (_, required) in TABLES.items()}
+"""The files of a CSV folder: file name -> required."""
 
 
-def _read_rows(path: Path, issues: list[Issue],
-               allowed: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
-    """Rows as ``(row number, {column: non-empty cell})``; checks the header."""
+def _read_table(path: Path, issues: list[Issue]) -> Table | None:
+    """One CSV file as a :class:`Table` (None, with the reason in ``issues``, if unreadable)."""
     try:
         text = read_text(path)
     except InputError as error:
         issues.extend(error.issues)
-        return []
+        return None
     with io.StringIO(text, newline="") as handle:
-        reader = csv.reader(handle)
-        try:
-            header = [cell.strip() for cell in next(reader)]
-        except StopIteration:
-            issues.append(Issue(f"{path.name}", "", None, "the file is empty (no header row)"))
-            return []
-        bad = False
-        for column in header:
-            if column not in allowed:
-                issues.append(Issue(f"{path.name} row 1", column, column,
-                                    f"unknown column; expected some of {', '.join(allowed)}"))
-                bad = True
-        for column in REQUIRED_COLUMNS[path.name]:
-            if column not in header:
-                issues.append(Issue(f"{path.name} row 1", column, None, "required column missing"))
-                bad = True
-        if len(set(header)) != len(header):
-            issues.append(Issue(f"{path.name} row 1", "", header, "a column appears twice"))
-            bad = True
-        if bad:
-            return []
-        rows = []
-        for number, cells in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(cells) > len(header):
-                issues.append(Issue(f"{path.name} row {number}", "", cells,
-                                    f"{len(cells)} cells but {len(header)} columns"))
-                continue
-            cleaned = {col: cell.strip() for col, cell in zip(header, cells, strict=False)}
-            rows.append((number, {col: cell for col, cell in cleaned.items() if cell != ""}))
-        return rows
+        lines = list(csv.reader(handle, delimiter=_delimiter(text)))
+    if not lines or not any(cell.strip() for cell in lines[0]):
+        issues.append(Issue(path.name, "", None, "the file is empty (no header row)"))
+        return None
+    header = [cell.strip() for cell in lines[0]]
+    while header and not header[-1]:  # trailing empty header cells: a spreadsheet's habit
+        header.pop()
+    return Table(path.stem, path.name, tuple(header),
+                 tuple((number, tuple(cells)) for number, cells in enumerate(lines[1:], 2)))
+
+
+def _delimiter(text: str) -> str:
+    """The cell separator: commas, or semicolons or tabs when the header has those and no comma.
+
+    Excel in locales whose decimal mark is a comma saves "CSV" with semicolons, and "Unicode
+    text" with tabs.
+    """
+    header = text.split("\n", 1)[0]
+    if "," in header:
+        return ","
+    return next((d for d in (";", "\t") if d in header), ",")
 
 
 def read_csv_folder(folder: Path, *, source: str | None = None) -> Network:
-    """Read a network from a folder of CSV files.
+    """Read a network from a folder of CSV files (the rules: :mod:`sim.io.tables`).
 
     Parameters
     ----------
     folder : Path
         Folder holding ``nodes.csv``, ``lanes.csv``, ``demand.csv`` and, when there are
-        manufacturers, ``bom.csv``.
+        manufacturers, ``bom.csv``; optionally ``items.csv`` and ``network.csv``.
 
     Raises
     ------
     NetworkError
-        Naming file, row and column of every problem found.
+        Naming file, row and column of every problem found, all at once.
     """
-    issues: list[Issue] = []
-    for name, (_, required) in CSV_FILES.items():
-        if required and not (folder / name).is_file():
-            issues.append(Issue(str(folder / name), "", None, "required file missing"))
+    folder = Path(folder)
+    issues = [Issue(str(folder / name), "", None, "required file missing")
+              for name, required in CSV_FILES.items()
+              if required and not (folder / name).is_file()]
+    tables = {}
+    for name in CSV_FILES:
+        if (folder / name).is_file():
+            table = _read_table(folder / name, issues)
+            if table is not None:
+                tables[table.name] = table
     if issues:
         raise NetworkError(issues, source=str(folder))
-
-    meta: dict[str, str] = {}
-    if (folder / "network.csv").is_file():
-        for number, row in _read_rows(folder / "network.csv", issues, ("key", "value")):
-            key = row.get("key", "")
-            if key not in ("name", "unmet_demand"):
-                issues.append(Issue(f"network.csv row {number}", "key", key,
-                                    "expected name or unmet_demand"))
-            meta[key] = row.get("value", "")
-
-    boms: dict[str, dict[str, float]] = defaultdict(dict)
-    bom_rows: dict[str, int] = {}
-    if (folder / "bom.csv").is_file():
-        for number, row in _read_rows(folder / "bom.csv", issues, BOM_COLUMNS):
-            node, item = row.get("node", ""), row.get("item", "")
-            where = f"bom.csv row {number}"
-            if not node or not item or "quantity" not in row:
-                issues.append(Issue(where, "", row, "node, item and quantity are required"))
-                continue
-            if item in boms[node]:
-                issues.append(Issue(where, "item", item,
-                                    f"input listed twice for node {node!r}"))
-            try:
-                quantity = float(row["quantity"])
-            except ValueError:
-                issues.append(Issue(where, "quantity", row["quantity"], "must be a number"))
-                continue
-            if not quantity > 0:
-                issues.append(Issue(where, "quantity", row["quantity"], "must be > 0"))
-                continue
-            boms[node][item] = quantity
-            bom_rows.setdefault(node, number)
-
-    specs: dict[str, list[Any]] = {}
-    for name, (cls, _) in CSV_FILES.items():
-        if cls is None or not (folder / name).is_file():
-            continue
-        allowed = tuple(f for f in spec_fields(cls) if f != "bom")
-        specs[name] = []
-        for number, row in _read_rows(folder / name, issues, allowed):
-            where = f"{name} row {number}"
-            if cls is Node and row.get("id") in boms:
-                row = {**row, "bom": boms[row["id"]]}
-            empty = [c for c in REQUIRED_COLUMNS[name] if c not in row]
-            if empty:  # a short row, or blank cells where a value is required
-                issues += [Issue(where, column, None, "required cell is empty (a short row?)")
-                           for column in empty]
-                continue
-            try:
-                specs[name].append(cls(**row, origin=where))
-            except NetworkError as error:
-                issues.extend(error.issues)
-    known_nodes = {node.id for node in specs.get("nodes.csv", [])}
-    for node, number in bom_rows.items():
-        if node not in known_nodes:
-            issues.append(Issue(f"bom.csv row {number}", "node", node, "unknown node"))
-    if issues:
-        raise NetworkError(issues, source=str(folder))
-    return Network(
-        name=meta.get("name") or folder.name,
-        nodes=specs["nodes.csv"],
-        lanes=specs["lanes.csv"],
-        demand=specs["demand.csv"],
-        items=specs.get("items.csv", []),
-        unmet_demand=meta.get("unmet_demand") or "lost",
-        source=source or str(folder),
-    )
+    return network_from_tables(tables, name=folder.name, source=source or str(folder))
 
 
-def write_csv_folder(network: Network, folder: str | Path) -> None:
-    """Write a network as a CSV folder that :func:`read_csv_folder` reads back equal."""
+def network_tables(network: Network) -> dict[str, list[list[str]]]:
+    """The rows (header first) of each table of a network, as text cells."""
     from sim.io.mapping import network_to_mapping
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     data = network_to_mapping(network)
-    for section, filename in (("nodes", "nodes.csv"), ("lanes", "lanes.csv"),
-                              ("demand", "demand.csv"), ("items", "items.csv")):
+    tables = {}
+    for section in ("nodes", "lanes", "bom", "demand", "items", "network"):
+        if section == "bom":
+            tables[section] = [list(BOM_COLUMNS), *(
+                [node.id, item, repr(qty)] for node in network.nodes for item, qty in node.bom)]
+            continue
+        if section == "network":
+            tables[section] = [["key", "value"], ["name", network.name],
+                               ["unmet_demand", network.unmet_demand]]
+            continue
         entries = data.get(section, {})
         columns = ["id", *sorted({k for fields_ in entries.values() for k in fields_} - {"bom"})]
-        with (folder / filename).open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(columns)
-            for entry_id, fields_ in entries.items():
-                writer.writerow([entry_id, *(_cell(fields_.get(c)) for c in columns[1:])])
-    with (folder / "bom.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(BOM_COLUMNS)
-        for node in network.nodes:
-            for item, qty in node.bom:
-                writer.writerow([node.id, item, repr(qty)])
-    with (folder / "network.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(("key", "value"))
-        writer.writerow(("name", network.name))
-        writer.writerow(("unmet_demand", network.unmet_demand))
+        tables[section] = [columns, *([entry_id, *(_cell(fields_.get(c)) for c in columns[1:])]
+                                      for entry_id, fields_ in entries.items())]
+    return tables
+
+
+def write_csv_folder(network: Network, folder: str | Path) -> Path:
+    """Write a network as a CSV folder that :func:`read_csv_folder` reads back equal.
+
+    Each file is written atomically (UTF-8 without a byte-order mark); returns the folder.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in network_tables(network).items():
+        _write_rows(folder / f"{name}.csv", rows)
+    return folder
+
+
+def _write_rows(path: Path, rows: list[list[str]]) -> None:
+    """Write one CSV file atomically (UTF-8, no byte-order mark)."""
+    def write(partial: Path) -> None:
+        with partial.open("w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows(rows)
+
+    write_atomically(path, write)
 
 
 def _cell(value: Any) -> str:

@@ -165,15 +165,54 @@ def network_to_mapping(network: Network) -> dict[str, Any]:
     return out
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key given twice in one mapping.
+
+    Plain YAML keeps the last, so a node pasted twice with different values would silently
+    lose one.
+    """
+
+
+def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Any:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} appears twice (first on line {seen[key] + 1})",
+                key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                                 _mapping_without_duplicates)
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """A YAML error in one line: what is wrong, and the column (the caller names the line)."""
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    context = getattr(error, "context", None)
+    mark = getattr(error, "problem_mark", None)
+    where = f" at column {mark.column + 1}" if mark is not None else ""
+    return f"{problem}{where}" + (f" ({context})" if context else "")
+
+
+def load_yaml_text(text: str) -> Any:
+    """Parse YAML safely, refusing duplicate keys (a :class:`yaml.YAMLError` names the line)."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)
+
+
 def read_yaml_network(path: Path, *, source: str | None = None) -> Network:
     """Read a network from a YAML file of the mapping shape."""
     try:
-        data = yaml.safe_load(read_text(path))
+        data = load_yaml_text(read_text(path))
     except InputError as error:
         raise NetworkError(error.issues) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
-        raise NetworkError(Issue(f"{path}{line}", "", None, f"not valid YAML: {error}")) from None
+        raise NetworkError(Issue(f"{path}{line}", "", None,
+                                 f"not valid YAML: {yaml_problem(error)}")) from None
     network = network_from_mapping(data or {}, where=str(path), name=path.stem)
     return network if source is None else network.replace(source=source)
