@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import yaml
 
+from sim import selectors
 from sim.effects import (
     DEMAND,
     EVENT_DTYPE,
@@ -70,6 +71,11 @@ __all__ = [
 ]
 
 DAYS_PER_YEAR = 365.0
+MAX_EVENT_DAYS = 36_500
+"""Longest start day, duration or ramp an event may have (100 years): beyond any horizon."""
+MAX_RATE_PER_YEAR = 3_650.0
+"""Most occurrences a year (ten a day): a rate beyond it is a typo, and would ask memory for
+every event drawn."""
 DURATION_LAWS = ("fixed", "exponential", "lognormal", "empirical")
 RAMPS = {"linear": RAMP_LINEAR, "exponential": RAMP_EXPONENTIAL}
 
@@ -119,10 +125,15 @@ class Duration:
             if not self.values or not all(_is_number(v) and v > 0 for v in self.values):
                 raise _fail(where, "values", self.values,
                             "an empirical law needs a list of positive durations in days")
-        elif not _is_number(self.mean_days) or self.mean_days <= 0:
-            raise _fail(where, "mean_days", self.mean_days, "must be a number of days > 0")
-        if self.law == "lognormal" and (not _is_number(self.sd_days) or self.sd_days < 0):
-            raise _fail(where, "sd_days", self.sd_days, "must be a number of days >= 0")
+        elif not _is_number(self.mean_days) or not 0 < self.mean_days <= MAX_EVENT_DAYS:
+            raise _fail(where, "mean_days", self.mean_days,
+                        f"must be a number of days > 0 and <= {MAX_EVENT_DAYS:,}")
+        if self.law == "lognormal" and (not _is_number(self.sd_days)
+                                        or not 0 <= self.sd_days <= MAX_EVENT_DAYS):
+            raise _fail(where, "sd_days", self.sd_days,
+                        f"must be a number of days >= 0 and <= {MAX_EVENT_DAYS:,}")
+        if self.law == "empirical" and max(self.values) > MAX_EVENT_DAYS:
+            raise _fail(where, "values", self.values, f"durations must be <= {MAX_EVENT_DAYS:,}")
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Durations in whole days (>= 1)."""
@@ -212,12 +223,15 @@ class _Timed:
             raise _fail(where, "start_day", self.start_day,
                         "give either start_day (scripted) or rate_per_year / "
                         "probability_per_year (stochastic), not both or neither")
-        if scripted and not _is_whole(self.start_day):
-            raise _fail(where, "start_day", self.start_day, "must be a whole day")
+        if scripted and (not _is_whole(self.start_day)
+                         or not -MAX_EVENT_DAYS <= self.start_day <= MAX_EVENT_DAYS):
+            raise _fail(where, "start_day", self.start_day,
+                        f"must be a whole day within {MAX_EVENT_DAYS:,} days of the start")
         if self.duration_days is not None:
-            if not _is_whole(self.duration_days) or self.duration_days < 1:
+            if not _is_whole(self.duration_days) or not 1 <= self.duration_days <= MAX_EVENT_DAYS:
                 raise _fail(where, "duration_days", self.duration_days,
-                            "must be a whole number of days >= 1")
+                            f"must be a whole number of days >= 1 and <= {MAX_EVENT_DAYS:,} "
+                            "(100 years)")
             if self.duration is not None:
                 raise _fail(where, "duration", self.duration,
                             "give duration_days or a duration law, not both")
@@ -225,8 +239,10 @@ class _Timed:
             raise _fail(where, "duration_days", None,
                         "give duration_days or a duration law {law: ..., mean_days: ...}")
         if self.rate_per_year is not None and (not _is_number(self.rate_per_year)
-                                               or self.rate_per_year < 0):
-            raise _fail(where, "rate_per_year", self.rate_per_year, "must be a number >= 0")
+                                               or not 0 <= self.rate_per_year
+                                               <= MAX_RATE_PER_YEAR):
+            raise _fail(where, "rate_per_year", self.rate_per_year,
+                        f"must be a number >= 0 and <= {MAX_RATE_PER_YEAR:g} (ten a day)")
         if self.probability_per_year is not None:
             if self.rate_per_year is not None:
                 raise _fail(where, "probability_per_year", self.probability_per_year,
@@ -235,8 +251,9 @@ class _Timed:
                     0 <= self.probability_per_year < 1:
                 raise _fail(where, "probability_per_year", self.probability_per_year,
                             "must be in [0, 1)")
-        if not _is_whole(self.ramp_days) or self.ramp_days < 0:
-            raise _fail(where, "ramp_days", self.ramp_days, "must be a whole number >= 0")
+        if not _is_whole(self.ramp_days) or not 0 <= self.ramp_days <= MAX_EVENT_DAYS:
+            raise _fail(where, "ramp_days", self.ramp_days,
+                        f"must be a whole number >= 0 and <= {MAX_EVENT_DAYS:,}")
         if self.ramp not in RAMPS:
             raise _fail(where, "ramp", self.ramp, f"must be one of {', '.join(RAMPS)}")
 
@@ -381,30 +398,58 @@ def _select_nodes(layout: Layout, where: str, *, nodes: Iterable[str] = (),
                   node_kind: str | None = None, region: str | None = None,
                   cluster: str | None = None) -> np.ndarray:
     network = layout.network
+    rule, nodes = _rule_of(tuple(nodes), where, "node", selectors.NODE_RULES)
     chosen = _named(nodes, network.node_index, where, "node", network)
     if node_kind is not None:
         if node_kind not in KIND_CODES:
             raise _fail(where, "node_kind", node_kind, f"must be one of {', '.join(KIND_CODES)}")
         chosen &= layout.kind == KIND_CODES[node_kind]
     for key, value in (("region", region), ("cluster", cluster)):
+        value = selectors.resolve_name(layout, where, key, value)
         if value is not None:
             chosen &= _having(network.nodes, key, value, where, network, "node", "is in")
-    return np.flatnonzero(chosen)
+    if rule is None:
+        return np.flatnonzero(chosen)
+    picked = selectors.select_nodes(layout, rule, chosen)
+    if not picked.size:
+        raise _fail(where, "node", str(rule), "the rule picks no node of network "
+                    f"{network.name!r} among those the other settings allow")
+    return np.sort(picked)
+
+
+def _rule_of(ids: tuple[str, ...], where: str, key: str,
+             rules: tuple[str, ...]) -> tuple[selectors.Selector | None, tuple[str, ...]]:
+    """The rule among target ids (it must stand alone), and the plain ids."""
+    found = [i for i in ids if selectors.is_selector(i)]
+    if not found:
+        return None, ids
+    if len(ids) > 1:
+        raise _fail(where, key, list(ids), "a rule (@...) stands alone, not in a list of ids")
+    return selectors.parse(found[0], where, key, rules), ()
 
 
 def _select_lanes(layout: Layout, where: str, *, lanes: Iterable[str] = (),
                   mode: str | None = None, carrier: str | None = None,
                   region: str | None = None, cluster: str | None = None) -> np.ndarray:
     network = layout.network
+    rule, lanes = _rule_of(tuple(lanes), where, "lane", selectors.LANE_RULES)
     chosen = _named(lanes, network.lane_index, where, "lane", network)
     for key, value in (("mode", mode), ("carrier", carrier)):
+        value = selectors.resolve_name(layout, where, key, value)
         if value is not None:
             chosen &= _having(network.lanes, key, value, where, network, "lane", "has")
     for key, value in (("region", region), ("cluster", cluster)):
+        value = selectors.resolve_name(layout, where, key, value)
         if value is not None:  # a lane touches a region when either end is in it
             inside = np.array([getattr(n, key) == value for n in network.nodes])
             chosen &= inside[layout.lane_source] | inside[layout.lane_target]
-    return np.flatnonzero(chosen)
+    if rule is None:
+        return np.flatnonzero(chosen)
+    picked = selectors.select_lanes(layout, rule, chosen)
+    if not picked.size:
+        raise _fail(where, "lane", str(rule), "the rule picks no primary lane of network "
+                    f"{network.name!r} among those the other settings allow")
+    return np.sort(picked)
 
 
 def _select_zones(layout: Layout, where: str, *, zones: Iterable[str] = (),
@@ -420,6 +465,7 @@ def _select_zones(layout: Layout, where: str, *, zones: Iterable[str] = (),
                         f"not a demand zone of network {network.name!r}")
         chosen[:] = False
         chosen[[zone_index[z] for z in zones]] = True
+    region = selectors.resolve_name(layout, where, "region", region)
     if region is not None:
         regions = set(layout.zone_region)
         if region not in regions:
@@ -636,8 +682,9 @@ class RegionalEvent(_Timed):
             out.append((LANE_CAPACITY, lanes, float(self.lane_closure)))
         if self.lead_time_factor > 1:
             out.append((LANE_LEAD, lanes, float(self.lead_time_factor)))
-        if self.demand_factor != 1 and self.region is not None:
-            zones = np.array([i for i, r in enumerate(layout.zone_region) if r == self.region],
+        region = selectors.resolve_name(layout, where, "region", self.region)
+        if self.demand_factor != 1 and region is not None:
+            zones = np.array([i for i, r in enumerate(layout.zone_region) if r == region],
                              dtype=np.int64)
             out.append((DEMAND, zones, float(self.demand_factor)))
         return out

@@ -37,7 +37,6 @@ from typing import Any
 
 import networkx as nx
 import numpy as np
-from scipy import stats
 
 from sim.errors import CapacityWarning, ConfigError, Issue
 from sim.layout import KIND_CODES, Layout, nominal_overloads
@@ -198,6 +197,9 @@ class BackupPolicy:
     reservation_fee_per_day: float = 0.0
     activation_fee: float = 0.0
 
+    def __post_init__(self) -> None:
+        CHECKS[type(self)](self)
+
 
 @dataclass(frozen=True)
 class SourcingPolicy:
@@ -254,6 +256,9 @@ class SourcingPolicy:
     single_source: bool = False
     reroute_after_days: int | None = 3
 
+    def __post_init__(self) -> None:
+        CHECKS[type(self)](self)
+
 
 @dataclass(frozen=True)
 class ForecastPolicy:
@@ -288,6 +293,9 @@ class ForecastPolicy:
     nodes: tuple[str, ...] = ()
     vmi: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        CHECKS[type(self)](self)
+
 
 @dataclass(frozen=True)
 class ExpeditePolicy:
@@ -313,6 +321,9 @@ class ExpeditePolicy:
     premium_per_unit: float = 0.0
     cover_days: float | None = None
 
+    def __post_init__(self) -> None:
+        CHECKS[type(self)](self)
+
 
 @dataclass(frozen=True)
 class PoolingPolicy:
@@ -331,6 +342,9 @@ class PoolingPolicy:
 
     groups: tuple[tuple[str, ...], ...] = ()
     cost_per_unit: float = 0.0
+
+    def __post_init__(self) -> None:
+        CHECKS[type(self)](self)
 
 
 @dataclass(frozen=True)
@@ -361,6 +375,9 @@ class Reserve:
     holding_cost_rate: float = 0.1
     release_cost_per_unit: float = 0.0
 
+    def __post_init__(self) -> None:
+        CHECKS[type(self)](self)
+
 
 @dataclass(frozen=True)
 class EarlyWarning:
@@ -379,6 +396,9 @@ class EarlyWarning:
 
     notice_days: int = 0
     kinds: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        CHECKS[type(self)](self)
 
 
 @dataclass(frozen=True)
@@ -400,6 +420,9 @@ class GreenPolicy:
     prefer_low_emission: float = 0.0
     mode_co2e_kg_per_unit_km: Mapping[str, float] = field(default_factory=dict)
     mode_premium_per_unit: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        CHECKS[type(self)](self)
 
 
 @dataclass(frozen=True)
@@ -438,6 +461,9 @@ class SharedWarehouse:
     fee_per_day: float = 0.0
     region: str = "default"
     cluster: str = ""
+
+    def __post_init__(self) -> None:
+        CHECKS[type(self)](self)
 
 
 @dataclass(frozen=True)
@@ -521,62 +547,109 @@ def BaseStockPolicy(safety_factor: float = 1.65,
 # Validation and mapping forms
 # --------------------------------------------------------------------------------------------
 def _validate_parts(policy: Policy) -> None:
-    s, f, e, p, w, g = (policy.sourcing, policy.forecast, policy.expedite, policy.pooling,
-                        policy.early_warning, policy.green)
-    b = s.backup
-    where = "policy"
-    _number(f"{where}.sourcing", "detection_delay_days", s.detection_delay_days, minimum=0,
-            whole=True)
-    _number(f"{where}.sourcing", "stretch_tolerance", s.stretch_tolerance, minimum=1)
-    _number(f"{where}.sourcing", "switch_over_days", s.switch_over_days, minimum=0, whole=True)
-    _number(f"{where}.sourcing", "switch_cost", s.switch_cost, minimum=0)
-    _number(f"{where}.sourcing", "prefer_green", s.prefer_green, minimum=0, maximum=1)
+    """Check that each part of a policy is of its class (each part checked its own values)."""
+    for name, cls in PART_CLASSES.items():
+        value = getattr(policy, name)
+        values = value if name in ("reserves", "shared_warehouses") else (value,)
+        if not isinstance(values, tuple):
+            raise _fail("policy", name, value, f"must be a tuple of {cls.__name__}")
+        for part in values:
+            if not isinstance(part, cls):
+                raise _fail("policy", name, part, f"must be a {cls.__name__} (policy_from_mapping "
+                            "builds one from its mapping form)")
+
+
+def _check_sourcing(s: SourcingPolicy) -> None:
+    where = "policy.sourcing"
+    _number(where, "detection_delay_days", s.detection_delay_days, minimum=0, whole=True)
+    _number(where, "stretch_tolerance", s.stretch_tolerance, minimum=1)
+    _number(where, "switch_over_days", s.switch_over_days, minimum=0, whole=True)
+    _number(where, "switch_cost", s.switch_cost, minimum=0)
+    _number(where, "prefer_green", s.prefer_green, minimum=0, maximum=1)
     if s.reroute_after_days is not None:
-        _number(f"{where}.sourcing", "reroute_after_days", s.reroute_after_days, minimum=1,
-                whole=True)
+        _number(where, "reroute_after_days", s.reroute_after_days, minimum=1, whole=True)
     if s.max_region_share is not None:
-        _number(f"{where}.sourcing", "max_region_share", s.max_region_share, minimum=0.01,
-                maximum=1)
-    _number(f"{where}.sourcing.backup", "activation_lag_days", b.activation_lag_days, minimum=0,
-            whole=True)
+        _number(where, "max_region_share", s.max_region_share, minimum=0.01, maximum=1)
+    if not isinstance(s.backup, BackupPolicy):
+        raise _fail(where, "backup", s.backup, "must be a BackupPolicy (or its mapping form)")
+
+
+def _check_backup(b: BackupPolicy) -> None:
+    where = "policy.sourcing.backup"
+    _number(where, "activation_lag_days", b.activation_lag_days, minimum=0, whole=True)
     for key in ("premium_per_unit", "reservation_fee_per_day", "activation_fee"):
-        _number(f"{where}.sourcing.backup", key, getattr(b, key), minimum=0)
+        _number(where, key, getattr(b, key), minimum=0)
+
+
+def _check_forecast(f: ForecastPolicy) -> None:
+    where = "policy.forecast"
     if f.method not in FORECAST_METHODS:
-        raise _fail(f"{where}.forecast", "method", f.method,
-                    f"must be one of {', '.join(FORECAST_METHODS)}")
+        raise _fail(where, "method", f.method, f"must be one of {', '.join(FORECAST_METHODS)}")
     if f.signal not in FORECAST_SIGNALS:
-        raise _fail(f"{where}.forecast", "signal", f.signal,
-                    f"must be one of {', '.join(FORECAST_SIGNALS)}")
-    _number(f"{where}.forecast", "window_days", f.window_days, minimum=1, whole=True)
-    _number(f"{where}.forecast", "alpha", f.alpha, minimum=1e-9, maximum=1)
-    _number(f"{where}.forecast", "info_delay_days", f.info_delay_days, minimum=0, whole=True)
-    _number(f"{where}.expedite", "premium_per_unit", e.premium_per_unit, minimum=0)
+        raise _fail(where, "signal", f.signal, f"must be one of {', '.join(FORECAST_SIGNALS)}")
+    _number(where, "window_days", f.window_days, minimum=1, whole=True)
+    _number(where, "alpha", f.alpha, minimum=1e-9, maximum=1)
+    _number(where, "info_delay_days", f.info_delay_days, minimum=0, whole=True)
+
+
+def _check_expedite(e: ExpeditePolicy) -> None:
+    _number("policy.expedite", "premium_per_unit", e.premium_per_unit, minimum=0)
     if e.cover_days is not None:
-        _number(f"{where}.expedite", "cover_days", e.cover_days, minimum=0)
-    _number(f"{where}.pooling", "cost_per_unit", p.cost_per_unit, minimum=0)
-    _number(f"{where}.early_warning", "notice_days", w.notice_days, minimum=0, whole=True)
-    _number(f"{where}.green", "prefer_low_emission", g.prefer_low_emission, minimum=0,
-            maximum=1)
-    for mode, value in g.mode_co2e_kg_per_unit_km.items():
-        _number(f"{where}.green", f"mode_co2e_kg_per_unit_km.{mode}", value, minimum=0)
-    for mode, value in g.mode_premium_per_unit.items():
-        _number(f"{where}.green", f"mode_premium_per_unit.{mode}", value, minimum=0)
-    for i, r in enumerate(policy.reserves):
-        here = f"{where}.reserves[{i}]"
-        _number(here, "units", r.units, minimum=0)
-        _number(here, "threshold", r.threshold, minimum=0, maximum=1)
-        if not (isinstance(r.release_per_day, Real) and r.release_per_day > 0):
-            raise _fail(here, "release_per_day", r.release_per_day, "must be > 0")
-        _number(here, "holding_cost_rate", r.holding_cost_rate, minimum=0)
-        _number(here, "release_cost_per_unit", r.release_cost_per_unit, minimum=0)
-    for i, h in enumerate(policy.shared_warehouses):
-        here = f"{where}.shared_warehouses[{i}]"
-        if not h.members:
-            raise _fail(here, "members", h.members, "list at least one member node")
-        _number(here, "units", h.units, minimum=0)
-        _number(here, "lead_time_days", h.lead_time_days, minimum=1, whole=True)
-        _number(here, "cost_per_unit", h.cost_per_unit, minimum=0)
-        _number(here, "fee_per_day", h.fee_per_day, minimum=0)
+        _number("policy.expedite", "cover_days", e.cover_days, minimum=0)
+
+
+def _check_pooling(p: PoolingPolicy) -> None:
+    _number("policy.pooling", "cost_per_unit", p.cost_per_unit, minimum=0)
+
+
+def _check_early_warning(w: EarlyWarning) -> None:
+    _number("policy.early_warning", "notice_days", w.notice_days, minimum=0, whole=True)
+
+
+def _check_green(g: GreenPolicy) -> None:
+    where = "policy.green"
+    _number(where, "prefer_low_emission", g.prefer_low_emission, minimum=0, maximum=1)
+    for key in ("mode_co2e_kg_per_unit_km", "mode_premium_per_unit"):
+        values = getattr(g, key)
+        if not isinstance(values, Mapping):
+            raise _fail(where, key, values, "must be a mapping of mode to number")
+        for mode, value in values.items():
+            _number(where, f"{key}.{mode}", value, minimum=0)
+
+
+def _check_reserve(r: Reserve) -> None:
+    where = "policy.reserves"
+    _number(where, "units", r.units, minimum=0)
+    _number(where, "threshold", r.threshold, minimum=0, maximum=1)
+    if not (isinstance(r.release_per_day, Real) and r.release_per_day > 0):
+        raise _fail(where, "release_per_day", r.release_per_day, "must be > 0")
+    _number(where, "holding_cost_rate", r.holding_cost_rate, minimum=0)
+    _number(where, "release_cost_per_unit", r.release_cost_per_unit, minimum=0)
+
+
+def _check_shared_warehouse(h: SharedWarehouse) -> None:
+    where = "policy.shared_warehouses"
+    if not h.members:
+        raise _fail(where, "members", h.members, "list at least one member node")
+    _number(where, "units", h.units, minimum=0)
+    _number(where, "lead_time_days", h.lead_time_days, minimum=1, whole=True)
+    _number(where, "cost_per_unit", h.cost_per_unit, minimum=0)
+    _number(where, "fee_per_day", h.fee_per_day, minimum=0)
+
+
+PART_CLASSES: dict[str, type] = {
+    "inventory": InventoryPolicy, "sourcing": SourcingPolicy, "forecast": ForecastPolicy,
+    "expedite": ExpeditePolicy, "pooling": PoolingPolicy, "early_warning": EarlyWarning,
+    "green": GreenPolicy, "reserves": Reserve, "shared_warehouses": SharedWarehouse,
+}
+CHECKS: dict[type, Callable[[Any], None]] = {
+    SourcingPolicy: _check_sourcing, BackupPolicy: _check_backup,
+    ForecastPolicy: _check_forecast, ExpeditePolicy: _check_expedite,
+    PoolingPolicy: _check_pooling, EarlyWarning: _check_early_warning,
+    GreenPolicy: _check_green, Reserve: _check_reserve,
+    SharedWarehouse: _check_shared_warehouse,
+}
+"""Each policy part's own rules: run by its ``__post_init__`` (the part validates itself)."""
 
 
 PARTS = {"inventory": InventoryPolicy, "sourcing": SourcingPolicy, "forecast": ForecastPolicy,
@@ -777,7 +850,47 @@ class PolicyPlan:
         return bool((self.forecast_method > 0).any())
 
 
+def resolve_rules(policy: Policy, network: Network) -> Policy:
+    """The policy with every rule (``@...``, :mod:`sim.selectors`) replaced by the ids it picks.
+
+    Reserves at a rule become one reserve per node picked; pooling groups ``@by_item`` become
+    one group per item; a shared warehouse's ``item: "@input"`` and ``region``/``cluster:
+    "@member"`` take its first member's slowest input, region and cluster.
+    """
+    from sim import selectors
+
+    layout = Layout.of(network)
+    f, pooling = policy.forecast, policy.pooling
+    forecast = replace(f, nodes=selectors.node_ids(layout, f.nodes, "policy.forecast", "nodes"),
+                       vmi=selectors.node_ids(layout, f.vmi, "policy.forecast", "vmi"))
+    groups = pooling.groups
+    if isinstance(groups, str):
+        groups = selectors.select_groups(layout, selectors.parse(
+            groups, "policy.pooling", "groups", selectors.GROUP_RULES))
+    else:
+        groups = tuple(selectors.node_ids(layout, g, "policy.pooling", "groups") for g in groups)
+    reserves = tuple(replace(r, node=node) for i, r in enumerate(policy.reserves)
+                     for node in selectors.node_ids(layout, r.node, f"policy.reserves[{i}]",
+                                                    "node"))
+    shared = []
+    for i, h in enumerate(policy.shared_warehouses):
+        members = selectors.node_ids(layout, h.members, f"policy.shared_warehouses[{i}]",
+                                     "members")
+        first = network.node(members[0]) if members and members[0] in network.node_index \
+            else None
+        changes: dict[str, Any] = {"members": members}
+        if h.item == "@input" and first is not None:
+            changes["item"] = selectors.slowest_input(layout, first.id)
+        for key in ("region", "cluster"):
+            if getattr(h, key) == "@member" and first is not None:
+                changes[key] = getattr(first, key) or ("default" if key == "region" else "")
+        shared.append(replace(h, **changes))
+    return replace(policy, forecast=forecast, pooling=replace(pooling, groups=groups),
+                   reserves=reserves, shared_warehouses=tuple(shared))
+
+
 def _plan(policy: Policy, network: Network) -> PolicyPlan:
+    policy = resolve_rules(policy, network)
     network = _add_shared_warehouses(policy, network)
     network = _apply_green_factors(policy, network)
     network = _apply_static_shares(policy, network)
@@ -880,6 +993,13 @@ def _check_inventory_nodes(policy: Policy, network: Network) -> None:
                         f"not a node of network {network.name!r}")
 
 
+def norm_ppf(probability: float) -> float:
+    """The standard normal quantile (SciPy loaded here, not at import: the CLI starts fast)."""
+    from scipy.special import ndtri
+
+    return float(ndtri(probability))
+
+
 def _levels(policy: Policy, layout: Layout) -> Levels:
     network = layout.network
     tiers = network.tiers
@@ -894,7 +1014,7 @@ def _levels(policy: Policy, layout: Layout) -> Levels:
         settings = policy.inventory.settings(node, tiers[node.id])
         rule[i] = INVENTORY_RULES.index(settings["rule"])
         sl = settings.get("service_level")
-        z[i] = stats.norm.ppf(sl) if sl is not None else settings["safety_factor"]
+        z[i] = norm_ppf(sl) if sl is not None else settings["safety_factor"]
         cover[i] = settings["cover_days"]
         order_days[i] = settings["order_days"]
         if settings.get("order_up_to") is not None:
@@ -1213,11 +1333,10 @@ def _within_capacity(layout: Layout, desired: np.ndarray) -> np.ndarray:
     order, up to their room. A lane's room is its capacity and what its source has left after
     its own zones and the customers already served.
 
-    Raises
-    ------
-    ConfigError
-        An input whose lanes cannot carry its nominal flow, naming the input, its lanes, the
-        flow and the capacities.
+    An input whose lanes cannot carry its nominal flow whatever the split (the network itself
+    is over capacity there) fills every lane and asks the rest in the rule's shares, with a
+    :class:`~sim.errors.CapacityWarning` naming the input, its lanes, the flow and the
+    capacities.
     """
     network = layout.network
     remaining = layout.capacity - layout.mean_zone_demand
@@ -1264,16 +1383,18 @@ def _split_flow(layout: Layout, k: int, lanes: np.ndarray, need: float, asked: n
         flow[i] += add
         used[int(sources[i])] += add
         left -= add
-    if left > 1e-9 * need:
+    if left > 1e-9 * need:  # short whatever the split: the network is over capacity here
         ids = layout.lane_ids
         caps = ", ".join(
             f"{ids[j]} (lane {layout.lane_capacity[j]:g}/day, source "
             f"{layout.node_ids[s]} {max(0.0, float(remaining[s])):g}/day left)"
             for j, s in zip(lanes, sources, strict=True))
-        raise _fail("policy.sourcing", "shares", layout.input_ids[k],
-                    f"no split within capacity: the input needs {need:g} units/day at the "
-                    f"nominal flows and its lanes carry at most {need - left:g} ({caps}); "
-                    "raise a capacity or leave the static rule off")
+        warnings.warn(CapacityWarning(
+            f"policy.sourcing: input {layout.input_ids[k]!r} needs {need:g} units/day at the "
+            f"nominal flows and its lanes carry at most {need - left:g} ({caps}): every lane "
+            "is filled and the rest asked in the rule's shares, so the shortfall shows in the "
+            "run; raise a capacity to meet it"), stacklevel=4)
+        flow += left * asked / asked.sum() if asked.sum() > 0 else left / lanes.size
     return flow / need
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from sim.demand import sample_demand
-from sim.disruptions import disruptions_from_config
+from sim.disruptions import MAX_EVENT_DAYS, disruptions_from_config
 from sim.effects import DEMAND, EVENT_DTYPE, NODE_CAPACITY, effect_factors, event_weight
 from sim.errors import ConfigError, Issue
 from sim.layout import Layout
@@ -101,11 +101,16 @@ class Scenario:
 
     def __post_init__(self) -> None:
         issues = []
-        for key, minimum in (("days", 1), ("warmup_days", 0), ("seed", 0)):
+        for key, minimum, maximum in (("days", 1, MAX_EVENT_DAYS),
+                                      ("warmup_days", 0, MAX_EVENT_DAYS), ("seed", 0, None)):
             value = getattr(self, key)
             whole = isinstance(value, int | np.integer) and not isinstance(value, bool)
             if not whole or value < minimum:
                 issues.append(Issue("run", key, value, f"must be a whole number >= {minimum}"))
+            elif maximum is not None and value > maximum:
+                issues.append(Issue("run", key, value, f"must be <= {maximum:,} (100 years): "
+                                    "the demand draws alone would need "
+                                    f"{value * 8 / 2**30:,.0f} GiB per replicate and zone"))
         if issues:
             raise ConfigError(issues)
         object.__setattr__(self, "disruptions", disruptions_from_config(self.disruptions))

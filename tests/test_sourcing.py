@@ -90,16 +90,18 @@ def small_chain(capacity_a: float = 60, capacity_b: float = 30) -> sim.Network:
         demand=[sim.DemandZone("market", "dc", mean=100, sd=10)])
 
 
-def test_a_rule_without_a_split_within_capacity_is_refused_by_name() -> None:
+def test_a_rule_on_an_input_short_of_capacity_fills_every_lane_and_warns() -> None:
     network = small_chain()
     with pytest.warns(sim.CapacityWarning, match="node 'b'.*nominal flow is 50"):
         policy_from_mapping({}).plan(network)  # the network itself: warned, still runs
-    with pytest.raises(sim.ConfigError) as error:
-        policy_from_mapping({"sourcing": {"prefer_green": 0.5}}).plan(network)
-    message = str(error.value)
+    with pytest.warns(sim.CapacityWarning) as caught:
+        plan = policy_from_mapping({"sourcing": {"prefer_green": 0.5}}).plan(network)
+    message = " ".join(str(w.message) for w in caught)
     for words in ("dc/part", "needs 100 units/day", "carry at most 90", "a-dc", "b-dc",
-                  "a 60/day left", "b 30/day left"):
+                  "a 60/day left", "b 30/day left", "every lane is filled"):
         assert words in message
+    # a (green, asked 0.75) is full at 60 and b at 30; the 10 short are asked 0.75 / 0.25
+    np.testing.assert_allclose(plan.share, [0.675, 0.325])
 
 
 def test_a_rule_with_room_is_planned_within_capacity() -> None:
