@@ -11,12 +11,14 @@ file; ``python -m sim report RUN [RUN...]`` writes the report of saved runs.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sim.config import CONFIG_DIR
+from sim.paths import CONFIG_DIR
 
 EXIT_BAD_INPUT = 2
 
@@ -41,7 +43,7 @@ def _print_summary(dataset: Any, spec: Any, paths: dict[str, Path], wall: float)
     wide = 40 + 14 * len(spec.policies)  # every strategy's column readable, even in a log
     console = Console(highlight=False, width=max(Console().width, 110, wide))
     console.print(f"[bold]{spec.network.summary()}[/bold]")
-    shocks = ", ".join(_describe(d) for d in spec.disruptions) or "none"
+    shocks = ", ".join(_describe(d, spec.network) for d in spec.disruptions) or "none"
     console.print(f"disruptions: {shocks}")
     for name, policy in spec.policies.items():
         console.print(f"policy {name}: {policy.to_mapping()}")
@@ -117,6 +119,7 @@ def _money_table(dataset: Any) -> Any:
 
     money = cost_benefit(dataset)
     base = money.attrs["baseline"]
+    columns: tuple[tuple[str, str], ...]
     if money.attrs["reading"] == "per event":
         title = (f"Money against {base}, per event (every replicate met the same scripted "
                  f"event; running cost from the undisrupted twins, a year)")
@@ -153,8 +156,14 @@ def _money_table(dataset: Any) -> Any:
     return table
 
 
-def _describe(spec: Any) -> str:
-    fields = {k: v for k, v in vars(spec).items() if v not in ((), None)}
+def _describe(spec: Any, network: Any) -> str:
+    """An event in words: its settings, with each rule (@...) and what it picks here."""
+    from sim.selectors import explain
+
+    filtered = any(getattr(spec, k, None) is not None for k in
+                   ("node_kind", "mode", "carrier", "cluster", "region"))
+    fields = {k: v if filtered and k in ("node", "nodes", "lane") else explain(network, k, v)
+              for k, v in vars(spec).items() if v not in ((), None)}
     return f"{spec.kind}({', '.join(f'{k}={v}' for k, v in fields.items())})"
 
 
@@ -172,17 +181,15 @@ def _run(cfg: Any) -> None:
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
-    from analysis.figures import service_level_over_time
     from sim.config import build_run, build_study
     from sim.errors import SimError
-    from sim.results import save_dataset, save_figure_atomic
 
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
     logging.getLogger("matplotlib").setLevel(logging.WARNING)  # and matplotlib its guesses
     logging.getLogger("distributed").setLevel(logging.WARNING)  # and Dask every connection
     started = time.perf_counter()
     try:
-        data = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+        data: Any = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
         plan = build_study(data)
         if plan is not None:
             _run_study(plan, cfg, started)
@@ -193,8 +200,11 @@ def _run(cfg: Any) -> None:
         _error(str(error))
         sys.exit(EXIT_BAD_INPUT)
     except OmegaConfBaseException as error:  # e.g. a mandatory value (???) left unset
-        _error(f"{type(error).__name__}: {error}".replace("\n", " "))
+        _error(_omegaconf_message(error))
         sys.exit(EXIT_BAD_INPUT)
+    from analysis.figures import service_level_over_time  # loaded once the config is good
+    from sim.results import save_dataset, save_figure_atomic
+
     out = Path(HydraConfig.get().runtime.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"dataset": save_dataset(dataset, out / "results.nc")}
@@ -214,6 +224,20 @@ def _run(cfg: Any) -> None:
     _print_summary(dataset, spec, paths, time.perf_counter() - started)
     if status:
         sys.exit(status)
+
+
+def _omegaconf_message(error: Exception) -> str:
+    """One paragraph for an OmegaConf error met while resolving the config."""
+    from omegaconf.errors import MissingMandatoryValue
+
+    key = getattr(error, "full_key", "") or ""
+    if isinstance(error, MissingMandatoryValue) and key == "network.source":
+        return ("network.source has no value: network=file reads your own network, give "
+                "network.source=PATH (a CSV folder, an .xlsx workbook, a network YAML or a "
+                "Willems chain .csv; `python -m sim new DIR` writes a template)")
+    if isinstance(error, MissingMandatoryValue):
+        return f"{key} has no value (??? in the config): set it, e.g. {key}=VALUE"
+    return " ".join(f"{type(error).__name__}: {error}".split())
 
 
 def _save_config(cfg: Any, out: Path) -> Path:
@@ -291,12 +315,159 @@ def register_schemas() -> None:
     ConfigStore.instance().store(name="base_app", node=AppConfig)
 
 
-def run_app() -> None:
-    """Run the Hydra app (reads ``sys.argv``)."""
+def run_app(argv: list[str]) -> int:
+    """Run the Hydra app on ``argv``; a config error is one paragraph and exit status 2.
+
+    Hydra prints its own errors over several lines and exits 1; with ``HYDRA_FULL_ERROR`` set
+    for this process it raises them instead, and :func:`hydra_message` says them our way.
+    """
+    import os
+
     import hydra
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
 
     register_schemas()
-    hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")(_run)()
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    sys.argv = [sys.argv[0], *argv]
+    app = hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
+    try:
+        app(_run)()
+    except (HydraException, OmegaConfBaseException) as error:
+        _error(hydra_message(error, argv))
+        return EXIT_BAD_INPUT
+    return 0
+
+
+def hydra_message(error: BaseException, argv: list[str]) -> str:
+    """One paragraph for a Hydra or OmegaConf error: what, where, and what would be valid."""
+    from hydra.errors import ConfigCompositionException, MissingConfigException
+
+    text = str(error)
+    unknown = re.match(r"Could not override '([^']+)'", text)
+    if isinstance(error, ConfigCompositionException) and unknown:
+        key = unknown.group(1)
+        if key.startswith("network.") and key.split(".")[1] in ("source", "generate"):
+            return (f"{_given(key, argv)}: the chosen network has no {key}: read your own "
+                    "with network=file network.source=PATH, or generate one with "
+                    "network=cluster network.generate.KEY=VALUE")
+        return (f"{key}: unknown config key ({_given(key, argv)}); "
+                f"{_nearest_keys(key, argv)}; `python -m sim --cfg job` prints the whole config")
+    if isinstance(error, MissingConfigException):
+        text = text.split("Config search path")[0]
+        text = re.sub(r"\s*\n\t", ", ", text.replace(":\n\t", ": "))
+    cause = error.__cause__
+    if cause is not None and str(cause).strip():
+        text += ": " + str(cause).splitlines()[0]
+    text = " ".join(text.replace("Available options", ". Available options").split())
+    return re.sub(r"\s+\.", ".", text)
+
+
+def _given(key: str, argv: list[str]) -> str:
+    """The command-line argument that set ``key``."""
+    return next((a for a in argv if a.lstrip("+~").split("=")[0] == key), key)
+
+
+def _nearest_keys(key: str, argv: list[str]) -> str:
+    """The valid config keys nearest ``key`` (the config composed without the bad argument)."""
+    import difflib
+
+    from hydra import compose, initialize_config_dir
+
+    others = [a for a in argv if "=" in a and not a.startswith(("-", "hydra"))
+              and a.lstrip("+~").split("=")[0] != key]
+    keys: list[str] = []
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        for overrides in (others, []):  # the others may fail too; then the defaults
+            try:
+                keys = _dotted_keys(compose(config_name="config", overrides=overrides))
+                break
+            except Exception:
+                continue
+    parent = key.rpartition(".")[0]
+    siblings = [k for k in keys if k.rpartition(".")[0] == parent]
+    near = difflib.get_close_matches(key, siblings or keys, n=3, cutoff=0.5)
+    if near:
+        return f"did you mean {' or '.join(near)}?"
+    if siblings:
+        return f"valid keys here: {', '.join(siblings)}"
+    return "no config key is near it"
+
+
+def _dotted_keys(cfg: Any, prefix: str = "") -> list[str]:
+    """Every dotted key of a composed config (lists are leaves)."""
+    from omegaconf import DictConfig
+
+    keys = []
+    for name in cfg:
+        path = f"{prefix}{name}"
+        keys.append(path)
+        child = cfg._get_node(name)
+        if isinstance(child, DictConfig) and not child._is_missing() and not child._is_none():
+            keys.extend(_dotted_keys(child, f"{path}."))
+    return keys
+
+
+EXAMPLES = (
+    ("python -m sim experiment=demo", "what `make demo` runs: an outage, four strategies"),
+    ("python -m sim network=file network.source=my_chain/ compare=[backup_supplier]",
+     "your own network (CSV folder, .xlsx, YAML or Willems file) against a strategy"),
+    ("python -m sim -m experiment=demo engine.replicates=200 run.seed=1,2,3",
+     "a sweep over seeds (one run folder per job; `python -m sim merge` stacks them)"),
+)
+
+
+def help_text() -> str:
+    """``python -m sim --help``: usage, subcommands, config groups with their options, examples."""
+    lines = ["usage: python -m sim [KEY=VALUE | GROUP=OPTION ...]   run a simulation (Hydra)",
+             "       python -m sim -m [KEY=V1,V2 ...]               run a sweep (one job a point)",
+             "       python -m sim SUBCOMMAND [ARGS]                see below",
+             "",
+             "Runs one simulation (or a study or sweep) and writes results.nc, the resolved",
+             "config.yaml, a figure and report.html to a run folder under outputs/.",
+             "",
+             "subcommands:"]
+    for name, (_, summary) in SUBCOMMANDS.items():
+        lines.append(f"  {name:<8} {summary}")
+    lines += ["", "config groups (GROUP=OPTION; files in " + str(CONFIG_DIR) + "):"]
+    for group in sorted(p for p in CONFIG_DIR.iterdir() if p.is_dir()):
+        options = sorted(f.stem for f in group.glob("*.yaml"))
+        lines.append(f"  {group.name:<11} {', '.join(options)}")
+    lines += ["", "settings (KEY=VALUE): run.days, run.warmup_days, run.seed, run.record,",
+              "  engine.name (mesa|batch), engine.replicates, engine.workers, compare=[...],",
+              "  policy.*, disruption.events.N.* (retarget an event), resilience.*, report.*;",
+              "  `python -m sim [overrides] --cfg job` prints the resolved config.",
+              "", "examples:"]
+    for command, summary in EXAMPLES:
+        lines += [f"  {command}", f"      {summary}"]
+    lines += ["", "Errors are one paragraph and exit status 2. More: README.md, docs/."]
+    return "\n".join(lines)
+
+
+def new(argv: list[str]) -> int:
+    """``python -m sim new DIR [--excel]``: write the template network to edit."""
+    import argparse
+
+    from sim.errors import SimError
+    from sim.template import write_template
+
+    parser = argparse.ArgumentParser(
+        prog="python -m sim new",
+        description="Write a small documented network to start from: a CSV folder (nodes, "
+                    "lanes, bom, demand and a README), or with --excel one .xlsx workbook.")
+    parser.add_argument("path", type=Path, help="the folder (or, with --excel, the workbook) "
+                        "to create; it must not exist yet")
+    parser.add_argument("--excel", action="store_true", help="write one .xlsx workbook")
+    options = parser.parse_args(argv)
+    try:
+        written = write_template(options.path, excel=options.excel)
+    except SimError as error:
+        _error(str(error))
+        return EXIT_BAD_INPUT
+    print(f"template network: {written}")
+    print(f"next: python -m sim check {written}")
+    print(f"      python -m sim experiment=demo network=file network.source={written}")
+    return 0
 
 
 def check(argv: list[str]) -> int:
@@ -329,8 +500,6 @@ def report(argv: list[str]) -> int:
     """``python -m sim report RUN [RUN...]``: write the HTML report of one or several runs."""
     import argparse
 
-    import xarray as xr
-
     from sim.api import stack_policies
     from sim.compare import combine
     from sim.errors import SimError
@@ -358,7 +527,7 @@ def report(argv: list[str]) -> int:
         return EXIT_BAD_INPUT
     out = options.out or files[0].with_name("report.html")
     try:
-        runs = [xr.load_dataset(f, engine="h5netcdf") for f in files]
+        runs = [_load_results(f) for f in files]
         if len(runs) > 1:
             named = combine(runs).policy.values  # checks common random numbers, names runs
             dataset = stack_policies(dict(zip([str(n) for n in named], runs, strict=True)))
@@ -372,6 +541,19 @@ def report(argv: list[str]) -> int:
         return EXIT_BAD_INPUT
     print(f"report: {path}")
     return 0
+
+
+def _load_results(path: Path) -> Any:
+    """A saved results file, or a SimError naming it when it is not one."""
+    import xarray as xr
+
+    from sim.errors import InputError, Issue
+
+    try:
+        return xr.load_dataset(path, engine="h5netcdf")
+    except (OSError, ValueError) as error:
+        raise InputError(Issue(str(path), "", None, f"not a results file written by python -m "
+                               f"sim (NetCDF): {type(error).__name__}")) from None
 
 
 def merge(argv: list[str]) -> int:
@@ -443,16 +625,25 @@ def app(argv: list[str]) -> int:
         return 0
 
 
-SUBCOMMANDS = {"app": app, "check": check, "merge": merge, "report": report}
+SUBCOMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
+    "new": (new, "write a template network to edit (CSV folder, or --excel one workbook)"),
+    "check": (check, "validate network files: a one-line summary, warnings, or every error"),
+    "report": (report, "write the HTML report of saved runs (several: compared)"),
+    "merge": (merge, "stack the jobs of a multirun sweep folder into one dataset"),
+    "app": (app, "serve the dashboard on localhost"),
+}
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``python -m sim`` and the ``scsim`` script."""
-    args = sys.argv[1:] if argv is None else argv
+    args = sys.argv[1:] if argv is None else list(argv)
     if args and args[0] in SUBCOMMANDS:
-        sys.exit(SUBCOMMANDS[args[0]](args[1:]))
+        sys.exit(SUBCOMMANDS[args[0]][0](args[1:]))
+    if any(a in ("-h", "--help") for a in args):  # ours; Hydra's is --hydra-help
+        print(help_text())
+        sys.exit(0)
     if not CONFIG_DIR.is_dir():
-        _error(f"config folder {CONFIG_DIR} not found: run from a source checkout "
-               "(`make demo` installs it in editable mode)")
+        _error(f"config folder {CONFIG_DIR} not found: reinstall the package "
+               "(`pip install scresilience-sim`, or `make install` in a checkout)")
         sys.exit(EXIT_BAD_INPUT)
-    run_app()
+    sys.exit(run_app(args))

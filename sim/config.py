@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -20,6 +19,7 @@ from sim.errors import ConfigError, Issue, refuse_unknown_keys
 from sim.generate import GENERATOR_OPTIONS, generate_network
 from sim.io import load_network, network_from_mapping
 from sim.network import Network
+from sim.paths import CONFIG_DIR
 from sim.policy import policy_from_mapping
 from sim.resilience import RecoveryRule, as_recovery_rule
 
@@ -38,14 +38,6 @@ __all__ = [
     "policy_preset",
 ]
 
-def _config_dir() -> Path:
-    """The config groups: inside an installed package, else the source checkout's ``configs/``."""
-    here = Path(__file__).resolve().parent
-    installed = here / "configs"
-    return installed if (installed / "config.yaml").is_file() else here.parent / "configs"
-
-
-CONFIG_DIR = _config_dir()
 
 
 @dataclass
@@ -227,6 +219,7 @@ def build_run(data: Mapping[str, Any]) -> RunSpec:
     ConfigError, NetworkError
         Naming the key, the value and the rule broken.
     """
+    check_sections(data)
     network = network_from_config(data.get("network"))
     disruption = data.get("disruption") or {}
     policy = policy_from_mapping(data.get("policy") or {})
@@ -249,6 +242,23 @@ def build_run(data: Mapping[str, Any]) -> RunSpec:
         report=_report(data.get("report") or {}),
         resilience=as_recovery_rule(dict(data.get("resilience") or {})),
     )
+
+
+SECTION_SCHEMAS = {"run": RunConfig, "engine": EngineConfig, "disruption": DisruptionConfig,
+                   "resilience": ResilienceConfig, "report": ReportConfig, "study": StudyConfig}
+
+
+def check_sections(data: Mapping[str, Any]) -> None:
+    """Refuse keys the schema does not know, top level and in each typed section.
+
+    Hydra lets ``+engine.replicats=10`` add a key; without this check the run would go ahead
+    with the setting silently ignored.
+    """
+    refuse_unknown_keys("config", data, AppConfig.__dataclass_fields__)
+    for section, schema in SECTION_SCHEMAS.items():
+        value = data.get(section)
+        if isinstance(value, Mapping):
+            refuse_unknown_keys(section, value, schema.__dataclass_fields__)
 
 
 def _report(data: Mapping[str, Any]) -> ReportConfig:
@@ -332,6 +342,7 @@ def build_study(data: Mapping[str, Any]) -> StudyPlan | None:
     from sim.sensitivity import sensitivity_points
     from sim.study import Study, grid_points
 
+    check_sections(data)
     options = dict(data.get("study") or {})
     kind = options.get("kind", "none")
     if kind not in STUDY_KINDS:

@@ -82,9 +82,23 @@ class CapacityWarning(UserWarning):
 
 
 def refuse_unknown_keys(section: str, data: Mapping[str, Any], known: Iterable[str]) -> None:
-    """Raise a ConfigError naming the first key of ``data`` that is not ``known``."""
+    """Raise a ConfigError naming the first key of ``data`` that is not ``known``.
+
+    The message names the nearest known keys first (a misspelling is the usual cause), then
+    every key there is.
+    """
     allowed = sorted(known)
-    unknown = sorted(set(data) - set(allowed))
+    unknown = sorted(set(data) - set(allowed), key=str)
     if unknown:
-        raise ConfigError(Issue(section, unknown[0], data[unknown[0]],
-                                f"unknown option; expected one of {', '.join(allowed)}"))
+        key = unknown[0]
+        raise ConfigError(Issue(section, str(key), data[key], unknown_key_rule(str(key), allowed)))
+
+
+def unknown_key_rule(key: str, allowed: Iterable[str]) -> str:
+    """The rule an unknown ``key`` breaks: the nearest valid keys, then all of them."""
+    import difflib
+
+    allowed = sorted(allowed)
+    near = difflib.get_close_matches(key, allowed, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(near)}? " if near else ""
+    return f"unknown option; {hint}expected one of {', '.join(allowed)}"

@@ -118,22 +118,21 @@ def test_multirun_sweep(tmp_path: Path) -> None:
     assert factors == [0.0, 2.0]
 
 
-@pytest.mark.parametrize("args,fragment,status", [
-    (["run.days=abc"], "could not be converted to Integer", 1),
-    (["network=nowhere"], "Could not find 'network/nowhere'", 1),
-    (["network=file"], "Missing mandatory value: source", 2),
-    (["network=file", "network.source=missing.yaml"], "missing.yaml: no such file or folder", 2),
-    (["network=willems_01", "disruption=supplier_outage"],
-     "node = 'ctrl_a': not a node of network 'chain-01'", 2),
-    (["policy.inventory.safety_factor=-1", "engine.replicates=0"], "replicates = 0", 2),
-    (["engine.name=warp"], "engine = 'warp'", 2),
-    (["compare=[nothing]"], "no preset configs/policy/nothing.yaml", 2),
-    (["compare=[base_stock]"], "two strategies have this name", 2),
+@pytest.mark.parametrize("args,fragment", [
+    (["run.days=abc"], "could not be converted to Integer"),
+    (["network=nowhere"], "Could not find 'network/nowhere'"),
+    (["network=file"], "network.source has no value"),
+    (["network=file", "network.source=missing.yaml"], "missing.yaml: no such file or folder"),
+    (["network=willems_01", "disruption=supplier_outage", "disruption.events.0.node=ctrl_a"],
+     "node = 'ctrl_a': not a node of network 'chain-01'"),
+    (["policy.inventory.safety_factor=-1", "engine.replicates=0"], "replicates = 0"),
+    (["engine.name=warp"], "engine = 'warp'"),
+    (["compare=[nothing]"], "no preset configs/policy/nothing.yaml"),
+    (["compare=[base_stock]"], "two strategies have this name"),
 ])
-def test_bad_input_gives_a_short_error(tmp_path: Path, args: list[str], fragment: str,
-                                       status: int) -> None:
+def test_bad_input_gives_a_short_error(tmp_path: Path, args: list[str], fragment: str) -> None:
     result = run_cli(*args, f"hydra.run.dir={tmp_path}/run", cwd=tmp_path)
-    assert result.returncode == status
+    assert result.returncode == 2  # Hydra's own errors too, not its exit status 1
     assert fragment in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert len(result.stderr.strip().splitlines()) < 25
