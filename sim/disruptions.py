@@ -408,12 +408,19 @@ def _select_nodes(layout: Layout, where: str, *, nodes: Iterable[str] = (),
         value = selectors.resolve_name(layout, where, key, value)
         if value is not None:
             chosen &= _having(network.nodes, key, value, where, network, "node", "is in")
+    return _picked(layout, where, "node", rule, chosen)
+
+
+def _picked(layout: Layout, where: str, key: str, rule: selectors.Selector | None,
+            chosen: np.ndarray) -> np.ndarray:
+    """Positions of the chosen nodes or lanes, or of those the rule picks among them."""
     if rule is None:
         return np.flatnonzero(chosen)
-    picked = selectors.select_nodes(layout, rule, chosen)
+    select = selectors.select_nodes if key == "node" else selectors.select_lanes
+    picked = select(layout, rule, chosen)
     if not picked.size:
-        raise _fail(where, "node", str(rule), "the rule picks no node of network "
-                    f"{network.name!r} among those the other settings allow")
+        raise _fail(where, key, str(rule), f"the rule picks no {key} of network "
+                    f"{layout.network.name!r} among those the other settings allow")
     return np.sort(picked)
 
 
@@ -443,13 +450,7 @@ def _select_lanes(layout: Layout, where: str, *, lanes: Iterable[str] = (),
         if value is not None:  # a lane touches a region when either end is in it
             inside = np.array([getattr(n, key) == value for n in network.nodes])
             chosen &= inside[layout.lane_source] | inside[layout.lane_target]
-    if rule is None:
-        return np.flatnonzero(chosen)
-    picked = selectors.select_lanes(layout, rule, chosen)
-    if not picked.size:
-        raise _fail(where, "lane", str(rule), "the rule picks no primary lane of network "
-                    f"{network.name!r} among those the other settings allow")
-    return np.sort(picked)
+    return _picked(layout, where, "lane", rule, chosen)
 
 
 def _select_zones(layout: Layout, where: str, *, zones: Iterable[str] = (),

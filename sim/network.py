@@ -495,6 +495,10 @@ class Network:
         if not self.nodes:
             issues.append(Issue(self.source or f"network {self.name!r}", "nodes", [],
                                 "a network needs at least one node (an empty file?)"))
+        elif not self.demand:
+            issues.append(Issue(self.source or f"network {self.name!r}", "demand", [],
+                                "a network needs at least one demand zone (its end customers: "
+                                "an empty demand table?)"))
         issues += _duplicate_ids(self.items, "item")
         issues += _duplicate_ids(self.nodes, "node")
         issues += _duplicate_ids(self.lanes, "lane")

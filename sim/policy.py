@@ -40,7 +40,7 @@ import numpy as np
 
 from sim.errors import CapacityWarning, ConfigError, Issue
 from sim.layout import KIND_CODES, Layout, nominal_overloads
-from sim.network import Lane, Network, Node
+from sim.network import MAX_LEAD_TIME_DAYS, Lane, Network, Node
 
 __all__ = [
     "BackupPolicy",
@@ -587,7 +587,9 @@ def _check_forecast(f: ForecastPolicy) -> None:
         raise _fail(where, "method", f.method, f"must be one of {', '.join(FORECAST_METHODS)}")
     if f.signal not in FORECAST_SIGNALS:
         raise _fail(where, "signal", f.signal, f"must be one of {', '.join(FORECAST_SIGNALS)}")
-    _number(where, "window_days", f.window_days, minimum=1, whole=True)
+    # the engines keep the window's history: bounded like a lead time (ten years)
+    _number(where, "window_days", f.window_days, minimum=1, maximum=MAX_LEAD_TIME_DAYS,
+            whole=True)
     _number(where, "alpha", f.alpha, minimum=1e-9, maximum=1)
     _number(where, "info_delay_days", f.info_delay_days, minimum=0, whole=True)
 

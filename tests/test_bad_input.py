@@ -102,6 +102,22 @@ def test_excel_missing_sheet_and_foreign_files_are_refused(tmp_path: Path,
         _message(old)
 
 
+@pytest.mark.parametrize("edit,fragment", [
+    (lambda book: setattr(book["nodes"].cell(row=2, column=2), "value", "=40*2"),
+     "sheet nodes row 2: column B = '=40*2': a formula with no computed value"),
+    (lambda book: book["nodes"].merge_cells("A2:B2"),
+     "sheet nodes: cells = 'A2:B2': merged cells"),
+    (lambda book: book["demand"].delete_rows(2, 10),
+     "a network needs at least one demand zone"),
+])
+def test_excel_cells_that_would_read_as_empty_are_refused(xlsx_template: Path, edit,
+                                                          fragment: str) -> None:
+    book = load_workbook(xlsx_template)
+    edit(book)
+    book.save(xlsx_template)
+    assert fragment in _message(xlsx_template)
+
+
 def test_excel_numbers_booleans_and_extra_sheets_are_read(tmp_path: Path) -> None:
     book = Workbook()
     book.active.title = "notes"
@@ -162,6 +178,7 @@ def test_templates_never_overwrite(csv_template: Path, xlsx_template: Path) -> N
     (lambda: sim.SharedWarehouse("h", members=(), item="x", units=5),
      "policy.shared_warehouses: members"),
     (lambda: sim.InventoryPolicy(rule="kanban"), "policy.inventory: rule = 'kanban'"),
+    (lambda: sim.ForecastPolicy(window_days=10**9), "window_days = 1000000000: must be <= 3650"),
     (lambda: sim.NodeOutage([], start_day=1, duration_days=2), "non-empty list of ids"),
     (lambda: sim.RecoveryRule(tolerance=-1), "tolerance"),
 ])

@@ -4,8 +4,9 @@ The sheets are the tables of :mod:`sim.io.tables` (``nodes``, ``lanes``, ``bom``
 optionally ``items`` and ``network``), with the same columns and rules as a CSV folder; other
 sheets (a ``README``, the user's own notes) are left alone. Sheet names are matched without
 regard to case or surrounding spaces. Every error names the file, the sheet, the row and the
-column. Formulas are read as the values Excel last computed (a workbook written by a script and
-never opened in Excel has none: those cells read as empty).
+column. Formulas are read as the values Excel last computed; a formula with none (a workbook
+written by a script and never saved by Excel) and merged cells are refused by cell, since they
+would read as empty and silently take a default.
 """
 
 from __future__ import annotations
@@ -39,30 +40,47 @@ def read_workbook(path: str | Path, *, source: str | None = None) -> Network:
     from openpyxl import load_workbook  # loaded here: the CLI starts without it
 
     path = Path(path)
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
+    try:  # values as Excel last computed them, and the formulas behind them
+        book = load_workbook(path, data_only=True)
+        formulas = load_workbook(path, data_only=False)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         raise NetworkError(Issue(str(path), "", None, f"not a readable .xlsx workbook "
                                  f"({type(error).__name__}: {error}); save it from Excel as "
                                  "'Excel Workbook (.xlsx)', or as CSV files in a folder")) from None
-    try:
-        sheets = {sheet.title.strip().lower(): sheet for sheet in book.worksheets}
-        missing = [name for name, (_, required) in TABLES.items()
-                   if required and name not in sheets]
-        if missing:
-            found = ", ".join(sheet.title for sheet in book.worksheets)
-            raise NetworkError([Issue(path.name, "sheet", name, f"required sheet missing (the "
-                                      f"workbook has: {found})") for name in missing],
-                               source=str(path))
-        tables = {}
-        for name in TABLES:
-            if name in sheets:
-                table = _table(name, sheets[name], f"{path.name} sheet {sheets[name].title}")
-                if table is not None:
-                    tables[name] = table
-    finally:
-        book.close()
+    sheets = {sheet.title.strip().lower(): sheet for sheet in book.worksheets}
+    missing = [name for name, (_, required) in TABLES.items() if required and name not in sheets]
+    if missing:
+        found = ", ".join(sheet.title for sheet in book.worksheets)
+        raise NetworkError([Issue(path.name, "sheet", name, f"required sheet missing (the "
+                                  f"workbook has: {found})") for name in missing],
+                           source=str(path))
+    tables, issues = {}, []
+    for name in TABLES:
+        if name in sheets:
+            sheet = sheets[name]
+            label = f"{path.name} sheet {sheet.title}"
+            issues += _unreadable_cells(sheet, formulas[sheet.title], label)
+            table = _table(name, sheet, label)
+            if table is not None:
+                tables[name] = table
+    if issues:  # a cell read as empty would silently take a default
+        raise NetworkError(issues, source=str(path))
     return network_from_tables(tables, name=path.stem, source=source or str(path))
+
+
+def _unreadable_cells(sheet: Any, formulas: Any, label: str) -> list[Issue]:
+    """Merged cells, and formulas Excel never computed: both would read as empty cells."""
+    issues = [Issue(label, "cells", str(merged), "merged cells: unmerge them, one value a cell")
+              for merged in sheet.merged_cells.ranges]
+    for row, formula_row in zip(sheet.iter_rows(), formulas.iter_rows(), strict=False):
+        for cell, formula in zip(row, formula_row, strict=False):
+            if cell.value is None and isinstance(formula.value, str) \
+                    and formula.value.startswith("="):
+                issues.append(Issue(f"{label} row {cell.row}", f"column {cell.column_letter}",
+                                    formula.value, "a formula with no computed value (the "
+                                    "workbook was written by a program, not saved by Excel): "
+                                    "open and save it in Excel, or type the value"))
+    return issues
 
 
 def _table(name: str, sheet: Any, label: str) -> Table | None:

@@ -220,7 +220,7 @@ def network_from_tables(tables: Mapping[str, Table], *, name: str, source: str) 
 # Network rules that a refused row breaks by its absence (an input then has no lane, shares no
 # longer sum to 1): reported only when every row was read
 CONSEQUENTIAL_RULES = ("no primary lane delivers", "shares of the lanes",
-                       "demand on a node that cannot", "a network needs at least one node")
+                       "demand on a node that cannot", "a network needs at least one")
 
 
 def _follows_from(issue: Issue, failed_ids: set[str]) -> bool:
