@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from sim.demand import sample_demand
-from sim.disruptions import MAX_EVENT_DAYS, disruptions_from_config
+from sim.disruptions import disruptions_from_config
 from sim.effects import DEMAND, EVENT_DTYPE, NODE_CAPACITY, effect_factors, event_weight
 from sim.errors import ConfigError, Issue
 from sim.layout import Layout
@@ -25,6 +25,9 @@ from sim.network import Network
 __all__ = ["Scenario", "ScenarioDraws"]
 
 DEMAND_STREAM = 0
+MAX_HORIZON_DAYS = 1_000_000
+"""Longest run (recorded or warm-up days): beyond it one replicate's daily draws alone would
+outgrow memory (a typo such as 1e9 is refused by name, not met with a MemoryError)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,16 +104,16 @@ class Scenario:
 
     def __post_init__(self) -> None:
         issues = []
-        for key, minimum, maximum in (("days", 1, MAX_EVENT_DAYS),
-                                      ("warmup_days", 0, MAX_EVENT_DAYS), ("seed", 0, None)):
+        for key, minimum, maximum in (("days", 1, MAX_HORIZON_DAYS),
+                                      ("warmup_days", 0, MAX_HORIZON_DAYS), ("seed", 0, None)):
             value = getattr(self, key)
             whole = isinstance(value, int | np.integer) and not isinstance(value, bool)
             if not whole or value < minimum:
                 issues.append(Issue("run", key, value, f"must be a whole number >= {minimum}"))
             elif maximum is not None and value > maximum:
-                issues.append(Issue("run", key, value, f"must be <= {maximum:,} (100 years): "
-                                    "the demand draws alone would need "
-                                    f"{value * 8 / 2**30:,.0f} GiB per replicate and zone"))
+                need = value * max(1, len(self.network.demand)) * 8 / 2**30
+                issues.append(Issue("run", key, value, f"must be <= {maximum:,} days: the daily "
+                                    f"demand of one replicate alone would need {need:,.1f} GiB"))
         if issues:
             raise ConfigError(issues)
         object.__setattr__(self, "disruptions", disruptions_from_config(self.disruptions))

@@ -192,7 +192,8 @@ def test_each_spec_validates_itself(build, fragment: str) -> None:
     (lambda: sim.Network("n", nodes=None, lanes=[], demand=[]), "nodes = None: must be a list"),
     (lambda: sim.Network("n", nodes=[{"id": "a"}], lanes=[], demand=[]), "must hold Node specs"),
     (lambda: sim.simulate(template_network(), days=10**9, replicates=1, engine="batch"),
-     "days = 1000000000: must be <= 36,500"),
+     "days = 1000000000: must be <= 1,000,000 days: the daily demand of one replicate alone "
+     "would need 14.9 GiB"),
     (lambda: sim.simulate(template_network(), days=5, policy=3), "policy: must be a Policy"),
     (lambda: sim.simulate(template_network(), days=5, disruptions="supplier_outage"),
      "disruption.events[0]: must be a disruption spec"),
