@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-import networkx as nx
 import numpy as np
 
 from sim.errors import Issue
@@ -288,7 +287,7 @@ def _nominal_flows(network: Network, zone_node: np.ndarray, zone_mean: np.ndarra
         lanes_into[target].append(j)
     lane_flow = np.zeros(len(lane_source))
     index = network.node_index
-    for node_id in reversed(list(nx.topological_sort(network.graph))):
+    for node_id in reversed(network.topological_order):
         target = index[node_id]  # every customer of this node is already complete
         for j in lanes_into[target]:
             factor = lane_share[j] * input_bom[lane_input[j]]

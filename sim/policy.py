@@ -35,7 +35,6 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from numbers import Real
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from sim.errors import CapacityWarning, ConfigError, Issue
@@ -1197,7 +1196,7 @@ def _pos_weights(layout: Layout) -> np.ndarray:
     for j, target in enumerate(layout.lane_target):
         if layout.lane_role[j] == 0:
             lanes_into[target].append(j)
-    for node_id in reversed(list(nx.topological_sort(network.graph))):
+    for node_id in reversed(network.topological_order):
         target = network.node_index[node_id]
         for j in lanes_into[target]:
             factor = layout.lane_share[j] * layout.input_bom[layout.lane_input[j]]
@@ -1254,7 +1253,7 @@ def path_footprints(layout: Layout, share: np.ndarray,
     """
     footprint = layout.production_co2e.astype(float)
     primary = layout.lane_role == 0
-    for node_id in nx.topological_sort(layout.network.graph):
+    for node_id in layout.network.topological_order:
         i = layout.network.node_index[node_id]
         for k in range(layout.input_first[i], layout.input_first[i] + layout.input_count[i]):
             lanes = np.flatnonzero(primary & (layout.lane_input == k))
@@ -1347,7 +1346,7 @@ def _within_capacity(layout: Layout, desired: np.ndarray) -> np.ndarray:
     primary = layout.lane_role == 0
     lanes_of = [np.flatnonzero(primary & (layout.lane_input == k)) for k in
                 range(layout.n_inputs)]
-    for node_id in reversed(list(nx.topological_sort(network.graph))):
+    for node_id in reversed(network.topological_order):
         i = network.node_index[node_id]
         for k in range(*layout.inputs_of(i).indices(layout.n_inputs)):
             lanes = lanes_of[k]

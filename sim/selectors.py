@@ -145,15 +145,13 @@ def _dependence(layout: Layout, stopped: np.ndarray) -> np.ndarray:
     ``stopped`` is (node, set) of booleans. A node in a set loses everything; otherwise it
     loses, for its worst input, the shares of that input's primary lanes whose sources lose.
     """
-    import networkx as nx
-
     network = layout.network
     index = network.node_index
     loss = stopped.astype(float)
     lanes_of_input: dict[int, list[int]] = {}
     for lane in np.flatnonzero(layout.lane_role == 0):
         lanes_of_input.setdefault(int(layout.lane_input[lane]), []).append(int(lane))
-    for node_id in nx.topological_sort(network.graph):
+    for node_id in network.topological_order:
         node = index[node_id]
         for k in range(layout.inputs_of(node).start, layout.inputs_of(node).stop):
             lanes = lanes_of_input.get(k, [])

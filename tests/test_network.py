@@ -6,10 +6,12 @@ import copy
 import math
 
 import pytest
+from hypothesis import given, settings
 
 import sim
 from sim.errors import NetworkError
 from sim.io import network_from_mapping
+from tests.strategies import networks
 
 BASE = {
     "name": "t",
@@ -254,3 +256,16 @@ def test_demo_network_shape(demo: sim.Network) -> None:
     assert standby == {"ctrl_backup-plant": "backup", "ctrl_a-plant-air": "backup",
                        "motor_a-plant-express": "expedite"}
     assert {demo.node(z.node).region for z in demo.demand} == {"north", "south"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(networks())
+def test_topological_order_is_networkx_order_without_networkx(network: sim.Network) -> None:
+    """The order sums over nodes follow is NetworkX's (so no result moved when it was dropped
+    from validation), and every lane runs forward in it."""
+    import networkx as nx
+
+    order = network.topological_order
+    assert order == tuple(nx.topological_sort(network.graph))
+    position = {node: i for i, node in enumerate(order)}
+    assert all(position[lane.source] < position[lane.target] for lane in network.lanes)
