@@ -20,6 +20,7 @@ import xarray as xr
 import yaml
 from matplotlib.patches import Patch
 
+from analysis import style
 from sim.compare import KPI_DIRECTION, combine, cost_benefit
 from sim.errors import ConfigError, Issue
 
@@ -38,11 +39,8 @@ __all__ = [
     "tornado",
 ]
 
-PALETTE = "colorblind"
-
-
-def _theme() -> None:
-    sns.set_theme(style="whitegrid", palette=PALETTE)
+PALETTE = style.PALETTE
+_theme = style.theme
 
 
 def _policies(dataset: xr.Dataset) -> list[str | None]:
@@ -128,30 +126,42 @@ def service_level_over_time(dataset: xr.Dataset, *, quantiles: tuple[float, floa
             "record"), "needs daily network series: run with record='summary' or 'full'"))
     _theme()
     policies = _policies(dataset)
-    fig, ax = plt.subplots(figsize=(9 if len(policies) == 1 else 12, 4))
+    fig, ax = plt.subplots(figsize=(9 if len(policies) == 1 else 12, 3.1))
     days = dataset["day"].values
     floor = 1.0
-    colours = sns.color_palette(PALETTE, len(policies))
+    if policies == [None]:
+        colours = [sns.color_palette(PALETTE, 1)[0]]
+    else:
+        by_name = style.strategy_colours([str(p) for p in policies])
+        colours = [by_name[str(p)] for p in policies]
+    banded = len(policies) <= 3  # more bands would hide one another: means only
     for policy, colour in zip(policies, colours, strict=True):
         run = _one(dataset, policy)
         series = run["network_service_level"]
         low, mid, high = _bands(series, quantiles)
-        floor = min(floor, float(np.nanmin(low)))
+        if "replicate" in series.dims:
+            mean, count = series.mean("replicate").values, series.sizes["replicate"]
+        else:
+            mean, count = run["network_service_level_mean"].values, run.sizes["replicate"]
         band = f"{quantiles[0]:.0%}-{quantiles[1]:.0%} of replicates"
-        ax.fill_between(days, low, high, alpha=0.2 if policy else 0.3, color=colour,
-                        label=band if policy is None else None)
-        ax.plot(days, mid, lw=1.5, color=colour,
-                label="median" if policy is None else f"{policy} (median, {band})")
         if policy is None:
-            if "replicate" in series.dims:
-                mean, count = series.mean("replicate").values, series.sizes["replicate"]
-            else:
-                mean, count = run["network_service_level_mean"].values, run.sizes["replicate"]
+            floor = min(floor, float(np.nanmin(low)))
+            ax.fill_between(days, low, high, alpha=0.3, color=colour, label=band)
+            ax.plot(days, mid, lw=1.5, color=colour, label="median")
             ax.plot(days, mean, lw=1, ls="--", color=colour, label=f"mean of {count} replicates")
+            continue
+        if banded:
+            floor = min(floor, float(np.nanmin(low)))
+            ax.fill_between(days, low, high, alpha=0.15, color=colour, lw=0)
+        floor = min(floor, float(np.nanmin(mean)))
+        ax.plot(days, mean, lw=1.6, color=colour, zorder=3,
+                label=f"{policy} (mean{', ' + band if banded else ''})")
     _shade_disruptions(ax, dataset, disruption_days)
     ax.set_xlabel("day")
-    ax.set_ylabel("share of demand served on arrival")
-    ax.set_ylim(max(0.0, floor - 0.05), 1.01)
+    ax.set_ylabel("service [share served]")
+    low = max(0.0, floor - 0.05)
+    ax.set_ylim(low, 1.0 + max(0.01, 0.04 * (1.0 - low)))  # a line at 1.0 stays in view
+    ax.axhline(1.0, color="black", lw=0.6, alpha=0.5, zorder=1)
     ax.set_xlim(days[0], days[-1])
     ax.set_title(f"Service level: {dataset.attrs.get('network_name', '')}")
     if len(policies) > 1:
@@ -192,7 +202,10 @@ def paired_differences(dataset: xr.Dataset, kpi: str = "lost_sales", *,
     _theme()
     fig, ax = plt.subplots(figsize=(8, 0.8 + 0.7 * max(1, diff.sizes["policy"])))
     plot = sns.violinplot if kind == "violin" else sns.boxplot
+    colours = style.strategy_colours(names, baseline)
     plot(data=frame, x="difference", y="policy", hue="policy", ax=ax, legend=False,
+         palette={n: colours[n] for n in names if n != baseline},
+         order=[n for n in names if n != baseline], saturation=1.0,
          **({"cut": 0, "inner": "quartile"} if kind == "violin" else {}))
     ax.axvline(0, color="black", lw=1)
     units = data[kpi].attrs.get("units", "")
@@ -208,57 +221,103 @@ def cost_vs_loss_avoided(dataset: xr.Dataset, *, baseline: str | None = None) ->
     """Each strategy's added cost against the loss it avoids, and the cost-service Pareto front.
 
     Left: added operating cost against shortage cost avoided (above the diagonal a strategy
-    pays for itself in this scenario). Right: operating cost against fill rate, coloured by
-    CO2e per unit served; the strategies on the Pareto front of (cost, service, CO2e) are
-    ringed and joined.
+    pays for itself in this scenario). Right: operating cost against fill rate, the marker's
+    fill giving CO2e per unit served; the strategies on the Pareto front of (cost, service,
+    CO2e) are ringed and joined. Every point is labelled, the labels moved apart with leader
+    lines (adjustText), and each strategy has its colour of every figure.
     """
     table = cost_benefit(dataset, baseline=baseline)
     names = [str(p) for p in table.policy.values]
+    base = str(table.attrs["baseline"])
+    colours = style.strategy_colours(names, base)
     _theme()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2),
+                                      gridspec_kw={"width_ratios": [1, 1.15]})
     added, avoided = table.added_cost.values, table.loss_avoided.values
-    colours = sns.color_palette(PALETTE, len(names))
-    crowded = len(names) > 4  # labels would overlap: name the points in a legend instead
     for i, name in enumerate(names):
-        left.scatter(added[i], avoided[i], s=60, color=colours[i], zorder=3, label=name)
-        if not crowded:
-            left.annotate(name, (added[i], avoided[i]), textcoords="offset points",
-                          xytext=(5, 5), fontsize="small")
-    span = max(np.nanmax(np.abs(added)), np.nanmax(np.abs(avoided)), 1.0)
-    left.plot([-span, span], [-span, span], color="grey", ls="--", lw=1,
+        left.scatter(added[i], avoided[i], s=70, color=colours[name], zorder=3, label=name,
+                     edgecolors="black", linewidths=0.5)
+    _fit_limits(left, added, avoided)
+    low, high = min(left.get_xlim()[0], left.get_ylim()[0]), max(left.get_xlim()[1],
+                                                                  left.get_ylim()[1])
+    limits = left.get_xlim(), left.get_ylim()
+    left.plot([low, high], [low, high], color="grey", ls="--", lw=1,
               label="break-even (avoided = added)")
+    left.set_xlim(*limits[0])
+    left.set_ylim(*limits[1])
     left.axhline(0, color="black", lw=0.5)
     left.axvline(0, color="black", lw=0.5)
-    left.set_xlabel(f"added operating cost vs {table.attrs['baseline']} [money]")
+    left.set_xlabel(f"added operating cost vs {base} [money]")
     left.set_ylabel("shortage cost avoided [money]")
-    if crowded:  # the strategies' names under both panels, the break-even line in its own
-        handles, labels = left.get_legend_handles_labels()
-        fig.legend(handles[:-1], labels[:-1], loc="lower center", ncol=min(len(names), 4),
-                   fontsize="small")
-        left.legend(handles[-1:], labels[-1:], loc="lower right", fontsize="small")
-    else:
-        left.legend(loc="lower right", fontsize="small")
     left.set_title("Cost against loss avoided")
+    _label_points(left, added, avoided, names)
     cost, fill = table.operating_cost.values, table.fill_rate.values
     co2e = table.co2e_per_unit_served.values
-    points = right.scatter(cost, fill, c=co2e, cmap="viridis", s=70, zorder=3)
+    points = right.scatter(cost, fill, c=co2e, cmap="viridis", s=90, zorder=3,
+                           edgecolors=[colours[n] for n in names], linewidths=2)
     front = table.pareto.values.astype(bool)
-    right.scatter(cost[front], fill[front], s=200, facecolors="none", edgecolors="black",
+    right.scatter(cost[front], fill[front], s=260, facecolors="none", edgecolors="black",
                   zorder=4, label="Pareto front (cost, service, CO2e)")
     order = np.argsort(cost[front])
     right.plot(cost[front][order], fill[front][order], color="black", lw=0.8, zorder=2)
-    for i, name in enumerate(names):  # alternate sides so that neighbours do not collide
-        right.annotate(name, (cost[i], fill[i]), textcoords="offset points",
-                       xytext=(6, -10 if i % 2 == 0 else 6), fontsize="x-small" if crowded
-                       else "small")
-    fig.colorbar(points, ax=right, label="kg CO2e per unit served")
-    right.set_xlabel("operating cost (holding incl. in transit + transport + policy) [money]")
-    right.tick_params(axis="x", labelrotation=30)
-    right.set_ylabel("fill rate")
-    right.legend(loc="best", fontsize="small")
+    _fit_limits(right, cost, fill)
+    if np.nanmax(fill) >= 0.995:  # a fill rate of 1.0 is drawn inside the frame, not on it
+        right.set_ylim(right.get_ylim()[0], max(right.get_ylim()[1], 1.0 + 0.02 * (
+            1.0 - right.get_ylim()[0])))
+    _label_points(right, cost, fill, names)
+    fig.colorbar(points, ax=right, label="kg CO2e per unit served", pad=0.02)
+    right.set_xlabel("operating cost [money]")
+    right.set_ylabel("fill rate [share served]")
     right.set_title("Cost, service and footprint")
-    fig.tight_layout(rect=(0, 0.1 if crowded else 0, 1, 1))
+    for ax in (left, right):  # few ticks, with thousands separators: none collide
+        ax.xaxis.set_major_locator(plt.MaxNLocator(5))
+        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    handles, labels = left.get_legend_handles_labels()
+    ring, ring_label = right.get_legend_handles_labels()
+    handles, labels = handles + ring, labels + ring_label
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize="small",
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.09 + 0.04 * (len(labels) > 5), 1, 1))
     return fig
+
+
+def _fit_limits(ax: plt.Axes, x: np.ndarray, y: np.ndarray, margin: float = 0.12) -> None:
+    """Axis limits around the points with room for their labels."""
+    for values, setter in ((x, ax.set_xlim), (y, ax.set_ylim)):
+        finite = values[np.isfinite(values)]
+        if not finite.size:
+            continue
+        low, high = float(finite.min()), float(finite.max())
+        pad = margin * (high - low) if high > low else max(abs(high) * 0.1, 1e-3)
+        setter(low - pad, high + pad)
+
+
+def _label_points(ax: plt.Axes, x: np.ndarray, y: np.ndarray, names: list[str]) -> None:
+    """Name every point; labels pushed apart (and off the points) with leader lines.
+
+    Points that coincide on the axes (within 1 % of either span: strategies with the same
+    result) share one label, their names joined by " = ".
+    """
+    from adjustText import adjust_text
+
+    shown = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    groups: list[list[int]] = []
+    for i in shown:
+        for group in groups:
+            j = group[0]
+            if abs(x[i] - x[j]) <= 0.01 * (x1 - x0) and abs(y[i] - y[j]) <= 0.01 * (y1 - y0):
+                group.append(int(i))
+                break
+        else:
+            groups.append([int(i)])
+    texts = [ax.text(x[g[0]], y[g[0]], " = ".join(names[i] for i in g), fontsize="small",
+                     zorder=5) for g in groups]
+    if texts:
+        ax.figure.canvas.draw()  # the layout the labels are measured in
+        adjust_text(texts, x=x[shown], y=y[shown], ax=ax, expand=(1.4, 1.9),
+                    force_text=(0.4, 0.8), ensure_inside_axes=True,
+                    arrowprops={"arrowstyle": "-", "color": "grey", "lw": 0.6})
 
 
 def costs_by_kind(dataset: xr.Dataset) -> plt.Figure:
@@ -271,7 +330,7 @@ def costs_by_kind(dataset: xr.Dataset) -> plt.Figure:
     table = frame.pivot(index="policy", columns="cost_kind", values="cost")
     table = table.loc[[str(p) for p in dict.fromkeys(frame.policy)]]
     _theme()
-    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.6 * len(table)))
+    fig, ax = plt.subplots(figsize=(8, 0.8 + 0.45 * len(table)))
     table.plot.barh(stacked=True, ax=ax, color=sns.color_palette(PALETTE, table.shape[1]))
     ax.invert_yaxis()
     ax.set_xlabel("mean cost over the recorded days [money]")
@@ -289,7 +348,7 @@ def bullwhip_by_tier(dataset: xr.Dataset) -> plt.Figure:
     frame = dataset.bullwhip.to_dataframe(name="bullwhip").reset_index().dropna(
         subset=["bullwhip"])
     _theme()
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(8, 2.7))
     hue = "policy" if "policy" in frame else None
     sns.barplot(data=frame, x="tier", y="bullwhip", hue=hue, errorbar=("ci", 95), ax=ax)
     ax.axhline(1.0, color="black", lw=1, ls="--", label="no amplification")
@@ -377,10 +436,12 @@ def tornado(dataset: xr.Dataset, kpi: str) -> plt.Figure:
     ax.set_yticks(positions, table.parameter)
     ax.axvline(base, color="black", lw=1)
     for p, row in zip(positions, table.itertuples(), strict=True):
-        ax.annotate(row.low_label, (row.at_low, p), fontsize="x-small", va="center",
-                    ha="right" if row.at_low < base else "left")
-        ax.annotate(row.high_label, (row.at_high, p), fontsize="x-small", va="center",
-                    ha="right" if row.at_high < base else "left")
+        for value, label, dy in ((row.at_low, row.low_label, -0.2),
+                                 (row.at_high, row.high_label, 0.2)):
+            left = value < base  # the label sits just beyond the bar's end, clear of it
+            ax.annotate(label, (value, p + dy), xytext=(-4 if left else 4, 0),
+                        textcoords="offset points", fontsize="small", va="center",
+                        ha="right" if left else "left")
     ax.set_xlabel(f"mean {kpi} [{dataset[kpi].attrs.get('units', '')}] "
                   f"(centre: all parameters at their middle value, {base:,.4g})")
     ax.margins(x=0.15)
@@ -438,7 +499,7 @@ def network_map(dataset: xr.Dataset, *, criticality: xr.Dataset | None = None) -
     widths = (0.5 + 5.0 * flow / max(float(np.nanmax(flow)), 1e-12) if flow is not None
               else np.full(len(lanes), 1.5))
     _theme()
-    fig, ax = plt.subplots(figsize=(10, 1.5 + 0.55 * max(
+    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.36 * max(
         sum(1 for n in nodes if tiers[n] == t) for t in set(tiers.values()))))
     for j, (source, target, role) in enumerate(lanes):
         nx.draw_networkx_edges(graph, positions, edgelist=[(source, target)], ax=ax,
@@ -480,7 +541,7 @@ def criticality_ranking(scan: xr.Dataset, *, top: int = 15) -> plt.Figure:
     table = table[table.criticality_rank > 0].sort_values("criticality_rank").head(top)
     table["kind"] = [str(k) for k in scan.target_kind.sel(target=table.index).values]
     _theme()
-    fig, ax = plt.subplots(figsize=(8, 1.0 + 0.35 * len(table)))
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.27 * len(table)))
     kinds = sorted(set(table.kind))
     colours = dict(zip(kinds, sns.color_palette(PALETTE, len(kinds)), strict=True))
     positions = np.arange(len(table))
@@ -506,7 +567,7 @@ def attribution_over_time(attribution: xr.Dataset, *, policy: str | None = None)
     if "policy" in series.dims:
         series = series.sel(policy=policy if policy is not None else series.policy.values[0])
     _theme()
-    fig, ax = plt.subplots(figsize=(9, 3.8))
+    fig, ax = plt.subplots(figsize=(9, 2.7))
     days = series["day"].values
     colours = sns.color_palette(PALETTE, series.sizes["cause"])
     for cause, colour in zip(series.cause.values, colours, strict=True):

@@ -25,6 +25,7 @@ import yaml
 
 from analysis import figures
 from analysis.scorecard import VERDICT, scorecard
+from analysis.style import percent
 from analysis.tables import format_number, kpi_summary
 from sim.api import network_of, run_config, select_policy
 from sim.attribution import attribute
@@ -41,9 +42,9 @@ __all__ = ["build_report", "build_study_report", "recommendations", "write_repor
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
-       max-width: 1150px; color: #222; line-height: 1.45; padding: 0 1em; }
+       max-width: 1150px; color: #222; line-height: 1.4; padding: 0 1em; }
 h1 { margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #ddd; padding-bottom: 0.2em;
-margin-top: 2em; } .muted { color: #666; } figure { margin: 1em 0; }
+margin-top: 1.4em; } .muted { color: #666; } figure { margin: 0.5em 0; }
 figure img { max-width: 100%; } figcaption { color: #555; font-size: 0.9em; }
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.88em; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: right; }
@@ -52,8 +53,17 @@ td { white-space: nowrap; }
 .better { background: #e3f4e1; } .worse { background: #fbe3e1; }
 pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.82em; }
 .finding { background: #eef4fb; border-left: 4px solid #4a7ebb; padding: 0.6em 1em; }
-nav a { margin-right: 1em; }
+nav { position: sticky; top: 0; background: #fff; border-bottom: 1px solid #ddd;
+      padding: 0.4em 0; z-index: 1; } nav a { margin-right: 1em; white-space: nowrap; }
+.scroll { overflow-x: auto; max-width: 100%; } details > summary { cursor: pointer;
+color: #4a7ebb; margin: 0.4em 0; }
 """
+
+
+LONG_TABLE_ROWS = 10
+FIGURE_DPI = 90
+"""Pixels per inch of the embedded figures: a 12-inch figure fills the page's width."""
+"""Tables with more rows start collapsed (``<details>``)."""
 
 
 def _fmt(value: object) -> str:
@@ -71,7 +81,7 @@ def _align(value: object) -> str:
 
 
 def _table(frame: pd.DataFrame, *, index: bool = True,
-           row_class: Callable[[pd.Series], str] | None = None) -> str:
+           row_class: Callable[[pd.Series], str] | None = None, collapsed: bool = False) -> str:
     head = ([html.escape(str(frame.index.name or ""))] if index else []) + [
         html.escape(str(c)) for c in frame.columns]
     rows = []
@@ -80,13 +90,16 @@ def _table(frame: pd.DataFrame, *, index: bool = True,
             f"<td class='{_align(v)}'>{_fmt(v)}</td>" for v in row.values]
         css = row_class(row) if row_class else ""
         rows.append(f"<tr class='{css}'>" + "".join(cells) + "</tr>")
-    return ("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head)
-            + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+    table = ("<div class='scroll'><table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head)
+             + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
+    if collapsed or len(rows) > LONG_TABLE_ROWS:  # the page stays short, the rows a click away
+        return f"<details><summary>{len(rows)} rows</summary>{table}</details>"
+    return table
 
 
 def _figure(figure: plt.Figure, caption: str) -> str:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
+    figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
     plt.close(figure)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return (f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{data}'>"
@@ -138,8 +151,8 @@ def _findings(dataset: xr.Dataset, baseline: str | None) -> str:
                          + ", ".join(html.escape(p) for p in front) + ".")
     else:
         fill = dataset.fill_rate
-        lines.append(f"Fill rate {float(fill.mean()):.1%} (5 % of replicates below "
-                     f"{float(fill.quantile(0.05)):.1%}); lost sales "
+        lines.append(f"Fill rate {percent(float(fill.mean()))} (5 % of replicates below "
+                     f"{percent(float(fill.quantile(0.05)))}); lost sales "
                      f"{_fmt(float(dataset.lost_sales.mean()))} units on average.")
         if {"time_to_recover", "recovery_censored", "fell_short"} <= set(dataset.data_vars) \
                 and dataset.time_to_recover.notnull().any():
@@ -169,7 +182,8 @@ def _money_finding(table: xr.Dataset, best: str) -> str:
     """The best strategy's economics in words, in the reading that applies."""
     base, row = table.attrs["baseline"], table.sel(policy=best)
     net = float(row.net_benefit)
-    over = f"over the {table.attrs['days']} recorded days; fill rate {float(row.fill_rate):.1%}"
+    over = (f"over the {table.attrs['days']} recorded days; fill rate "
+            f"{percent(float(row.fill_rate))}")
     if net > 0:
         head = (f"Against <b>{html.escape(base)}</b>, <b>{html.escape(best)}</b> has the "
                 f"largest net benefit in this scenario ({_fmt(net)} {over}). ")
@@ -374,8 +388,9 @@ def _scorecard_table(card: pd.DataFrame, baseline: str) -> str:
             cells.append(f"<td class='{css}' title='{html.escape(row.verdict)}'>"
                          f"{_fmt(row['mean'])} ({sign}{_fmt(row.difference)})</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return ("<table><thead><tr>" + heads + "</tr></thead><tbody>" + "".join(rows)
-            + "</tbody></table>")
+    return (f"<details><summary>{len(rows)} rows: each KPI per strategy, against "
+            f"{html.escape(baseline)}</summary><div class='scroll'><table><thead><tr>" + heads
+            + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table></div></details>")
 
 
 def _region_section(dataset: xr.Dataset) -> str:
@@ -416,7 +431,7 @@ def _risk_section(dataset: xr.Dataset) -> str:
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.index.name = "KPI"
     return ("<h2 id='risk'>Tail risk</h2><p>Percentiles over replicates; CVaR 95 % is the mean "
-            "of the worst 5 % of replicates.</p>" + _table(frame))
+            "of the worst 5 % of replicates.</p>" + _table(frame, collapsed=True))
 
 
 def _cost_section(dataset: xr.Dataset) -> str:
@@ -468,8 +483,8 @@ def _exposure_section(dataset: xr.Dataset, scan: xr.Dataset | None) -> str:
             f"<p>Criticality scan: each node, lane and region disrupted alone for "
             f"{scan.attrs['duration_days']} days ({scan.sizes['replicate']} replicates each, "
             f"same demand), ranked by the {scan.attrs['kpi']} it adds.</p>",
-            _figure(figures.criticality_ranking(scan), "The most critical targets, with 95 % "
-                    "t intervals."),
+            _figure(figures.criticality_ranking(scan, top=8),
+                    "The eight most critical targets, with 95 % t intervals."),
         ]
     parts.append(_figure(figures.network_map(dataset, criticality=scan),
                          "The network by tier; lane width is mean flow."))
@@ -493,11 +508,26 @@ def _attribution_section(dataset: xr.Dataset, attribution: xr.Dataset,
              _table(frame),
              _table(pd.DataFrame({"total": attribution.total.values,
                                   "interaction": attribution.interaction.values},
-                                 index=pd.Index(attribution.kpi.values, name="kpi")))]
+                                 index=pd.Index(attribution.kpi.values, name="kpi")),
+                    collapsed=True)]
     if "daily_shortage" in attribution:
         parts.append(_figure(figures.attribution_over_time(attribution),
                              "Mean daily shortage each disruption added."))
     return "".join(parts)
+
+
+NAV_PLACEHOLDER = "<!-- contents -->"
+SECTION_TITLES = (("kpis", "KPIs"), ("service", "Service"), ("comparison", "Strategies"),
+                  ("regions", "Regions"), ("risk", "Tail risk"), ("costs", "Costs"),
+                  ("bullwhip", "Bullwhip"), ("exposure", "Exposure"), ("attribution", "Why"),
+                  ("config", "Config"))
+
+
+def _contents(body: str) -> str:
+    """The contents bar: a link to each section the report has (it stays at the top)."""
+    links = [f"<a href='#{anchor}'>{label}</a>" for anchor, label in SECTION_TITLES
+             if f"id='{anchor}'" in body]
+    return "<nav>" + "".join(links) + "</nav>"
 
 
 def _provenance(dataset: xr.Dataset) -> str:
@@ -513,11 +543,14 @@ def _provenance(dataset: xr.Dataset) -> str:
         "simulator version": dataset.attrs.get("sim_version", ""),
         "git revision": dataset.attrs.get("git_revision", ""),
         "run at (UTC)": dataset.attrs.get("created_utc", ""),
-        "wall time [s]": f"{float(dataset.attrs.get('wall_time_s', 0)):.1f}",
+        "simulation wall time [s]": f"{float(dataset.attrs.get('wall_time_s', 0)):.1f}",
     }
     frame = pd.DataFrame({"value": [str(v) for v in facts.values()]},
                          index=pd.Index(list(facts), name="run"))
-    return _table(frame)
+    summary = (f"{facts['network']}: {facts['engine']} engine, {facts['replicates']} "
+               f"replicates x {facts['recorded days (after warm-up)']} days, seed "
+               f"{facts['seed']}; version, revision and timing")
+    return f"<details><summary>{html.escape(summary)}</summary>{_table(frame)}</details>"
 
 
 def build_report(dataset: xr.Dataset, *, baseline: str | None = None,
@@ -543,11 +576,7 @@ def build_report(dataset: xr.Dataset, *, baseline: str | None = None,
     sections = [
         f"<h1>{html.escape(title)}</h1>",
         f"<p class='muted'>Written {datetime.now(UTC).isoformat(timespec='seconds')}</p>",
-        "<nav>" + "".join(f"<a href='#{a}'>{t}</a>" for a, t in (
-            ("kpis", "KPIs"), ("service", "Service"), ("comparison", "Strategies"),
-            ("regions", "Regions"), ("risk", "Tail risk"), ("costs", "Costs"),
-            ("bullwhip", "Bullwhip"), ("exposure", "Exposure"), ("attribution", "Why"),
-            ("config", "Config"))) + "</nav>",
+        NAV_PLACEHOLDER,
         _provenance(dataset),
         _findings(dataset, baseline),
         _kpi_section(dataset),
@@ -570,11 +599,12 @@ def build_report(dataset: xr.Dataset, *, baseline: str | None = None,
         sections.append(_attribution_section(dataset, attribution, baseline))
     sections.append(f"<h2 id='config'>Resolved configuration</h2><p>Enough to rerun this "
                     f"report's run exactly (<code>sim.rerun(dataset)</code>).</p>"
-                    f"<details open><summary>config ({len(config_text.splitlines())} lines)"
+                    f"<details><summary>config ({len(config_text.splitlines())} lines)"
                     f"</summary><pre>{html.escape(config_text)}</pre></details>")
+    body = "\n".join(sections)
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
-            + "\n".join(sections) + "</body></html>")
+            + body.replace(NAV_PLACEHOLDER, _contents(body)) + "</body></html>")
 
 
 def write_report(dataset: xr.Dataset | str | Path, path: str | Path, *,
@@ -679,7 +709,8 @@ def build_study_report(dataset: xr.Dataset, *, kpis: tuple[str, ...] = ("lost_sa
         if len(means) <= 400:
             sections += ["<h2>Mean KPIs per point</h2>", _table(means)]
     config = yaml.safe_dump(json.loads(dataset.attrs.get("config", "{}")), sort_keys=False)
-    sections.append(f"<h2>Base configuration</h2><details><summary>config</summary>"
+    sections.append(f"<h2>Base configuration</h2><details><summary>config "
+                    f"({len(config.splitlines())} lines)</summary>"
                     f"<pre>{html.escape(config)}</pre></details>")
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"

@@ -42,14 +42,20 @@ def _print_summary(dataset: Any, spec: Any, paths: dict[str, Path], wall: float)
 
     wide = 40 + 14 * len(spec.policies)  # every strategy's column readable, even in a log
     console = Console(highlight=False, width=max(Console().width, 110, wide))
+    from sim.describe import describe_event, describe_policy
+
     console.print(f"[bold]{spec.network.summary()}[/bold]")
-    shocks = ", ".join(_describe(d, spec.network) for d in spec.disruptions) or "none"
-    console.print(f"disruptions: {shocks}")
+    for event in spec.disruptions:
+        console.print(f"disruption: {describe_event(event, spec.network)}")
+    if not spec.disruptions:
+        console.print("disruptions: none")
     for name, policy in spec.policies.items():
-        console.print(f"policy {name}: {policy.to_mapping()}")
+        console.print(f"strategy {name}: {describe_policy(policy)}")
+    simulated = float(dataset.attrs.get("wall_time_s", wall))
     console.print(f"engine {spec.engine}: {spec.replicates} replicates x {spec.days} days "
-                  f"(+{spec.warmup_days} warm-up), seed {spec.seed}, record {spec.record}, "
-                  f"{wall:.1f} s")
+                  f"(+{spec.warmup_days} warm-up), seed {spec.seed}, record {spec.record}; "
+                  f"simulation {simulated:.1f} s (as in the report), {wall:.1f} s in all with "
+                  "the files and the report")
     if "policy" in dataset.dims:
         console.print(_comparison_table(dataset))
         console.print(_money_table(dataset))
@@ -154,17 +160,6 @@ def _money_table(dataset: Any) -> Any:
         roi = format_number(float(row.roi)) if reading == "ROI" else reading
         table.add_row(str(name), *cells, roi)
     return table
-
-
-def _describe(spec: Any, network: Any) -> str:
-    """An event in words: its settings, with each rule (@...) and what it picks here."""
-    from sim.selectors import explain
-
-    filtered = any(getattr(spec, k, None) is not None for k in
-                   ("node_kind", "mode", "carrier", "cluster", "region"))
-    fields = {k: v if filtered and k in ("node", "nodes", "lane") else explain(network, k, v)
-              for k, v in vars(spec).items() if v not in ((), None)}
-    return f"{spec.kind}({', '.join(f'{k}={v}' for k, v in fields.items())})"
 
 
 def _simulate(spec: Any) -> Any:
@@ -289,11 +284,18 @@ def _run_study(plan: Any, cfg: Any, started: float) -> None:
     paths["figure"] = save_figure_atomic(figure, out / "study.png", dpi=120)
     paths["report"] = write_study_report(dataset, out / "report.html", kpis=kpis,
                                          indices=indices,
-                                         title=f"Study {plan.kind}: {study.parameters}")
+                                         title=_study_title(plan, cfg))
     plt.close("all")
     console.print(f"{time.perf_counter() - started:.1f} s")
     for label, path in paths.items():
         console.print(f"{label}: {path}")
+
+
+def _study_title(plan: Any, cfg: Any) -> str:
+    """``Study cluster_policies (grid): policy.safety_factor, engine.replicates``."""
+    name = str(cfg.study.get("name") or plan.kind)
+    kind = f" ({plan.kind})" if name != plan.kind else ""
+    return f"Study {name}{kind} over {', '.join(str(p) for p in plan.ranges)}"
 
 
 def _write_report(dataset: Any, path: Path, **options: Any) -> Path:

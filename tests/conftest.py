@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -27,6 +28,20 @@ settings.register_profile("project", database=None, deadline=None, print_blob=Tr
 settings.register_profile("triage", parent=settings.get_profile("project"),
                           phases=[Phase.explicit, Phase.reuse, Phase.generate])
 settings.load_profile("project")
+
+
+REQUIRE_BROWSER = "SIM_REQUIRE_BROWSER"
+"""Set by ``.ci/run``: a missing browser fails the browser tests instead of skipping them."""
+
+
+def browser_or_skip(path: str | None, what: str) -> str:
+    """The browser's path; without one, skip, or fail where CI promised to install it."""
+    if path:
+        return path
+    message = f"{what} is not installed (.ci/run installs Debian's chromium packages)"
+    if os.environ.get(REQUIRE_BROWSER):
+        pytest.fail(f"{message}; {REQUIRE_BROWSER} is set, so this check may not be skipped")
+    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")

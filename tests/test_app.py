@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from analysis.app.inputs import check_compare, check_watch
-from tests.conftest import REPO
+from tests.conftest import REPO, browser_or_skip
 
 CHROMEDRIVER = shutil.which("chromedriver")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -91,8 +91,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    if not (CHROMEDRIVER and CHROMIUM):
-        pytest.skip("Chromium and chromedriver are not installed (.ci/run installs them)")
+    browser_or_skip(CHROMEDRIVER and CHROMIUM, "Chromium and chromedriver")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -278,5 +278,5 @@ def test_new_then_check_then_run_the_demo_experiment(tmp_path: Path) -> None:
                    "report.attribution=false", f"hydra.run.dir={out}", cwd=tmp_path)
         assert run.returncode == 0, run.stderr
         assert (out / "report.html").is_file() and (out / "results.nc").is_file()
-        assert "node=@slowest = chip_overseas" in run.stdout  # the rule and what it picked
+        assert "node outage of node @slowest = chip_overseas: days 30-59" in run.stdout
     shutil.rmtree(tmp_path / "chain")

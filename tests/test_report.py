@@ -22,7 +22,7 @@ from analysis.report import write_report
 from analysis.scorecard import DIMENSIONS, scorecard
 from sim.api import select_policy, stack_policies
 from sim.config import policy_preset
-from tests.conftest import DEMO
+from tests.conftest import DEMO, browser_or_skip
 
 OUTAGE = sim.NodeOutage(node="ctrl_a", start_day=10, duration_days=20)
 STRATEGIES = ("base_stock", "dynamic_sourcing", "backup_supplier", "resilient")
@@ -90,7 +90,8 @@ def test_stacking_keeps_the_policy_dimension_where_strategies_agree() -> None:
 
 def test_figures_draw_what_they_are_given(strategies: xr.Dataset, scan: xr.Dataset) -> None:
     service = figures.service_level_over_time(strategies)
-    lines = [line.get_label() for line in service.axes[0].get_lines()]
+    lines = [line.get_label() for line in service.axes[0].get_lines()
+             if not line.get_label().startswith("_")]  # reference lines stay out of legends
     assert [label.split(" ")[0] for label in lines] == list(STRATEGIES)
     share = figures.disrupted_share(strategies)
     days = strategies.day.values
@@ -151,24 +152,25 @@ window.addEventListener('load', () => {
   const ok = images.filter(i => i.complete && i.naturalWidth > 0).length;
   const div = document.createElement('div');
   div.id = 'render-check';
-  div.textContent = ok + '/' + images.length;
+  div.textContent = ok + '/' + images.length + '/' + document.documentElement.scrollHeight;
   document.body.appendChild(div);
 });
 </script></body>"""
 
 
-def _rendered_in_browser(browser: str, report: Path, tmp: Path) -> tuple[int, int]:
-    """Load the report in headless Chromium and count the images it decoded."""
+def _rendered_in_browser(browser: str, report: Path, tmp: Path) -> tuple[int, int, int]:
+    """Load the report in headless Chromium: images decoded, images, page height [px]."""
     probe = tmp / "probe.html"
     probe.write_text(report.read_text(encoding="utf-8").replace("</body>", CHECK_SCRIPT),
                      encoding="utf-8")
     result = subprocess.run(
         [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
          f"--user-data-dir={tmp / 'profile'}", "--virtual-time-budget=10000", "--dump-dom",
+         "--window-size=1400,900",
          probe.as_uri()], capture_output=True, text=True, timeout=120, check=False)
-    found = re.search(r"id=\"render-check\">(\d+)/(\d+)<", result.stdout)
+    found = re.search(r"id=\"render-check\">(\d+)/(\d+)/(\d+)<", result.stdout)
     assert found, f"the browser did not load the page: {result.stderr[-2000:]}"
-    return int(found.group(1)), int(found.group(2))
+    return int(found.group(1)), int(found.group(2)), int(found.group(3))
 
 
 def test_report_opens_with_every_figure_rendered(strategies: xr.Dataset, scan: xr.Dataset,
@@ -190,10 +192,10 @@ def test_report_opens_with_every_figure_rendered(strategies: xr.Dataset, scan: x
         image = Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1])))
         image.load()
         assert min(image.size) > 100
-    browser = _browser()
-    if browser is not None:  # .ci/run installs one; the decoding check above stands without
-        rendered, total = _rendered_in_browser(browser, path, tmp_path)
-        assert (rendered, total) == (len(parser.sources), len(parser.sources))
+    browser = browser_or_skip(_browser(), "A headless Chromium")
+    rendered, total, height = _rendered_in_browser(browser, path, tmp_path)
+    assert (rendered, total) == (len(parser.sources), len(parser.sources))
+    assert height < 6000  # px at 1,400 px wide: config and long tables collapsed
 
 
 def test_report_of_a_single_run_explains_its_losses(tmp_path: Path) -> None:
