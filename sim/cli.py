@@ -616,15 +616,47 @@ def app(argv: list[str]) -> int:
         str(Path(p).resolve()) for p in options.networks),
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}  # nothing leaves the machine
     print(f"dashboard: http://{options.host}:{options.port}/ (Ctrl-C to stop)", flush=True)
-    import subprocess
-
     command = [sys.executable, "-m", "solara", "run", str(APP_PAGE), "--port",
                str(options.port), "--host", options.host, "--production", "--no-open",
                "--no-check-version", "--log-level", "warning"]
+    return _serve(command, env)
+
+
+def _serve(command: list[str], env: dict[str, str]) -> int:
+    """Run the server as a child that stops with this process, however this one is stopped.
+
+    Ctrl-C, ``kill PID`` (SIGTERM) and a closed terminal (SIGHUP) are passed on to the child;
+    on Linux the child also gets SIGTERM if this process dies without a word (SIGKILL).
+    """
+    import signal
+    import subprocess
+
+    child = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent)
+
+    def stop(signum: int, _frame: Any) -> None:
+        child.terminate()
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+        sys.exit(0 if signum == signal.SIGINT else 128 + signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
+    return child.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux for SIGTERM when the parent dies (elsewhere no-op)."""
+    import ctypes
+    import signal
+
     try:
-        return subprocess.call(command, env=env)
-    except KeyboardInterrupt:
-        return 0
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 SUBCOMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {

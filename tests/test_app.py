@@ -226,3 +226,35 @@ def test_networks_given_on_the_command_line_are_offered(monkeypatch: pytest.Monk
     run = subprocess.run([sys.executable, "-m", "sim", "app", str(tmp_path / "nowhere")],
                          cwd=REPO, capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and "no such file or folder" in run.stderr
+
+
+def test_stopping_the_command_stops_the_server_it_started(tmp_path: Path) -> None:
+    """`kill PID` of `python -m sim app` (only the parent) leaves nothing serving the port."""
+    port = _free_port()
+    with (tmp_path / "server.log").open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "sim", "app", "--port", str(port)],
+                                   cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "MPLBACKEND": "Agg"})
+    url = f"http://localhost:{port}/"
+    try:
+        assert _answers(url, within=90), (tmp_path / "server.log").read_text()[-2000:]
+        process.terminate()  # SIGTERM to the command alone, as `kill PID` does
+        process.wait(timeout=30)
+        assert not _answers(url, within=0), "the dashboard still answers after its command ended"
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def _answers(url: str, *, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                if reply.status == 200:
+                    return True
+        except OSError:
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)

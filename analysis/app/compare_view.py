@@ -21,6 +21,7 @@ import xarray as xr
 from analysis import figures
 from analysis.app.inputs import load_choice
 from analysis.report import write_report
+from analysis.tables import format_number
 from sim.api import simulate_policies
 from sim.compare import compare
 from sim.config import policy_preset
@@ -74,7 +75,8 @@ def run_comparison(values: Mapping[str, Any],
                     "better"]].to_dataframe().reset_index()
     table["verdict"] = table.pop("better").map({1.0: "better", -1.0: "worse", 0.0: "no clear "
                                                 "change"})
-    table = table.round(4)
+    for column in ("baseline_mean", "mean", "difference", "t_low", "t_high", "p_better"):
+        table[column] = table[column].map(format_number)  # 4 significant digits, separators
     service = figures.service_level_over_time(dataset)
     cost = figures.cost_vs_loss_avoided(dataset, baseline=names[0])
     return Comparison(dataset, table, service, cost)

@@ -2,8 +2,9 @@
 
 :class:`WatchModel` is the Mesa model (:class:`sim.model.SupplyChainModel`) built from the
 dashboard's simple choices, with a Mesa ``DataCollector`` of the series the charts plot.
-:func:`network_figure` draws the network by tier and region: nodes coloured by days of stock
-cover, lanes by the flow they carried today; failed nodes and closed lanes marked in red.
+:func:`network_figure` draws the network by tier and region: nodes coloured by their stock against
+its own normal level (1, the policy's steady state, reads green whatever the node's size), lanes
+by the flow they carried today; failed nodes and closed lanes marked in red.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import matplotlib.pyplot as plt
 import mesa
 import networkx as nx
 import numpy as np
+from matplotlib.colors import ListedColormap
 
 from analysis.app.inputs import disruption_of, load_choice
 from sim.config import policy_preset
@@ -24,7 +26,8 @@ from sim.policy import policy_from_mapping
 
 __all__ = ["WatchModel", "network_figure", "series_figure"]
 
-COVER_CAP = 7  # days of cover at which a node shows full green
+STOCK_CAP = 1.5  # stock at 150 % of its own normal level and above shows the darkest green
+LABEL_CHARACTERS = 10  # node labels longer than this are shortened (the full id on hover)
 
 
 class WatchModel(SupplyChainModel):
@@ -104,6 +107,17 @@ class WatchModel(SupplyChainModel):
         outflow = np.maximum(np.asarray(self.layout.mean_outflow, dtype=float), 1e-9)
         return stock / outflow
 
+    def stock_against_normal(self) -> np.ndarray:
+        """Finished stock over the node's own normal level (its policy's steady state).
+
+        1 in the normal state whatever the node's size, below 1 while it is drawn down; NaN
+        where the policy keeps no finished stock (nothing to compare).
+        """
+        stock = np.array([node.stock for node in self.node_list], dtype=float)
+        normal = np.asarray(self.levels.initial_stock, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(normal > 1e-9, stock / normal, np.nan)
+
     def lane_flow(self) -> np.ndarray:
         """Units each lane shipped today."""
         if self.block is None:
@@ -147,22 +161,38 @@ def network_figure(model: WatchModel) -> plt.Figure:
                                style="dashed" if layout.lane_role[j] != 0 else "solid",
                                arrows=True, arrowsize=8, node_size=500,
                                connectionstyle="arc3,rad=0.06")
-    cover = np.clip(model.node_cover(), 0, COVER_CAP)
-    drawn = nx.draw_networkx_nodes(graph, positions, nodelist=names, node_color=cover,
-                                   cmap="RdYlGn", vmin=0, vmax=COVER_CAP, node_size=500, ax=ax,
-                                   edgecolors=["red" if f else "black"
-                                               for f in model.failed_nodes()],
-                                   linewidths=[3 if f else 1 for f in model.failed_nodes()])
+    ratio = model.stock_against_normal()
+    shown = np.clip(np.nan_to_num(ratio, nan=1.0), 0, STOCK_CAP)
+    cmap = ListedColormap(plt.get_cmap("RdYlGn")(np.linspace(0.075, 0.925, 256)))  # no pale ends
+    colours = cmap(shown / STOCK_CAP)
+    colours[np.isnan(ratio)] = (0.8, 0.8, 0.8, 1.0)  # no finished stock kept: grey
+    failed = model.failed_nodes()
+    nx.draw_networkx_nodes(graph, positions, nodelist=names, node_color=colours,
+                           node_size=500, ax=ax, edgecolors=["red" if f else "black"
+                                                             for f in failed],
+                           linewidths=[3 if f else 1 for f in failed])
     if len(names) <= 60:
-        nx.draw_networkx_labels(graph, {n: (x, y - 0.3) for n, (x, y) in positions.items()},
-                                font_size=7, ax=ax)
-    fig.colorbar(drawn, ax=ax, label=f"days of stock cover (capped at {COVER_CAP})")
+        nx.draw_networkx_labels(graph, {n: (x, y - 0.4) for n, (x, y) in positions.items()},
+                                labels=short_labels(names), font_size=8, ax=ax)
+    scale = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, STOCK_CAP))
+    fig.colorbar(scale, ax=ax, label="stock / its normal level (1 = normal; grey: none kept)")
     ax.set_xticks(range(top + 1), [f"tier {top - k}" for k in range(top + 1)])
     ax.tick_params(left=False, labelleft=False, bottom=True, labelbottom=True)
     ax.set_title(f"{model.network.name}, day {model.t}: red rims = failed nodes, red lanes = "
                  "closed; width = today's flow", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def short_labels(ids: list[str]) -> dict[str, str]:
+    """Node ids shortened to :data:`LABEL_CHARACTERS` (kept unique), for the network view."""
+    out: dict[str, str] = {}
+    for node in ids:
+        label = node if len(node) <= LABEL_CHARACTERS else node[:LABEL_CHARACTERS - 1] + "…"
+        while label in out.values():
+            label = label[:-1] + "'"
+        out[node] = label
+    return out
 
 
 def series_figure(model: WatchModel) -> plt.Figure:
