@@ -269,9 +269,10 @@ def cost_vs_loss_avoided(dataset: xr.Dataset, *, baseline: str | None = None) ->
     right.set_xlabel("operating cost [money]")
     right.set_ylabel("fill rate [share served]")
     right.set_title("Cost, service and footprint")
-    for ax in (left, right):  # few ticks, with thousands separators: none collide
-        ax.xaxis.set_major_locator(plt.MaxNLocator(5))
-        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    thousands = plt.FuncFormatter(lambda v, _: f"{v:,.0f}")
+    for axis in (left.xaxis, right.xaxis, left.yaxis):  # few ticks, separators: none collide
+        axis.set_major_locator(plt.MaxNLocator(5))
+        axis.set_major_formatter(thousands)
     handles, labels = left.get_legend_handles_labels()
     ring, ring_label = right.get_legend_handles_labels()
     handles, labels = handles + ring, labels + ring_label
@@ -330,12 +331,14 @@ def costs_by_kind(dataset: xr.Dataset) -> plt.Figure:
     table = frame.pivot(index="policy", columns="cost_kind", values="cost")
     table = table.loc[[str(p) for p in dict.fromkeys(frame.policy)]]
     _theme()
-    fig, ax = plt.subplots(figsize=(8, 0.8 + 0.45 * len(table)))
+    fig, ax = plt.subplots(figsize=(9, max(2.6, 0.8 + 0.45 * len(table))))
     table.plot.barh(stacked=True, ax=ax, color=sns.color_palette(PALETTE, table.shape[1]))
     ax.invert_yaxis()
     ax.set_xlabel("mean cost over the recorded days [money]")
     ax.set_ylabel("")
-    ax.legend(title="cost kind", fontsize="small", loc="lower right")
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.legend(title="cost kind", fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              ncol=2 if table.shape[1] > 5 else 1)  # beside the bars, never over them
     ax.set_title("Costs by kind")
     fig.tight_layout()
     return fig

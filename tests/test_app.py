@@ -194,6 +194,22 @@ def test_watch_one_run_steps_and_shows_bad_input_next_to_its_control(server: str
                   what="the network view and the charts to change")
     assert after[0] != before[0] and after[1] != before[1]
     browser.save_screenshot(str(tmp_path / "watch.png"))
+    _no_framework_leftovers(browser)
+    assert "ctrl_back… = ctrl_backup" in browser.find_element(By.TAG_NAME, "body").text
+
+
+def _no_framework_leftovers(browser) -> None:
+    """What Mesa's SolaraViz and Solara's layout draw that the app does not use stays hidden,
+    and the page tabs say what the pages are (not "Home" and "compare")."""
+    from selenium.webdriver.common.by import By
+
+    shown = browser.find_element(By.TAG_NAME, "body").text
+    for leftover in ("Use Threads", "Model Parameters", "Page 0", "PAGE 0"):
+        assert leftover not in shown, leftover
+    tabs = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.v-app-bar .v-tab')).map("
+        "t => getComputedStyle(t, '::after').content)")
+    assert tabs == ['"Watch one run"', '"Compare strategies"']
 
 
 def test_compare_strategies_runs_and_shows_its_figures(server: str, browser) -> None:
@@ -209,6 +225,8 @@ def test_compare_strategies_runs_and_shows_its_figures(server: str, browser) -> 
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "Paired comparison" in body and "dynamic_sourcing" in body
     assert _button(browser, "Download the dataset (NetCDF)") is not None
+    assert not re.search(r"\d\.\d{5,}", body)  # numbers rounded, not raw floats
+    _no_framework_leftovers(browser)
 
 
 def test_networks_given_on_the_command_line_are_offered(monkeypatch: pytest.MonkeyPatch,
@@ -258,3 +276,12 @@ def _answers(url: str, *, within: float) -> bool:
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.5)
+
+
+def test_long_node_ids_get_short_unique_labels() -> None:
+    from analysis.app.watch import LABEL_CHARACTERS, short_labels
+
+    labels = short_labels(["plant", "supplier_alpha_one", "supplier_alpha_two"])
+    assert labels["plant"] == "plant"
+    assert len(set(labels.values())) == 3
+    assert all(len(label) <= LABEL_CHARACTERS for label in labels.values())

@@ -130,3 +130,14 @@ def test_tornado_end_labels_clear_the_bars() -> None:
         assert text.get_fontsize() >= 9
         assert not any(box.overlaps(bar) for bar in bars), text.get_text()
     plt.close(fig)
+
+
+def test_the_cost_legend_stays_clear_of_the_bars(compared: xr.Dataset) -> None:
+    fig = figures.costs_by_kind(compared)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    bars = [p.get_window_extent(renderer) for p in ax.patches if p.get_width() > 0]
+    assert bars and not any(legend.overlaps(bar) for bar in bars)
+    plt.close(fig)

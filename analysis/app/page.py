@@ -33,7 +33,7 @@ from analysis.app.inputs import (
     scenario_choices,
     targets,
 )
-from analysis.app.watch import WatchModel, network_figure, series_figure
+from analysis.app.watch import WatchModel, network_figure, series_figure, short_labels
 
 # Solara's hook checker flags a pattern inside Mesa's own SolaraViz; nothing to act on here
 warnings.filterwarnings("ignore", message=".*found despite early return", category=UserWarning)
@@ -47,6 +47,20 @@ COMPARE_DEFAULTS = {"network": "demo", "scenario": "supplier_outage",
                     "replicates": "200", "days": "180", "seed": "0"}
 
 
+# What Mesa's SolaraViz and Solara's AppLayout draw that this app does not use, hidden; and the
+# page tabs named for what they show (AppLayout names them by URL path: "Home", "compare").
+# Vuetify 2 markup of the pinned solara (tests/test_app.py checks the page as it is shown).
+PAGE_CSS = """
+.v-navigation-drawer .v-input--checkbox { display: none !important; }
+.v-navigation-drawer .v-card:has(> .v-card__text > .v-sheet:empty) { display: none !important; }
+.v-tabs:has(.v-tabs-bar__content > .v-tab:nth-child(2):last-child) { display: none !important; }
+.v-app-bar .v-tabs-bar__content > .v-tab { font-size: 0 !important; }
+.v-app-bar .v-tabs-bar__content > .v-tab::after { font-size: 0.875rem; letter-spacing: 0.09em; }
+.v-app-bar .v-tabs-bar__content > .v-tab:nth-child(2)::after { content: "Watch one run"; }
+.v-app-bar .v-tabs-bar__content > .v-tab:nth-child(3)::after { content: "Compare strategies"; }
+"""
+
+
 def _model_params(clean: dict[str, Any]) -> dict[str, Any]:
     keys = ("network", "disruption", "target", "start_day", "duration_days", "severity",
             "policy", "seed", "days")
@@ -58,7 +72,13 @@ def _model_params(clean: dict[str, Any]) -> dict[str, Any]:
 
 def _network_view(model: WatchModel) -> Any:
     figure = network_figure(model)
-    element = solara.FigureMatplotlib(figure, format="png")
+    with solara.Column() as element:
+        solara.FigureMatplotlib(figure, format="png")
+        shortened = {short: full for full, short in short_labels(list(model.layout.node_ids))
+                     .items() if short != full}
+        if shortened:  # the full ids of the labels the drawing had to shorten
+            solara.Text("; ".join(f"{short} = {full}" for short, full in shortened.items()),
+                        classes=["label-key"])
     plt.close(figure)
     return element
 
@@ -106,6 +126,7 @@ def WatchPage() -> None:
     params = last_good.value
     model = solara.use_memo(lambda: WatchModel(**params), [json.dumps(params)])
     network = load_choice(params["network"])
+    solara.Style(PAGE_CSS)
     with solara.Card("Scenario", classes=["scenario-card"]):
         with solara.Row():
             Choice("network", "network", list(network_choices()), values, problems)
@@ -140,6 +161,7 @@ def ComparePage() -> None:
     clean, problems = check_compare(values.value)
     status = solara.use_reactive("")
     result = solara.use_reactive(None)
+    solara.Style(PAGE_CSS)
 
     @solara.lab.task
     def run() -> Comparison:

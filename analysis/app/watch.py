@@ -153,13 +153,14 @@ def network_figure(model: WatchModel) -> plt.Figure:
     flow = model.lane_flow()
     closed = model.closed_lanes()
     widest = max(float(np.max(layout.lane_mean_flow)) if layout.n_lanes else 1.0, 1e-9)
-    fig, ax = plt.subplots(figsize=(9, 1.6 + 0.45 * max(tiers.count(t) for t in set(tiers))))
+    # drawn small, shown near its size: the page fits it in half its width
+    fig, ax = plt.subplots(figsize=(6.4, 1.3 + 0.4 * max(tiers.count(t) for t in set(tiers))))
     for j, (source, target) in enumerate(zip(sources, targets, strict=True)):
         nx.draw_networkx_edges(graph, positions, edgelist=[(source, target)], ax=ax,
                                width=0.4 + 4.0 * min(flow[j] / widest, 2.0),
                                edge_color="tab:red" if closed[j] else "grey",
                                style="dashed" if layout.lane_role[j] != 0 else "solid",
-                               arrows=True, arrowsize=8, node_size=500,
+                               arrows=True, arrowsize=8, node_size=420,
                                connectionstyle="arc3,rad=0.06")
     ratio = model.stock_against_normal()
     shown = np.clip(np.nan_to_num(ratio, nan=1.0), 0, STOCK_CAP)
@@ -168,14 +169,14 @@ def network_figure(model: WatchModel) -> plt.Figure:
     colours[np.isnan(ratio)] = (0.8, 0.8, 0.8, 1.0)  # no finished stock kept: grey
     failed = model.failed_nodes()
     nx.draw_networkx_nodes(graph, positions, nodelist=names, node_color=colours,
-                           node_size=500, ax=ax, edgecolors=["red" if f else "black"
+                           node_size=420, ax=ax, edgecolors=["red" if f else "black"
                                                              for f in failed],
                            linewidths=[3 if f else 1 for f in failed])
     if len(names) <= 60:
-        nx.draw_networkx_labels(graph, {n: (x, y - 0.4) for n, (x, y) in positions.items()},
-                                labels=short_labels(names), font_size=8, ax=ax)
+        nx.draw_networkx_labels(graph, {n: (x, y - 0.42) for n, (x, y) in positions.items()},
+                                labels=short_labels(names), font_size=9, ax=ax)
     scale = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, STOCK_CAP))
-    fig.colorbar(scale, ax=ax, label="stock / its normal level (1 = normal; grey: none kept)")
+    fig.colorbar(scale, ax=ax, label="stock / normal level (grey: none kept)")
     ax.set_xticks(range(top + 1), [f"tier {top - k}" for k in range(top + 1)])
     ax.tick_params(left=False, labelleft=False, bottom=True, labelbottom=True)
     ax.set_title(f"{model.network.name}, day {model.t}: red rims = failed nodes, red lanes = "
@@ -199,7 +200,7 @@ def series_figure(model: WatchModel) -> plt.Figure:
     """Service level, cumulative lost sales, backlog and stock by tier, day by day."""
     history = model.history
     days = np.arange(1, len(history["service level"]) + 1)
-    fig, axes = plt.subplots(2, 2, figsize=(9, 5), sharex=True)
+    fig, axes = plt.subplots(2, 2, figsize=(6.4, 4.6), sharex=True)
     panels = [("service level", ["service level"]),
               ("lost sales (cumulative)", ["lost sales (cumulative)"]),
               ("backlog", ["backlog"]),
