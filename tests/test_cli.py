@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -181,6 +182,9 @@ def test_research_studies_run_end_to_end_and_resume(experiment: str, figure_kind
     assert f"tasks: {points * 2} computed, 0 reused" in first.stdout
     for name in ("results.nc", "study.png", "report.html", "config.yaml"):
         assert (out / name).is_file(), name
+    title = re.search(r"<h1>(.*?)</h1>", (out / "report.html").read_text(encoding="utf-8"))
+    assert title and "(" not in title.group(1).split(" over ")[-1]  # names, not a tuple repr
+    assert "policy.inventory.safety_factor" in title.group(1)
     with xr.open_dataset(out / "results.nc", engine="h5netcdf") as ds:
         if figure_kind == "tornado":
             assert ds.lost_sales.dims == ("policy.inventory.safety_factor",
