@@ -17,7 +17,8 @@ EFFECT_WORDS = {"severity": "capacity lost", "closure": "lane capacity lost",
                 "lane_closure": "lane capacity lost", "hit_probability": "each hit with p"}
 
 
-def _value(key: str, value: Any) -> str:
+def _value(key: Any, value: Any) -> str:
+    key = str(key)  # by_tier is keyed by tier numbers
     if isinstance(value, bool):
         return ""
     if isinstance(value, float) and key in ("severity", "closure", "lane_closure"):
@@ -34,7 +35,8 @@ def _value(key: str, value: Any) -> str:
     return text
 
 
-def _words(key: str) -> str:
+def _words(key: Any) -> str:
+    key = str(key)
     for suffix in ("_days", "_per_unit", "_per_day", "_per_year"):
         key = key.removesuffix(suffix)
     return key.replace("_", " ")
