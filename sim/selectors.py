@@ -130,13 +130,13 @@ def _measures(layout: Layout) -> dict[str, np.ndarray]:
 
 
 @lru_cache(maxsize=32)
-def _group_at_stake(layout: Layout, key: str) -> tuple[np.ndarray, np.ndarray]:
-    """Value at stake when all nodes of each region (or cluster) stop, and their node counts."""
+def _group_at_stake(layout: Layout, key: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Each region's (or cluster's) name, value at stake when all its nodes stop, node count."""
     network = layout.network
     names = sorted({getattr(n, key) for n in network.nodes if getattr(n, key)})
     members = np.array([[getattr(n, key) == name for name in names] for n in network.nodes])
     market = layout.zone_mean * layout.unit_value[layout.zone_node]
-    return market @ _dependence(layout, members)[layout.zone_node], members.sum(axis=0)
+    return names, market @ _dependence(layout, members)[layout.zone_node], members.sum(axis=0)
 
 
 def _dependence(layout: Layout, stopped: np.ndarray) -> np.ndarray:
@@ -169,7 +169,6 @@ def _order(keys: Sequence[np.ndarray], ids: Sequence[str]) -> list[int]:
 # -- nodes, lanes, names, groups ------------------------------------------------------------
 def select_nodes(layout: Layout, selector: Selector, candidates: np.ndarray) -> np.ndarray:
     """Node positions a rule picks among ``candidates`` (a boolean mask), in rank order."""
-    network = layout.network
     mask = candidates.copy()
     if selector.kind:
         mask &= layout.kind == KIND_CODES[selector.kind]
@@ -182,8 +181,8 @@ def select_nodes(layout: Layout, selector: Selector, candidates: np.ndarray) -> 
         mask &= (lead > 0) & (layout.produces if not selector.kind else True)
     keys = {"critical": (m["at_stake"], m["shipped"]), "slowest": (lead, m["at_stake"]),
             "busiest": (m["shipped"], m["at_stake"])}.get(rule, ())
-    ids = network.node_ids if hasattr(network, "node_ids") else [n.id for n in network.nodes]
-    ranked = [i for i in _order(keys, ids) if mask[i]] if keys else list(np.flatnonzero(mask))
+    ranked = ([i for i in _order(keys, layout.node_ids) if mask[i]] if keys
+              else list(np.flatnonzero(mask)))
     return np.array(ranked[:selector.count] if selector.count else
                     ranked[:1] if keys else ranked, dtype=np.int64)
 
@@ -203,16 +202,16 @@ def select_name(layout: Layout, key: str, selector: Selector) -> str:
     """The region, cluster, carrier or mode a rule picks."""
     network = layout.network
     if key in ("region", "cluster"):
-        names = sorted({getattr(n, key) for n in network.nodes if getattr(n, key)})
-        if selector.rule == "demand":
+        if selector.rule == "demand":  # the markets' regions (a zone may name its own)
+            markets = sorted(set(layout.zone_region))
             units = [sum(z.mean for z, r in zip(network.demand, layout.zone_region, strict=True)
-                         if r == name) for name in names]
-            return names[_order([np.array(units)], names)[0]]
+                         if r == name) for name in markets]
+            return markets[_order([np.array(units)], markets)[0]]
         if selector.rule == "slowest":
             node = select_nodes(layout, Selector("slowest"), np.ones(layout.n_nodes, bool))[0]
             return str(getattr(network.nodes[node], key))
-        at_stake, sizes = _group_at_stake(layout, key)
-        return names[_order([at_stake, sizes], names)[0]]
+        groups, at_stake, sizes = _group_at_stake(layout, key)
+        return groups[_order([at_stake, sizes], groups)[0]]
     if selector.rule == "busiest":  # the name moving the most value over all its lanes
         names = sorted({getattr(lane, key) for lane in network.lanes})
         of_lane = np.array([names.index(getattr(lane, key)) for lane in network.lanes])
