@@ -21,8 +21,8 @@ import yaml
 from matplotlib.patches import Patch
 
 from analysis import style
-from sim.compare import KPI_DIRECTION, combine, cost_benefit
-from sim.errors import ConfigError, Issue
+from sim.measures.compare import KPI_DIRECTION, combine, cost_benefit
+from sim.spec.errors import ConfigError, Issue
 
 __all__ = [
     "attribution_over_time",
@@ -159,8 +159,8 @@ def service_level_over_time(dataset: xr.Dataset, *, quantiles: tuple[float, floa
     _shade_disruptions(ax, dataset, disruption_days)
     ax.set_xlabel("day")
     ax.set_ylabel("service [share served]")
-    low = max(0.0, floor - 0.05)
-    ax.set_ylim(low, 1.0 + max(0.01, 0.04 * (1.0 - low)))  # a line at 1.0 stays in view
+    bottom = max(0.0, floor - 0.05)
+    ax.set_ylim(bottom, 1.0 + max(0.01, 0.04 * (1.0 - bottom)))  # a line at 1.0 stays in view
     ax.axhline(1.0, color="black", lw=0.6, alpha=0.5, zorder=1)
     ax.set_xlim(days[0], days[-1])
     ax.set_title(f"Service level: {dataset.attrs.get('network_name', '')}")
@@ -182,7 +182,7 @@ def paired_differences(dataset: xr.Dataset, kpi: str = "lost_sales", *,
     Parameters
     ----------
     dataset : xarray.Dataset
-        Runs with a ``policy`` dimension (or what :func:`sim.compare.combine` accepts).
+        Runs with a ``policy`` dimension (or what :func:`sim.measures.compare.combine` accepts).
     kpi : str
         A per-replicate KPI.
     baseline : str, optional
@@ -323,7 +323,7 @@ def _label_points(ax: plt.Axes, x: np.ndarray, y: np.ndarray, names: list[str]) 
 
 def costs_by_kind(dataset: xr.Dataset) -> plt.Figure:
     """Mean cost over replicates by kind (stacked), one bar per strategy."""
-    from sim.metrics import costs
+    from sim.measures.metrics import costs
 
     frame = costs(dataset).mean("replicate").to_dataframe(name="cost").reset_index()
     if "policy" not in frame:
@@ -370,8 +370,9 @@ def kpi_heatmap(dataset: xr.Dataset, kpi: str, x: str, y: str) -> plt.Figure:
     """Mean of a KPI over two swept parameters (dimensions of the dataset), annotated."""
     for dim in (x, y):
         if dim not in dataset[kpi].dims:
+            dims = ", ".join(map(str, dataset[kpi].dims))
             raise ConfigError(Issue("figures", "kpi_heatmap", dim,
-                                    f"not a dimension of {kpi} ({', '.join(dataset[kpi].dims)})"))
+                                    f"not a dimension of {kpi} ({dims})"))
     mean = dataset[kpi]
     if "replicate" in mean.dims:
         mean = mean.mean("replicate")
@@ -512,6 +513,7 @@ def network_map(dataset: xr.Dataset, *, criticality: xr.Dataset | None = None) -
                                connectionstyle="arc3,rad=0.08", node_size=600)
     loss = _criticality_of_nodes(criticality)
     if loss:
+        assert criticality is not None  # the losses come from it
         values = np.array([loss.get(n, 0.0) for n in nodes])
         drawn = nx.draw_networkx_nodes(graph, positions, nodelist=nodes, node_color=values,
                                        cmap="Reds", vmin=0.0, node_size=600, ax=ax,
@@ -593,7 +595,7 @@ def sensitivity_indices(indices: xr.Dataset, kpi: str | None = None) -> plt.Figu
     Parameters
     ----------
     indices : xarray.Dataset
-        Output of :func:`sim.sensitivity.analyze`.
+        Output of :func:`sim.studies.sensitivity.analyze`.
     kpi : str, optional
         The KPI (the first by default).
     """

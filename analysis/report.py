@@ -16,6 +16,7 @@ import io
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -27,15 +28,13 @@ from analysis import figures
 from analysis.scorecard import VERDICT, scorecard
 from analysis.style import percent
 from analysis.tables import format_number, kpi_summary
-from sim.api import network_of, run_config, select_policy
-from sim.attribution import attribute
-from sim.compare import compare, cost_benefit
-from sim.criticality import criticality_scan, exposure
-from sim.errors import SimError
-from sim.metrics import footprint, service_by, tail_risk
-from sim.policy import as_policy
-from sim.resilience import as_recovery_rule
-from sim.results import write_text_atomic
+from sim.io.atomic import write_text_atomic
+from sim.io.datasets import network_of, run_config, select_policy
+from sim.measures.compare import compare, cost_benefit
+from sim.measures.exposure import exposure
+from sim.measures.metrics import footprint, service_by, tail_risk
+from sim.measures.resilience import as_recovery_rule
+from sim.spec.errors import SimError
 
 __all__ = ["build_report", "build_study_report", "recommendations", "write_report",
            "write_study_report"]
@@ -115,7 +114,7 @@ def _interval(mean: float, low: float, high: float) -> str:
 def _kpi_section(dataset: xr.Dataset) -> str:
     summary = kpi_summary(dataset)
     if "policy" in dataset.dims:
-        wide = {}
+        wide: dict[Any, dict[Any, Any]] = {}
         for (policy, kpi), row in summary.iterrows():
             wide.setdefault(kpi, {"units": row["units"], "mean over": row["over"]})[policy] = \
                 _interval(row["mean"], row["ci_low"], row["ci_high"])
@@ -608,10 +607,13 @@ def build_report(dataset: xr.Dataset, *, baseline: str | None = None,
 
 
 def write_report(dataset: xr.Dataset | str | Path, path: str | Path, *,
-                 baseline: str | None = None, scan: bool | xr.Dataset = True,
-                 attribution: bool | xr.Dataset = True, scan_replicates: int = 20,
-                 title: str | None = None) -> Path:
+                 baseline: str | None = None, scan: xr.Dataset | None = None,
+                 attribution: xr.Dataset | None = None, title: str | None = None) -> Path:
     """Write the HTML report of a run (atomically) and return its path.
+
+    The report reads datasets only. The sections that need more runs take them as arguments:
+    :func:`sim.studies.report_inputs.report_inputs` runs the criticality scan and the loss
+    attribution of a run (``python -m sim`` and ``python -m sim report`` do it for you).
 
     Parameters
     ----------
@@ -621,37 +623,19 @@ def write_report(dataset: xr.Dataset | str | Path, path: str | Path, *,
         Where to write the report.
     baseline : str, optional
         The reference strategy (runs with a ``policy`` dimension).
-    scan : bool or xarray.Dataset
-        ``True`` runs a criticality scan of the network under the baseline strategy
-        (``scan_replicates`` per target, the run's horizon); a dataset uses that scan; ``False``
-        leaves the ranking out (the structural exposure map stays).
-    attribution : bool or xarray.Dataset
-        ``True`` attributes losses to each disruption by rerunning the run without it (when
-        the run has disruptions); a dataset uses that attribution; ``False`` leaves it out.
-    scan_replicates : int
-        Replicates per scanned target.
+    scan : xarray.Dataset, optional
+        A :func:`sim.criticality_scan` of the network, to rank what is critical (without one
+        the structural exposure map stays).
+    attribution : xarray.Dataset, optional
+        An :func:`sim.attribute` of the run, to explain its losses.
     title : str, optional
         The heading.
     """
     if not isinstance(dataset, xr.Dataset):
         dataset = xr.load_dataset(dataset, engine="h5netcdf")
-    config = run_config(dataset)
     names = [str(p) for p in dataset.policy.values] if "policy" in dataset.dims else []
     base = baseline if baseline is not None else (names[0] if names else None)
-    if scan is True:
-        run = config.get("run", {})
-        policy = (config.get("policies", {}).get(base) if names else config.get("policy"))
-        scan = criticality_scan(network_of(dataset), policy=as_policy(policy),
-                                replicates=scan_replicates, seed=int(dataset.attrs["seed"]),
-                                days=int(run.get("days", 120)),
-                                warmup_days=int(run.get("warmup_days", 30)),
-                                start_day=min(10, int(run.get("days", 120)) // 4))
-    if attribution is True:
-        attribution = attribute(dataset) if config.get("disruptions") else None
-    text = build_report(dataset, baseline=base,
-                        scan=scan if isinstance(scan, xr.Dataset) else None,
-                        attribution=attribution if isinstance(attribution, xr.Dataset) else None,
-                        title=title)
+    text = build_report(dataset, baseline=base, scan=scan, attribution=attribution, title=title)
     return write_text_atomic(path, text)
 
 
@@ -663,12 +647,12 @@ def build_study_report(dataset: xr.Dataset, *, kpis: tuple[str, ...] = ("lost_sa
     Parameters
     ----------
     dataset : xarray.Dataset
-        Per-replicate KPIs of a study (:func:`sim.study.run_study`): one dimension per swept
+        Per-replicate KPIs of a study (:func:`sim.studies.study.run_study`): one dimension per swept
         parameter for a grid, or ``point`` for a sampled design.
     kpis : tuple of str
         The KPIs to show.
     indices : xarray.Dataset, optional
-        Sensitivity indices (:func:`sim.sensitivity.analyze`).
+        Sensitivity indices (:func:`sim.studies.sensitivity.analyze`).
     title : str, optional
         The heading.
     """
@@ -677,7 +661,7 @@ def build_study_report(dataset: xr.Dataset, *, kpis: tuple[str, ...] = ("lost_sa
     parameters = json.loads(dataset.attrs.get("parameters", "[]"))
     kpis = tuple(k for k in kpis if k in dataset)
     title = title or "Study report"
-    swept = [d for d in dataset[kpis[0]].dims if d != "replicate"] if kpis else []
+    swept = [str(d) for d in dataset[kpis[0]].dims if d != "replicate"] if kpis else []
     facts = pd.DataFrame({"value": [
         ", ".join(parameters), str(int(np.prod([dataset.sizes[d] for d in swept]))),
         str(dataset.sizes.get("replicate", "")), str(dataset.attrs.get("seed", "")),
@@ -717,6 +701,9 @@ def build_study_report(dataset: xr.Dataset, *, kpis: tuple[str, ...] = ("lost_sa
             + "\n".join(sections) + "</body></html>")
 
 
-def write_study_report(dataset: xr.Dataset, path: str | Path, **options: object) -> Path:
+def write_study_report(dataset: xr.Dataset, path: str | Path, *,
+                       kpis: tuple[str, ...] = ("lost_sales", "total_cost"),
+                       indices: xr.Dataset | None = None, title: str | None = None) -> Path:
     """Write :func:`build_study_report` to ``path`` (atomically) and return the path."""
-    return write_text_atomic(path, build_study_report(dataset, **options))
+    return write_text_atomic(path, build_study_report(dataset, kpis=kpis, indices=indices,
+                                                      title=title))

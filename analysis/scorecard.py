@@ -1,10 +1,10 @@
 """The guideline scorecard: what each strategy moves on the six dimensions of the 2024 guide.
 
-The guide (``../shared/GUIDELINE.md``) asks firms to make their chains more collaborative,
-lean, digital, green, global and resilient. Each dimension is read here through the KPIs of a
-run that measure it; the scorecard puts every strategy beside the baseline with the paired
-difference and whether it is clearly better, clearly worse or not distinguishable
-(:func:`sim.compare.compare`, t interval under common random numbers).
+The 2024 guide of China's industry, transport and commerce ministries asks firms to make their
+chains more collaborative, lean, digital, green, global and resilient. Each dimension is read here
+through the KPIs of a run that measure it; the scorecard puts every strategy beside the baseline
+with the paired difference and whether it is clearly better, clearly worse or not distinguishable
+(:func:`sim.measures.compare.compare`, t interval under common random numbers).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import pandas as pd
 import xarray as xr
 
-from sim.compare import KPI_DIRECTION, combine, compare
+from sim.measures.compare import KPI_DIRECTION, combine, compare
 
 __all__ = ["DIMENSIONS", "scorecard"]
 
@@ -58,7 +58,8 @@ def scorecard(runs: Mapping[str, xr.Dataset] | Sequence[xr.Dataset] | xr.Dataset
     Parameters
     ----------
     runs : mapping, sequence of datasets, or dataset with a ``policy`` dimension
-        Runs sharing network, scenario, seed and replicates (see :func:`sim.compare.combine`).
+        Runs sharing network, scenario, seed and replicates (see
+        :func:`sim.measures.compare.combine`).
     baseline : str, optional
         The reference strategy (the first by default).
     confidence : float

@@ -7,7 +7,7 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from sim.compare import recorded_days
+from sim.measures.compare import recorded_days
 
 __all__ = ["denominator", "format_number", "kpi_summary"]
 

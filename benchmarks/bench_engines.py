@@ -54,7 +54,7 @@ def every_disruption() -> list:
     events: list = []
     for path in sorted(Path("configs/disruption").glob("*.yaml")):
         events.extend(yaml.safe_load(path.read_text())["events"])
-    return list(sim.disruptions.disruptions_from_config(events))
+    return list(sim.io.risk_register.disruptions_from_config(events))
 
 
 def measure(case: dict) -> dict:

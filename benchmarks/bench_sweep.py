@@ -6,7 +6,7 @@ in a fresh subprocess (its own peak memory), repeated; medians:
 
 * ``direct``: ``sim.simulate(..., record="kpis")`` point after point in one process (the
   engine called directly, nothing written);
-* ``study, in process``: :func:`sim.study.run_study` with ``workers=0`` (tasks, Zarr writes,
+* ``study, in process``: :func:`sim.studies.study.run_study` with ``workers=0`` (tasks, Zarr writes,
   checksums, the final NetCDF, no Dask);
 * ``study, Dask 1 worker`` and ``study, Dask 2 workers``: on a ``LocalCluster``.
 
@@ -55,8 +55,8 @@ def measure(case: dict) -> dict:
     import time
 
     import sim
-    from sim.config import build_run
-    from sim.study import Study, grid_points, run_study
+    from sim.studies.config import build_run
+    from sim.studies.study import Study, grid_points, run_study
 
     base, grid = sweep(case["points"])
     points = grid_points(grid)

@@ -6,7 +6,8 @@
         --chunks 2,8,16,32,64
 
 Prints the median wall time of three runs per chunk size, node-days per second end to end, and
-the sampling and simulation seconds; these measurements set :data:`sim.runner.CHUNK_ELEMENTS`.
+the sampling and simulation seconds; these measurements set
+:data:`sim.engines.runner.CHUNK_ELEMENTS`.
 """
 
 from __future__ import annotations

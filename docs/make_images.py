@@ -28,7 +28,7 @@ from typing import Any
 import xarray as xr
 
 from analysis import figures
-from sim.results import save_figure_atomic
+from sim.engines.results import save_figure_atomic
 
 DOCS = Path(__file__).resolve().parent
 REPO = DOCS.parent

@@ -13,11 +13,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sim.api import rerun, simulate, simulate_policies
-    from sim.attribution import attribute
-    from sim.compare import compare, cost_benefit
-    from sim.criticality import criticality_scan, exposure
-    from sim.disruptions import (
+    from sim.compile.plan import plan_policy
+    from sim.compile.scenario import Scenario
+    from sim.engines.mesa.model import SupplyChainModel
+    from sim.engines.registry import register_engine
+    from sim.engines.results import save_dataset
+    from sim.io import example_networks, load_network
+    from sim.io.risk_register import load_risk_register
+    from sim.measures.compare import compare, cost_benefit
+    from sim.measures.exposure import exposure
+    from sim.measures.resilience import RecoveryRule
+    from sim.spec.disruptions import (
         CorrelatedOutages,
         DemandShock,
         Duration,
@@ -26,13 +32,10 @@ if TYPE_CHECKING:
         RandomOutages,
         RegionalEvent,
         Trigger,
-        load_risk_register,
     )
-    from sim.errors import CapacityWarning, ConfigError, NetworkError, SimError
-    from sim.io import example_networks, load_network
-    from sim.model import SupplyChainModel
-    from sim.network import DemandZone, Item, Lane, Network, Node
-    from sim.policy import (
+    from sim.spec.errors import CapacityWarning, ConfigError, NetworkError, SimError
+    from sim.spec.network import DemandZone, Item, Lane, Network, Node
+    from sim.spec.policy import (
         BackupPolicy,
         BaseStockPolicy,
         EarlyWarning,
@@ -47,58 +50,61 @@ if TYPE_CHECKING:
         SourcingPolicy,
         policy_from_mapping,
     )
-    from sim.resilience import RecoveryRule
-    from sim.results import save_dataset
-    from sim.scenario import Scenario
+    from sim.studies.attribution import attribute
+    from sim.studies.criticality import criticality_scan
+    from sim.studies.simulate import calm_twin, rerun, simulate, simulate_policies
 
 
 _EXPORTS = {
-    "BackupPolicy": "sim.policy",
-    "BaseStockPolicy": "sim.policy",
-    "CapacityWarning": "sim.errors",
-    "ConfigError": "sim.errors",
-    "CorrelatedOutages": "sim.disruptions",
-    "DemandShock": "sim.disruptions",
-    "DemandZone": "sim.network",
-    "Duration": "sim.disruptions",
-    "EarlyWarning": "sim.policy",
-    "ExpeditePolicy": "sim.policy",
-    "ForecastPolicy": "sim.policy",
-    "GreenPolicy": "sim.policy",
-    "InventoryPolicy": "sim.policy",
-    "Item": "sim.network",
-    "Lane": "sim.network",
-    "LaneDisruption": "sim.disruptions",
-    "Network": "sim.network",
-    "NetworkError": "sim.errors",
-    "Node": "sim.network",
-    "NodeOutage": "sim.disruptions",
-    "Policy": "sim.policy",
-    "PoolingPolicy": "sim.policy",
-    "RandomOutages": "sim.disruptions",
-    "RecoveryRule": "sim.resilience",
-    "RegionalEvent": "sim.disruptions",
-    "Reserve": "sim.policy",
-    "Scenario": "sim.scenario",
-    "SharedWarehouse": "sim.policy",
-    "SimError": "sim.errors",
-    "SourcingPolicy": "sim.policy",
-    "SupplyChainModel": "sim.model",
-    "Trigger": "sim.disruptions",
-    "attribute": "sim.attribution",
-    "compare": "sim.compare",
-    "cost_benefit": "sim.compare",
-    "criticality_scan": "sim.criticality",
+    "BackupPolicy": "sim.spec.policy",
+    "BaseStockPolicy": "sim.spec.policy",
+    "CapacityWarning": "sim.spec.errors",
+    "ConfigError": "sim.spec.errors",
+    "CorrelatedOutages": "sim.spec.disruptions",
+    "DemandShock": "sim.spec.disruptions",
+    "DemandZone": "sim.spec.network",
+    "Duration": "sim.spec.disruptions",
+    "EarlyWarning": "sim.spec.policy",
+    "ExpeditePolicy": "sim.spec.policy",
+    "ForecastPolicy": "sim.spec.policy",
+    "GreenPolicy": "sim.spec.policy",
+    "InventoryPolicy": "sim.spec.policy",
+    "Item": "sim.spec.network",
+    "Lane": "sim.spec.network",
+    "LaneDisruption": "sim.spec.disruptions",
+    "Network": "sim.spec.network",
+    "NetworkError": "sim.spec.errors",
+    "Node": "sim.spec.network",
+    "NodeOutage": "sim.spec.disruptions",
+    "Policy": "sim.spec.policy",
+    "PoolingPolicy": "sim.spec.policy",
+    "RandomOutages": "sim.spec.disruptions",
+    "RecoveryRule": "sim.measures.resilience",
+    "RegionalEvent": "sim.spec.disruptions",
+    "Reserve": "sim.spec.policy",
+    "Scenario": "sim.compile.scenario",
+    "SharedWarehouse": "sim.spec.policy",
+    "SimError": "sim.spec.errors",
+    "SourcingPolicy": "sim.spec.policy",
+    "SupplyChainModel": "sim.engines.mesa.model",
+    "Trigger": "sim.spec.disruptions",
+    "attribute": "sim.studies.attribution",
+    "calm_twin": "sim.studies.simulate",
+    "compare": "sim.measures.compare",
+    "cost_benefit": "sim.measures.compare",
+    "criticality_scan": "sim.studies.criticality",
     "example_networks": "sim.io",
-    "exposure": "sim.criticality",
+    "exposure": "sim.measures.exposure",
     "load_network": "sim.io",
-    "load_risk_register": "sim.disruptions",
-    "package_version": "sim.provenance",
-    "policy_from_mapping": "sim.policy",
-    "rerun": "sim.api",
-    "save_dataset": "sim.results",
-    "simulate": "sim.api",
-    "simulate_policies": "sim.api",
+    "load_risk_register": "sim.io.risk_register",
+    "package_version": "sim.io.provenance",
+    "plan_policy": "sim.compile.plan",
+    "register_engine": "sim.engines.registry",
+    "policy_from_mapping": "sim.spec.policy",
+    "rerun": "sim.studies.simulate",
+    "save_dataset": "sim.engines.results",
+    "simulate": "sim.studies.simulate",
+    "simulate_policies": "sim.studies.simulate",
 }
 
 __all__ = [
@@ -136,6 +142,7 @@ __all__ = [
     "Trigger",
     "__version__",
     "attribute",
+    "calm_twin",
     "compare",
     "cost_benefit",
     "criticality_scan",
@@ -143,7 +150,9 @@ __all__ = [
     "exposure",
     "load_network",
     "load_risk_register",
+    "plan_policy",
     "policy_from_mapping",
+    "register_engine",
     "rerun",
     "save_dataset",
     "simulate",
@@ -152,9 +161,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Load a public name (or a submodule such as ``sim.batch``) on first use."""
+    """Load a public name (or a submodule such as ``sim.engines.batch``) on first use."""
     if name == "__version__":
-        from sim.provenance import package_version
+        from sim.io.provenance import package_version
 
         return package_version()
     if name in _EXPORTS:

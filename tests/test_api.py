@@ -10,10 +10,10 @@ import xarray as xr
 import yaml
 
 import sim
-from sim.errors import ConfigError
-from sim.kpis import KPI_ARRAYS, KPI_VARS
-from sim.results import save_dataset
-from sim.trace import INPUT_VARS, LANE_VARS, NODE_VARS
+from sim.engines.results import save_dataset
+from sim.measures.kpis import KPI_ARRAYS, KPI_VARS
+from sim.measures.trace import INPUT_VARS, LANE_VARS, NODE_VARS
+from sim.spec.errors import ConfigError
 from tests.conftest import DEMO, REPO
 
 OUTAGE = sim.NodeOutage("ctrl_a", start_day=10, duration_days=20)
@@ -202,7 +202,7 @@ def test_policies_by_preset_name_and_bad_policies_refused(demo: sim.Network) -> 
 def test_figures_are_written_atomically(tmp_path) -> None:
     import matplotlib.pyplot as plt
 
-    from sim.results import save_figure_atomic
+    from sim.engines.results import save_figure_atomic
 
     figure, _ = plt.subplots()
     path = save_figure_atomic(figure, tmp_path / "out" / "f.png", dpi=50)

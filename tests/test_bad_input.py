@@ -15,8 +15,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 import sim
-from sim.errors import ConfigError, NetworkError
-from sim.template import template_network, write_template
+from sim.io.template import template_network, write_template
+from sim.spec.errors import ConfigError, NetworkError
 
 # -- files -----------------------------------------------------------------------------------
 

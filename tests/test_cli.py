@@ -14,8 +14,8 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 import sim
-from sim.cli import register_schemas
-from sim.config import build_run
+from sim.cli.main import register_schemas
+from sim.studies.config import build_run
 from tests.conftest import CONFIGS, DEMO
 
 SMALL = ["engine.replicates=1", "run.days=8", "run.warmup_days=2"]

@@ -7,8 +7,8 @@ import pytest
 import xarray as xr
 
 import sim
-from sim.compare import combine, compare, cost_benefit, pareto_front, replicates_needed
-from sim.errors import ConfigError
+from sim.measures.compare import combine, compare, cost_benefit, pareto_front, replicates_needed
+from sim.spec.errors import ConfigError
 
 
 def synthetic(values: np.ndarray, name: str) -> xr.Dataset:

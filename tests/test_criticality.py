@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 import sim
-from sim.errors import ConfigError
+from sim.spec.errors import ConfigError
 
 
 def test_scan_ranks_what_breaks_the_chain(demo: sim.Network) -> None:

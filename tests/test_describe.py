@@ -1,4 +1,4 @@
-"""Specs in words (sim.describe): every shipped preset and experiment strategy reads cleanly."""
+"""Specs in words (sim.cli.describe): every shipped preset and experiment strategy reads cleanly."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import pytest
 import yaml
 
 import sim
-from sim.config import policy_preset
-from sim.describe import describe_event, describe_policy
-from sim.disruptions import disruptions_from_config
-from sim.paths import CONFIG_DIR
-from sim.policy import policy_from_mapping
+from sim.cli.describe import describe_event, describe_policy
+from sim.io.paths import CONFIG_DIR
+from sim.io.presets import policy_preset
+from sim.io.risk_register import disruptions_from_config
+from sim.spec.policy import policy_from_mapping
 
 POLICIES = sorted(p.stem for p in (CONFIG_DIR / "policy").glob("*.yaml"))
 DISRUPTIONS = sorted(p.stem for p in (CONFIG_DIR / "disruption").glob("*.yaml"))

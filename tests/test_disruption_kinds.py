@@ -9,8 +9,7 @@ import pytest
 from scipy import stats
 
 import sim
-from sim.disruptions import disruption_from_mapping, disruptions_from_config
-from sim.effects import (
+from sim.compile.effects import (
     DEMAND,
     LANE_CAPACITY,
     LANE_LEAD,
@@ -18,8 +17,10 @@ from sim.effects import (
     effect_factors,
     knowledge_events,
 )
-from sim.errors import ConfigError
-from sim.scenario import Scenario
+from sim.compile.scenario import Scenario
+from sim.io.risk_register import disruptions_from_config
+from sim.spec.disruptions import disruption_from_mapping
+from sim.spec.errors import ConfigError
 from tests.conftest import single_stage
 
 
@@ -259,7 +260,7 @@ def test_bad_disruptions_name_key_value_and_rule(demo: sim.Network, mapping: dic
 
 
 def test_knowledge_is_late_or_early() -> None:
-    events = np.zeros(2, dtype=sim.disruptions.EVENT_DTYPE)
+    events = np.zeros(2, dtype=sim.compile.effects.EVENT_DTYPE)
     events["start"], events["end"] = [10, 20], [15, 30]
     known = knowledge_events(events, delay=2, notice=5, warned=np.array([False, True]))
     assert known["start"].tolist() == [12, 15] and known["end"].tolist() == [17, 32]

@@ -10,8 +10,9 @@ import xarray as xr
 import yaml
 
 import sim
-from sim.compare import cost_benefit
-from sim.network import BACKORDER_DAYS_PER_LOST_SALE
+from sim.compile.plan import plan_policy
+from sim.measures.compare import cost_benefit
+from sim.spec.network import BACKORDER_DAYS_PER_LOST_SALE
 from tests.conftest import single_stage
 
 OUTAGE = [sim.NodeOutage("ctrl_a", start_day=20, duration_days=30)]
@@ -181,23 +182,24 @@ def test_green_presets_lower_co2e_per_unit(demo: sim.Network, preset: str) -> No
 
 def test_green_rules_rank_by_the_cradle_to_gate_path(demo: sim.Network) -> None:
     """A green-flagged source whose inputs fly in is not the clean one."""
-    from sim.layout import Layout
-    from sim.policy import path_footprints
+    from sim.compile.layout import Layout
+    from sim.compile.shares import path_footprints
 
     dirty = demo.replace(lanes=tuple(
         replace(lane, co2e_kg_per_unit_km=0.002) if lane.id == "chip-ctrl_b" else lane
         for lane in demo.lanes))
     footprint = path_footprints(Layout.of(dirty), Layout.of(dirty).lane_share)
     assert footprint[dirty.node_index["ctrl_b"]] > footprint[dirty.node_index["ctrl_a"]]
-    plan = sim.policy.policy_from_mapping({"sourcing": {"prefer_green": 0.8}}).plan(dirty)
+    plan = plan_policy(sim.spec.policy.policy_from_mapping({"sourcing": {"prefer_green": 0.8}}),
+                       dirty)
     share = dict(zip(plan.layout.lane_ids, plan.share, strict=True))
     assert share["ctrl_a-plant"] > share["ctrl_b-plant"]  # the flag does not decide
     assert share["motor_b-plant"] > share["motor_a-plant"]  # motor_b is the cleaner path
 
 
 def test_green_labels_that_the_data_contradict_are_reported(demo: sim.Network) -> None:
-    from sim.layout import Layout
-    from sim.policy import green_label_conflicts
+    from sim.compile.layout import Layout
+    from sim.compile.shares import green_label_conflicts
 
     assert green_label_conflicts(Layout.of(demo)) == []  # the demo's flags and data agree
     flown = demo.replace(lanes=tuple(  # ctrl_b's chips by air again

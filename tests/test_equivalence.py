@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.effects import (
+from sim.compile.effects import (
     KINDS,
     RAMP_EXPONENTIAL,
     RAMP_LINEAR,
@@ -22,31 +22,11 @@ from sim.effects import (
     effect_factors,
     events_array,
 )
-from sim.recording import QUANTILES
-from tests.conftest import check_conservation
-from tests.strategies import all_disruptions, disruptions, networks, policies
-
-RTOL, ATOL = 1e-9, 1e-8
-
-
-def assert_datasets_close(actual: xr.Dataset, expected: xr.Dataset, rtol: float = RTOL,
-                          atol: float = ATOL) -> None:
-    """Every variable close (numbers) or equal (the event log's names)."""
-    assert set(actual.data_vars) == set(expected.data_vars)
-    for name in expected.data_vars:
-        if expected[name].dtype.kind in "OUS":
-            np.testing.assert_array_equal(actual[name].values, expected[name].values,
-                                          err_msg=name)
-        else:
-            np.testing.assert_allclose(actual[name].values, expected[name].values, rtol=rtol,
-                                       atol=atol, err_msg=name)
-
-
-def assert_engines_agree(network: sim.Network, **kwargs) -> tuple[xr.Dataset, xr.Dataset]:
-    mesa = sim.simulate(network, engine="mesa", record="full", **kwargs)
-    batch = sim.simulate(network, engine="batch", record="full", **kwargs)
-    assert_datasets_close(batch, mesa)
-    return mesa, batch
+from sim.compile.plan import plan_policy
+from sim.engines.recording import QUANTILES
+from sim.testing import assert_conserved as check_conservation
+from sim.testing import assert_datasets_close, assert_engines_agree
+from sim.testing.strategies import all_disruptions, disruptions, networks, policies
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -75,7 +55,7 @@ def test_engines_agree_with_every_disruption_and_policy(data: st.DataObject) -> 
                                     replicates=data.draw(st.integers(1, 3)),
                                     seed=data.draw(st.integers(0, 2**32)), disruptions=shocks,
                                     policy=policy)
-    check_conservation(batch, policy.plan(network).network)
+    check_conservation(batch, plan_policy(policy, network).network)
 
 
 @pytest.mark.parametrize("unmet", ["lost", "backorder"])
@@ -111,13 +91,13 @@ def everything_on(network: sim.Network) -> tuple[list, sim.Policy]:
                            lead_time_factor=2.0),
         sim.DemandShock(region=zone_region, start_day=25, duration_days=5, factor=1.5,
                         ramp_days=2, ramp="exponential"),
-        sim.disruptions.disruption_from_mapping({
+        sim.spec.disruptions.disruption_from_mapping({
             "kind": "node_outage", "node": maker.id, "start_day": 10, "duration_days": 10,
             "severity": 0.7, "triggers": [{"disruption": {
                 "kind": "lane_disruption", "lane": first_lane.id, "duration_days": 5,
                 "closure": 1.0}, "probability": 0.8, "delay_days": 2}]}),
     ]
-    policy = sim.policy.policy_from_mapping({
+    policy = sim.spec.policy.policy_from_mapping({
         "inventory": {"rule": "base_stock", "safety_factor": 1.2,
                       "by_kind": {"supplier": {"safety_factor": 0.5}}},
         "sourcing": {"dynamic": True, "detection_delay_days": 2,
@@ -143,14 +123,14 @@ def test_engines_agree_on_willems_chains_with_everything_on(chain: str) -> None:
     shocks, policy = everything_on(network)
     _, batch = assert_engines_agree(network, days=40, warmup_days=5, replicates=2, seed=9,
                                     disruptions=shocks, policy=policy)
-    check_conservation(batch, policy.plan(network).network)
+    check_conservation(batch, plan_policy(policy, network).network)
 
 
 def test_engines_agree_on_the_demo_with_everything_on(demo: sim.Network) -> None:
     shocks, policy = everything_on(demo)
     _, batch = assert_engines_agree(demo, days=60, warmup_days=10, replicates=3, seed=4,
                                     disruptions=shocks, policy=policy)
-    check_conservation(batch, policy.plan(demo).network)
+    check_conservation(batch, plan_policy(policy, demo).network)
     for kpi in ("transferred_units", "reserve_released_units", "backup_units"):
         assert float(batch[kpi].sum()) > 0, kpi  # the measures did act
 
@@ -193,20 +173,20 @@ def test_summary_statistics_equal_those_of_full_traces(demo: sim.Network) -> Non
               "disruptions": [sim.NodeOutage("motor_a", 10, 15)]}
     full = sim.simulate(demo, record="full", **kwargs)
     summary = sim.simulate(demo, record="summary", quantile_replicates=5, **kwargs)
-    for name in sim.trace.NODE_VARS:
+    for name in sim.measures.trace.NODE_VARS:
         np.testing.assert_allclose(summary[name], full[name].mean("replicate"), rtol=1e-10,
                                    atol=1e-10, err_msg=name)
         np.testing.assert_allclose(summary[f"{name}_sd"], full[name].std("replicate", ddof=1),
                                    rtol=1e-6, atol=1e-6, err_msg=name)
-    for name in sim.kpis.NETWORK_SERIES:
+    for name in sim.measures.kpis.NETWORK_SERIES:
         np.testing.assert_allclose(summary[f"{name}_mean"], full[name].mean("replicate"),
                                    rtol=1e-10, atol=1e-12)
         first = full[name].isel(replicate=slice(0, 5)).values
         np.testing.assert_array_equal(summary[name].values,
                                       np.quantile(first, QUANTILES, axis=0))
-    for name in sim.kpis.KPI_VARS:
+    for name in sim.measures.kpis.KPI_VARS:
         np.testing.assert_array_equal(summary[name].values, full[name].values)
-    for name in sim.kpis.KPI_ARRAYS:
+    for name in sim.measures.kpis.KPI_ARRAYS:
         np.testing.assert_array_equal(summary[name].values, full[name].values)
     assert summary.sizes == {"replicate": 7, "node": 12, "lane": 15, "input": 9, "day": 50,
                              "quantile": len(QUANTILES), "tier": 3, "event": 5}

@@ -16,8 +16,8 @@ import xarray as xr
 
 import sim
 from analysis import figures, style
-from sim.config import policy_preset
-from sim.template import template_network
+from sim.io.presets import policy_preset
+from sim.io.template import template_network
 
 STRATEGIES = ("base_stock", "dynamic_sourcing", "backup_supplier", "buffered", "pooling")
 

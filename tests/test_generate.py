@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.generate import generate_network
+from sim.spec.generate import generate_network
 
 
 def test_same_seed_same_network_and_another_seed_another() -> None:

@@ -34,8 +34,8 @@ def test_the_wheel_runs_the_demo_from_an_empty_folder(tmp_path: Path) -> None:
                                 "--target", str(site), str(wheel)],
                                capture_output=True, text=True, timeout=600)
     assert installed.returncode == 0, installed.stderr
-    where = run(["-c", "import sim, sim.config; print(sim.__file__); "
-                 "print(sim.config.CONFIG_DIR)"], empty, site)
+    where = run(["-c", "import sim, sim.studies.config; print(sim.__file__); "
+                 "print(sim.io.paths.CONFIG_DIR)"], empty, site)
     module, configs = where.stdout.split()
     assert module.startswith(str(site)) and configs.startswith(str(site))
     check = run(["-m", "sim", "check", "example:willems-2008/chain-08.csv"], empty, site)

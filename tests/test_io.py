@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 import sim
-from sim.errors import NetworkError
 from sim.io import (
     example_networks,
     load_network,
@@ -19,6 +18,7 @@ from sim.io import (
     network_to_mapping,
     write_csv_folder,
 )
+from sim.spec.errors import NetworkError
 from tests.conftest import DEMO, REPO, SHARED
 
 WILLEMS_SHIPPED = {  # chain: (stages, arcs) as published

@@ -7,13 +7,12 @@ import pytest
 import xarray as xr
 
 import sim
-from sim import metrics
-from sim.counterfactual import measure, occurrences
-from sim.effects import events_array
-from sim.errors import ConfigError
-from sim.kpis import replicate_kpis
-from sim.layout import Layout
-from sim.resilience import (
+from sim.compile.effects import events_array
+from sim.compile.layout import Layout
+from sim.measures import metrics
+from sim.measures.counterfactual import measure, occurrences
+from sim.measures.kpis import replicate_kpis
+from sim.measures.resilience import (
     RecoveryRule,
     as_recovery_rule,
     event_resilience,
@@ -21,7 +20,8 @@ from sim.resilience import (
     survival_time,
     union_loss,
 )
-from sim.trace import LANE, NODE, Trace
+from sim.measures.trace import LANE, NODE, Trace
+from sim.spec.errors import ConfigError
 
 
 # --------------------------------------------------------------------------------------------
@@ -194,10 +194,11 @@ def test_network_service_equals_the_kpis(outage_run: xr.Dataset) -> None:
 
 def test_resilience_by_group_equals_the_kpis_for_the_network(outage_run: xr.Dataset) -> None:
     assert (metrics.disruption_start(outage_run) == 20).all()
-    network = metrics.resilience(outage_run, by="network")
+    twin = sim.calm_twin(outage_run)
+    network = metrics.resilience(outage_run, by="network", twin=twin)
     for name in ("time_to_survive", "time_to_recover", "resilience_loss", "recovery_censored"):
         np.testing.assert_allclose(network[name], outage_run[name], rtol=1e-12)
-    by_node = metrics.resilience(outage_run, by="node")
+    by_node = metrics.resilience(outage_run, by="node", twin=twin)
     assert (by_node.time_to_recover.sel(node="dc_north") > 0).all()
     assert by_node.time_to_survive.sel(node="dc_north").min() >= 1  # the DC's stock covers
     assert by_node.time_to_recover.sel(node="plant").isnull().all()  # no end customers

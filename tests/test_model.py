@@ -10,12 +10,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.disruptions import EVENT_DTYPE
-from sim.layout import Layout
-from sim.model import SupplyChainModel
-from sim.scenario import ScenarioDraws
-from tests.conftest import check_conservation, single_stage
-from tests.strategies import disruptions, networks
+from sim.compile.effects import EVENT_DTYPE
+from sim.compile.layout import Layout
+from sim.compile.plan import plan_policy
+from sim.compile.scenario import ScenarioDraws
+from sim.engines.mesa.model import SupplyChainModel
+from sim.testing import assert_conserved as check_conservation
+from sim.testing.strategies import disruptions, networks
+from tests.conftest import single_stage
 
 OUTAGE = sim.NodeOutage("ctrl_a", start_day=20, duration_days=30)
 
@@ -181,7 +183,7 @@ def test_more_safety_stock_more_stock_and_service(demo: sim.Network) -> None:
 
 def test_order_up_to_override_sets_the_level() -> None:
     network = single_stage(sd=0)
-    levels = sim.BaseStockPolicy(order_up_to_by_node={"stage": 900}).levels(Layout.of(network))
+    levels = plan_policy(sim.BaseStockPolicy(order_up_to_by_node={"stage": 900}), network).levels
     assert levels.order_up_to.tolist() == [900]
     assert levels.initial_stock[1] == 900 - 4 * 100  # protection period 1 + 3 days
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 
 import sim
-from sim.errors import NetworkError
 from sim.io import network_from_mapping
-from tests.strategies import networks
+from sim.spec.errors import NetworkError
+from sim.testing.strategies import networks
 
 BASE = {
     "name": "t",

@@ -11,7 +11,8 @@ import pytest
 from scipy import stats
 
 import sim
-from sim.policy import policy_from_mapping
+from sim.compile.plan import plan_policy
+from sim.spec.policy import policy_from_mapping
 
 OUTAGE = sim.NodeOutage("ctrl_a", start_day=20, duration_days=30)
 RUN = {"days": 120, "warmup_days": 20, "replicates": 60, "seed": 11, "engine": "batch"}
@@ -48,8 +49,8 @@ def test_more_safety_stock_raises_fill_rate_under_an_outage(demo: sim.Network) -
 
 
 def test_days_of_cover_sets_safety_stock_in_days(demo: sim.Network) -> None:
-    plan = policy_from_mapping({"inventory": {"rule": "days_of_cover", "cover_days": 4}}
-                               ).plan(demo)
+    plan = plan_policy(policy_from_mapping({"inventory": {"rule": "days_of_cover", "cover_days": 4}}
+                               ), demo)
     layout = plan.layout
     mu = layout.mean_outflow
     dc = demo.node_index["dc_north"]
@@ -63,8 +64,8 @@ def test_days_of_cover_sets_safety_stock_in_days(demo: sim.Network) -> None:
 
 
 def test_service_level_sets_the_safety_factor(demo: sim.Network) -> None:
-    by_level = policy_from_mapping({"inventory": {"service_level": 0.98}}).plan(demo).levels
-    by_z = sim.BaseStockPolicy(safety_factor=stats.norm.ppf(0.98)).plan(demo).levels
+    by_level = plan_policy(policy_from_mapping({"inventory": {"service_level": 0.98}}), demo).levels
+    by_z = plan_policy(sim.BaseStockPolicy(safety_factor=stats.norm.ppf(0.98)), demo).levels
     np.testing.assert_allclose(by_level.order_up_to, by_z.order_up_to)
 
 
@@ -83,10 +84,10 @@ def test_s_S_orders_less_often_in_bigger_lots(demo: sim.Network) -> None:
 def test_settings_by_node_class(demo: sim.Network) -> None:
     policy = policy_from_mapping({"inventory": {"safety_factor": 1.0, "by_kind": {
         "warehouse": {"safety_factor": 3.0}}, "by_node": {"plant": {"safety_factor": 0.0}}}})
-    levels = policy.plan(demo).levels
-    layout = policy.plan(demo).layout
-    reference = sim.BaseStockPolicy(safety_factor=1.0, safety_factor_by_node={
-        "dc_north": 3.0, "dc_south": 3.0, "plant": 0.0}).plan(demo).levels
+    levels = plan_policy(policy, demo).levels
+    layout = plan_policy(policy, demo).layout
+    reference = plan_policy(sim.BaseStockPolicy(safety_factor=1.0, safety_factor_by_node={
+        "dc_north": 3.0, "dc_south": 3.0, "plant": 0.0}), demo).levels
     np.testing.assert_allclose(levels.order_up_to, reference.order_up_to)
     np.testing.assert_allclose(levels.fg_level, reference.fg_level)
     assert layout.n_nodes == len(demo.nodes)
@@ -129,7 +130,7 @@ def test_regional_diversification_caps_each_region(demo: sim.Network) -> None:
     network = demo.replace(lanes=tuple(
         sim.Lane(**{**lane.__dict__, "share": {"motor_a-plant": 0.9, "motor_b-plant": 0.1}
                     .get(lane.id, lane.share)}) for lane in demo.lanes))
-    plan = policy_from_mapping({"sourcing": {"max_region_share": 0.6}}).plan(network)
+    plan = plan_policy(policy_from_mapping({"sourcing": {"max_region_share": 0.6}}), network)
     share = dict(zip([lane.id for lane in network.lanes], plan.share, strict=True))
     assert share["motor_a-plant"] == pytest.approx(0.6)
     assert share["motor_b-plant"] == pytest.approx(0.4)
@@ -146,8 +147,8 @@ def test_single_source_and_green_preference_move_shares(demo: sim.Network) -> No
     ids = [lane.id for lane in demo.lanes]
     for network, single_expected, green_expected in ((roomy, [0.0, 1.0], 0.9),
                                                      (demo, [0.3, 0.7], 0.7)):
-        single = policy_from_mapping({"sourcing": {"single_source": True}}).plan(network)
-        green = policy_from_mapping({"sourcing": {"prefer_green": 0.8}}).plan(network)
+        single = plan_policy(policy_from_mapping({"sourcing": {"single_source": True}}), network)
+        green = plan_policy(policy_from_mapping({"sourcing": {"prefer_green": 0.8}}), network)
         s, g = dict(zip(ids, single.share, strict=True)), dict(zip(ids, green.share, strict=True))
         np.testing.assert_allclose(sorted([s["motor_a-plant"], s["motor_b-plant"]]),
                                    single_expected)
@@ -330,7 +331,7 @@ def test_policy_mapping_round_trip_and_errors(demo: sim.Network) -> None:
     with pytest.raises(sim.ConfigError, match=r"policy.forecast: signal = 'rumours'"):
         policy_from_mapping({"forecast": {"signal": "rumours"}})
     with pytest.raises(sim.ConfigError, match=r"policy.pooling: groups\[0\] = 'ghost'"):
-        policy_from_mapping({"pooling": {"groups": [["ghost"]]}}).plan(demo)
+        plan_policy(policy_from_mapping({"pooling": {"groups": [["ghost"]]}}), demo)
     with pytest.raises(sim.ConfigError, match=r"policy.inventory: rule = 'kanban'"):
         policy_from_mapping({"inventory": {"rule": "kanban"}})
     with pytest.raises(sim.ConfigError, match=r"unknown field of the policy"):

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 import sim
-from sim.compare import cost_benefit
-from sim.policy import policy_from_mapping
+from sim.measures.compare import cost_benefit
+from sim.spec.policy import policy_from_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 NUMBER = r"(-?[\d,.]+|-)"

@@ -20,8 +20,8 @@ import sim
 from analysis import figures
 from analysis.report import write_report
 from analysis.scorecard import DIMENSIONS, scorecard
-from sim.api import select_policy, stack_policies
-from sim.config import policy_preset
+from sim.io.presets import policy_preset
+from sim.studies.simulate import select_policy, stack_policies
 from tests.conftest import DEMO, browser_or_skip
 
 OUTAGE = sim.NodeOutage(node="ctrl_a", start_day=10, duration_days=20)
@@ -175,7 +175,8 @@ def _rendered_in_browser(browser: str, report: Path, tmp: Path) -> tuple[int, in
 
 def test_report_opens_with_every_figure_rendered(strategies: xr.Dataset, scan: xr.Dataset,
                                                  tmp_path: Path) -> None:
-    path = write_report(strategies, tmp_path / "out" / "report.html", scan=scan)
+    path = write_report(strategies, tmp_path / "out" / "report.html", scan=scan,
+                        attribution=sim.attribute(strategies))
     text = path.read_text(encoding="utf-8")
     assert not list((tmp_path / "out").glob(".*partial"))  # written atomically
     for heading in ("Key performance indicators", "Strategies compared", "Guideline scorecard",
@@ -201,7 +202,7 @@ def test_report_opens_with_every_figure_rendered(strategies: xr.Dataset, scan: x
 def test_report_of_a_single_run_explains_its_losses(tmp_path: Path) -> None:
     run = sim.simulate(DEMO, disruptions=[OUTAGE], days=60, warmup_days=10, replicates=10,
                        seed=2, engine="batch")
-    path = write_report(run, tmp_path / "single.html", scan=False)
+    path = write_report(run, tmp_path / "single.html", attribution=sim.attribute(run))
     text = path.read_text(encoding="utf-8")
     assert "Why did this happen?" in text and "0: node_outage ctrl_a" in text
     assert "Strategies compared" not in text and "Criticality scan:" not in text

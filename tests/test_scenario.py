@@ -7,10 +7,11 @@ import pytest
 from scipy import stats
 
 import sim
-from sim.disruptions import NODE_CAPACITY, node_capacity_factor
-from sim.errors import ConfigError
-from sim.layout import Layout
-from sim.scenario import Scenario
+from sim.compile.effects import NODE_CAPACITY
+from sim.compile.events import node_capacity_factor
+from sim.compile.layout import Layout
+from sim.compile.scenario import Scenario
+from sim.spec.errors import ConfigError
 from tests.conftest import single_stage
 
 
@@ -94,7 +95,7 @@ def test_outage_past_the_horizon_acts_to_the_end(demo: sim.Network) -> None:
 
 
 def test_overlapping_events_take_the_worst() -> None:
-    events = np.zeros(2, dtype=sim.disruptions.EVENT_DTYPE)
+    events = np.zeros(2, dtype=sim.compile.effects.EVENT_DTYPE)
     events["kind"] = NODE_CAPACITY
     events["target"] = 1
     events["start"] = [0, 3]

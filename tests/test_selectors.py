@@ -1,4 +1,4 @@
-"""Targets chosen by rule (sim.selectors), and every shipped preset on every shipped network."""
+"""Targets chosen by rule (sim.compile.selectors); every shipped preset on every shipped network."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ import pytest
 import yaml
 
 import sim
-from sim import selectors
-from sim.config import network_from_config, policy_preset
-from sim.layout import Layout
-from sim.paths import CONFIG_DIR
-from sim.policy import resolve_rules
-from sim.scenario import Scenario
-from sim.template import template_network
+from sim.compile import selectors
+from sim.compile.layout import Layout
+from sim.compile.plan import plan_policy, resolve_rules
+from sim.compile.scenario import Scenario
+from sim.io.paths import CONFIG_DIR
+from sim.io.presets import policy_preset
+from sim.io.template import template_network
+from sim.studies.config import network_from_config
 
 NETWORK_PRESETS = sorted(p.stem for p in (CONFIG_DIR / "network").glob("*.yaml")
                          if p.stem != "file")
@@ -84,13 +85,13 @@ def test_the_demo_outage_preset_still_hits_ctrl_a(demo: sim.Network) -> None:
 
 
 def test_policy_rules_resolve_to_ids(demo: sim.Network) -> None:
-    policy = resolve_rules(sim.policy.as_policy("shared_warehouse"), demo)
+    policy = resolve_rules(sim.io.presets.as_policy("shared_warehouse"), demo)
     store = policy.shared_warehouses[0]
     assert (store.members, store.item, store.region, store.cluster) == (
         ("plant",), "controller", "east", "east-metals")
-    reserves = resolve_rules(sim.policy.as_policy("emergency_reserve"), demo).reserves
+    reserves = resolve_rules(sim.io.presets.as_policy("emergency_reserve"), demo).reserves
     assert [r.node for r in reserves] == ["dc_north", "dc_south"]
-    assert resolve_rules(sim.policy.as_policy("pooling"), demo).pooling.groups == (
+    assert resolve_rules(sim.io.presets.as_policy("pooling"), demo).pooling.groups == (
         ("dc_north", "dc_south"),)
 
 
@@ -123,7 +124,7 @@ def test_every_preset_fits_every_shipped_network(network: str) -> None:
         for name in DISRUPTION_PRESETS:
             Scenario(net, days=40, warmup_days=5, disruptions=_events(name), seed=1).draw(2)
         for name in POLICY_PRESETS:
-            sim.policy.as_policy(name).plan(net)
+            plan_policy(sim.io.presets.as_policy(name), net)
 
 
 @pytest.mark.parametrize("preset", [*(f"disruption:{d}" for d in DISRUPTION_PRESETS),

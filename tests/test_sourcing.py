@@ -18,11 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.layout import Layout, nominal_overloads
-from sim.policy import lane_pairs, policy_from_mapping, protection_periods
-from tests.conftest import check_conservation
-from tests.strategies import networks
-from tests.test_equivalence import assert_engines_agree
+from sim.compile.layout import Layout, nominal_overloads
+from sim.compile.plan import lane_pairs, plan_policy, protection_periods
+from sim.spec.policy import policy_from_mapping
+from sim.testing import assert_conserved as check_conservation
+from sim.testing import assert_engines_agree
+from sim.testing.strategies import networks
 from tests.test_policies import clearly_greater
 
 PRESETS = {
@@ -54,7 +55,7 @@ def simulate(network: sim.Network, preset: str | dict, disruptions: list, *, day
 def test_static_presets_are_feasible_without_disruption(demo: sim.Network, preset: str) -> None:
     # before: each rule asked up to 100 controllers a day of a 70-a-day maker (fill 0.70-0.94)
     policy = policy_from_mapping(yaml.safe_load((CONFIGS / f"{preset}.yaml").read_text()))
-    plan = policy.plan(demo)
+    plan = plan_policy(policy, demo)
     assert nominal_overloads(plan.layout) == []
     base = simulate(demo, "base_stock", [], replicates=30)
     ds = sim.simulate(demo, policy=policy, disruptions=[], days=180, replicates=30, **RUN)
@@ -67,7 +68,7 @@ def test_single_source_spills_what_the_largest_source_cannot_make(demo: sim.Netw
         sim.Node(**{**node.__dict__, "capacity_per_day": math.inf}) for node in demo.nodes))
     ids = [lane.id for lane in demo.lanes]
     for network, expected in ((roomy, [1.0, 0.0]), (demo, [0.7, 0.3])):
-        plan = policy_from_mapping({"sourcing": {"single_source": True}}).plan(network)
+        plan = plan_policy(policy_from_mapping({"sourcing": {"single_source": True}}), network)
         share = dict(zip(ids, plan.share, strict=True))
         for first, second in (("motor_a-plant", "motor_b-plant"),
                               ("ctrl_a-plant", "ctrl_b-plant")):
@@ -93,9 +94,9 @@ def small_chain(capacity_a: float = 60, capacity_b: float = 30) -> sim.Network:
 def test_a_rule_on_an_input_short_of_capacity_fills_every_lane_and_warns() -> None:
     network = small_chain()
     with pytest.warns(sim.CapacityWarning, match="node 'b'.*nominal flow is 50"):
-        policy_from_mapping({}).plan(network)  # the network itself: warned, still runs
+        plan_policy(policy_from_mapping({}), network)  # the network itself: warned, still runs
     with pytest.warns(sim.CapacityWarning) as caught:
-        plan = policy_from_mapping({"sourcing": {"prefer_green": 0.5}}).plan(network)
+        plan = plan_policy(policy_from_mapping({"sourcing": {"prefer_green": 0.5}}), network)
     message = " ".join(str(w.message) for w in caught)
     for words in ("dc/part", "needs 100 units/day", "carry at most 90", "a-dc", "b-dc",
                   "a 60/day left", "b 30/day left", "every lane is filled"):
@@ -106,7 +107,7 @@ def test_a_rule_on_an_input_short_of_capacity_fills_every_lane_and_warns() -> No
 
 def test_a_rule_with_room_is_planned_within_capacity() -> None:
     network = small_chain(capacity_a=80, capacity_b=70)
-    plan = policy_from_mapping({"sourcing": {"prefer_green": 1.0}}).plan(network)
+    plan = plan_policy(policy_from_mapping({"sourcing": {"prefer_green": 1.0}}), network)
     np.testing.assert_allclose(plan.share, [0.8, 0.2])  # asked 1.0 of a: a is full at 80
     assert nominal_overloads(plan.layout) == []
 
@@ -290,7 +291,7 @@ def test_engines_agree_when_sources_stall_and_backups_run(data: st.DataObject) -
 
 
 def test_check_warns_of_a_network_short_of_capacity(tmp_path, capsys) -> None:
-    from sim.cli import check
+    from sim.cli.main import check
     from sim.io import write_csv_folder
 
     folder = tmp_path / "short"

@@ -17,9 +17,10 @@ import yaml
 import zarr
 
 import sim
-from sim.config import CONFIG_DIR, build_run
-from sim.sensitivity import analyze, sensitivity_points
-from sim.study import Study, grid_points, run_study, set_path
+from sim.io.paths import CONFIG_DIR
+from sim.studies.config import build_run
+from sim.studies.sensitivity import analyze, sensitivity_points
+from sim.studies.study import Study, grid_points, run_study, set_path
 from tests.conftest import REPO
 
 DEMO = yaml.safe_load((CONFIG_DIR / "network" / "demo.yaml").read_text())
@@ -110,7 +111,7 @@ def test_corrupt_and_partial_chunks_are_found_and_redone(tmp_path: Path) -> None
 
 SLOW_STUDY = """
 import sys, yaml
-from sim.study import Study, grid_points, run_study
+from sim.studies.study import Study, grid_points, run_study
 from tests.test_study import base_config
 study = Study(base_config("mesa", days=60), grid_points({"policy.inventory.safety_factor":
               [0.0, 1.0, 2.0]}), replicates=30, chunk_size=5, grid=True)

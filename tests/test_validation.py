@@ -13,8 +13,9 @@ import pytest
 from scipy import stats
 
 import sim
-from sim.policy import BaseStockPolicy
-from sim.resilience import event_resilience, shortfall, survival_time
+from sim.compile.plan import plan_policy
+from sim.measures.resilience import event_resilience, shortfall, survival_time
+from sim.spec.policy import BaseStockPolicy
 from tests.conftest import single_stage
 
 
@@ -77,9 +78,8 @@ def test_case1_single_stage_base_stock(engine: str, days: int, lead: int, order_
 
 def test_case1_default_policy_gives_the_textbook_level() -> None:
     """z = 1.5 over tau = 4 days reproduces S = 460 from the policy's own formula."""
-    from sim.layout import Layout
 
-    levels = BaseStockPolicy(safety_factor=1.5).levels(Layout.of(single_stage(lead=3)))
+    levels = plan_policy(BaseStockPolicy(safety_factor=1.5), single_stage(lead=3)).levels
     assert levels.order_up_to[0] == pytest.approx(460.0)
     assert levels.protection_days[0] == 4
 

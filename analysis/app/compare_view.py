@@ -22,9 +22,9 @@ from analysis import figures
 from analysis.app.inputs import load_choice
 from analysis.report import write_report
 from analysis.tables import format_number
-from sim.api import simulate_policies
-from sim.compare import compare
-from sim.config import policy_preset
+from sim.io.presets import policy_preset
+from sim.measures.compare import compare
+from sim.studies.simulate import simulate_policies
 
 __all__ = ["Comparison", "run_comparison"]
 
@@ -41,7 +41,7 @@ class Comparison:
     def netcdf(self) -> bytes:
         """The dataset as NetCDF bytes (for the download button)."""
         with tempfile.TemporaryDirectory() as folder:
-            from sim.results import save_dataset
+            from sim.engines.results import save_dataset
 
             path = save_dataset(self.dataset, Path(folder) / "comparison.nc")
             return path.read_bytes()
@@ -49,8 +49,7 @@ class Comparison:
     def report(self) -> bytes:
         """The HTML report (without the criticality scan and attribution: quick)."""
         with tempfile.TemporaryDirectory() as folder:
-            path = write_report(self.dataset, Path(folder) / "report.html", scan=False,
-                                attribution=False)
+            path = write_report(self.dataset, Path(folder) / "report.html")
             return path.read_bytes()
 
 

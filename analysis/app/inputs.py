@@ -15,10 +15,13 @@ from typing import Any
 
 import yaml
 
-from sim.config import CONFIG_DIR, network_from_config, policy_preset
-from sim.errors import SimError
+from sim.compile.plan import plan_policy
 from sim.io import load_network
-from sim.network import Network
+from sim.io.paths import CONFIG_DIR
+from sim.io.presets import policy_preset
+from sim.spec.errors import SimError
+from sim.spec.network import Network
+from sim.studies.config import network_from_config
 
 __all__ = [
     "DISRUPTION_KINDS",
@@ -158,9 +161,9 @@ def check_watch(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, st
         problems["policy"] = f"unknown policy preset {values.get('policy')!r}"
     else:
         try:
-            from sim.policy import policy_from_mapping
+            from sim.spec.policy import policy_from_mapping
 
-            policy_from_mapping(policy_preset(values["policy"])).plan(network)
+            plan_policy(policy_from_mapping(policy_preset(values["policy"])), network)
         except SimError as error:
             problems["policy"] = f"does not fit {label}: {_rule(error)}"
     clean["policy"] = values.get("policy")
@@ -203,16 +206,17 @@ def check_compare(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, 
     if scenario not in scenario_choices():
         problems["scenario"] = f"unknown risk scenario {scenario!r}"
     else:
-        from sim.disruptions import disruptions_from_config
+        from sim.compile import events as disruption_events
+        from sim.io.risk_register import disruptions_from_config
 
         events = yaml.safe_load((CONFIG_DIR / "disruption" / f"{scenario}.yaml").read_text())
         try:
             specs = disruptions_from_config(events.get("events"))
-            from sim.layout import Layout
+            from sim.compile.layout import Layout
 
             layout = Layout.of(network)
             for spec in specs:
-                spec.validate(layout, 0)
+                disruption_events.validate(spec, layout, 0)
             clean["disruptions"] = list(specs)
         except SimError as error:
             problems["scenario"] = f"does not fit {label}: {_rule(error)}"
@@ -221,9 +225,9 @@ def check_compare(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, 
         problems["strategies"] = "choose two to four strategies (the first is the baseline)"
     for name in strategies:
         try:
-            from sim.policy import policy_from_mapping
+            from sim.spec.policy import policy_from_mapping
 
-            policy_from_mapping(policy_preset(name)).plan(network)
+            plan_policy(policy_from_mapping(policy_preset(name)), network)
         except SimError as error:
             problems["strategies"] = f"{name} does not fit {label}: {_rule(error)}"
     clean["strategies"] = strategies

@@ -139,7 +139,7 @@ def WatchPage() -> None:
             if kind != "none":
                 chosen = (load_choice(values.value["network"])
                           if "network" not in problems else network)
-                Choice("target", "target", targets(chosen, kind), values, problems)
+                Choice("target", "target", targets(chosen, str(kind)), values, problems)
                 Field("start day", "start_day", values, problems)
                 Field("duration [days]", "duration_days", values, problems)
                 Field("surge factor" if kind == "demand_surge" else "severity (0-1]",
@@ -160,7 +160,7 @@ def ComparePage() -> None:
     values = solara.use_reactive(dict(COMPARE_DEFAULTS))
     clean, problems = check_compare(values.value)
     status = solara.use_reactive("")
-    result = solara.use_reactive(None)
+    result: solara.Reactive[Comparison | None] = solara.use_reactive(None)
     solara.Style(PAGE_CSS)
 
     @solara.lab.task
@@ -179,7 +179,7 @@ def ComparePage() -> None:
             Choice("network", "network", list(network_choices()), values, problems)
             Choice("risk scenario", "scenario", scenario_choices(), values, problems)
         solara.SelectMultiple("strategies (the first is the baseline)",
-                              values=values.value.get("strategies", []),
+                              values=list(values.value.get("strategies", [])),
                               all_values=policy_choices(),
                               on_value=lambda v: values.set({**values.value, "strategies": v}),
                               classes=["field-strategies"])

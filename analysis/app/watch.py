@@ -1,13 +1,17 @@
 """One run of the Mesa engine, day by day, for the dashboard: the model and what it shows.
 
-:class:`WatchModel` is the Mesa model (:class:`sim.model.SupplyChainModel`) built from the
-dashboard's simple choices, with a Mesa ``DataCollector`` of the series the charts plot.
+:class:`WatchModel` is the Mesa model (:class:`sim.engines.mesa.model.SupplyChainModel`) built from
+the dashboard's simple choices, with a Mesa ``DataCollector`` of the series the charts plot.
 :func:`network_figure` draws the network by tier and region: nodes coloured by their stock against
 its own normal level (1, the policy's steady state, reads green whatever the node's size), lanes
 by the flow they carried today; failed nodes and closed lanes marked in red.
 """
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
 
 import matplotlib
 
@@ -20,9 +24,10 @@ import numpy as np
 from matplotlib.colors import ListedColormap
 
 from analysis.app.inputs import disruption_of, load_choice
-from sim.config import policy_preset
-from sim.model import SupplyChainModel
-from sim.policy import policy_from_mapping
+from sim.engines.mesa.model import SupplyChainModel
+from sim.io.presets import policy_preset
+from sim.measures.trace import DayBlock
+from sim.spec.policy import policy_from_mapping
 
 __all__ = ["WatchModel", "network_figure", "series_figure"]
 
@@ -61,18 +66,21 @@ class WatchModel(SupplyChainModel):
         events = disruption_of(disruption, target, start_day, duration_days, severity)
         super().__init__(net, days=days, warmup_days=0, disruptions=events, seed=seed,
                          policy=policy_from_mapping(policy_preset(policy)), record=None)
-        self.choices = {"network": network, "disruption": disruption, "target": target,
-                        "start_day": start_day, "duration_days": duration_days,
-                        "severity": severity, "policy": policy, "seed": seed}
+        self.choices: dict[str, Any] = {
+            "network": network, "disruption": disruption, "target": target,
+            "start_day": start_day, "duration_days": duration_days, "severity": severity,
+            "policy": policy, "seed": seed}
         layout = self.layout
         self.tiers = sorted(set(int(t) for t in layout.tier))
-        self.block = None
+        self.block: DayBlock | None = None
         self.lost_total = 0.0
-        reporters = {"service level": lambda m: m._latest("service", 1.0),
-                     "lost sales (cumulative)": lambda m: m.lost_total,
-                     "backlog": lambda m: m._latest("backlog", 0.0)}
+        reporters: dict[str, Callable[[WatchModel], float]] = {
+            "service level": lambda m: m._latest("service", 1.0),
+            "lost sales (cumulative)": lambda m: m.lost_total,
+            "backlog": lambda m: m._latest("backlog", 0.0)}
         for tier in self.tiers:
-            reporters[f"stock, tier {tier}"] = (lambda m, t=tier: m._stock_of_tier(t))
+            reporters[f"stock, tier {tier}"] = functools.partial(WatchModel._stock_of_tier,
+                                                                 tier=tier)
         self.datacollector = mesa.DataCollector(model_reporters=reporters)
         self.history: dict[str, list[float]] = {name: [] for name in reporters}
 
@@ -120,7 +128,7 @@ class WatchModel(SupplyChainModel):
 
     def lane_flow(self) -> np.ndarray:
         """Units each lane shipped today."""
-        if self.block is None:
+        if self.block is None or self.block.lane_shipped is None:
             return np.zeros(self.layout.n_lanes)
         return np.asarray(self.block.lane_shipped[:, 0], dtype=float)
 

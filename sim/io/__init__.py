@@ -5,12 +5,12 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from sim.errors import Issue, NetworkError
 from sim.io.csv_folder import CSV_FILES, read_csv_folder, write_csv_folder
 from sim.io.excel import EXCEL_SUFFIXES, OLD_EXCEL_SUFFIXES, read_workbook, write_workbook
 from sim.io.mapping import network_from_mapping, network_to_mapping, read_yaml_network
 from sim.io.willems import is_willems_file, read_willems
-from sim.network import Network
+from sim.spec.errors import Issue, NetworkError
+from sim.spec.network import Network
 
 __all__ = [
     "EXAMPLE_PREFIX",

@@ -1,8 +1,8 @@
 """Networks as a folder of CSV files: ``nodes.csv``, ``lanes.csv``, ``bom.csv``, ``demand.csv``.
 
-Columns are the field names of :mod:`sim.network` (see the README's table); an empty cell takes the
-field's default. ``bom.csv`` has one row per manufacturer input: ``node,item,quantity``. An optional
-``items.csv`` (``id,name,unit``) names the items, and an optional ``network.csv`` holds
+Columns are the field names of :mod:`sim.spec.network` (table in docs/networks.md); an empty cell
+takes the field's default. ``bom.csv`` has one row per manufacturer input: ``node,item,quantity``.
+An optional ``items.csv`` (``id,name,unit``) names the items, and an optional ``network.csv`` holds
 ``key,value`` rows for ``name`` and ``unmet_demand``. Every error names the file, the row (the
 header is row 1, as in a spreadsheet) and the column.
 """
@@ -14,11 +14,11 @@ import io
 from pathlib import Path
 from typing import Any
 
-from sim.errors import InputError, Issue, NetworkError
 from sim.io.atomic import write_atomically
 from sim.io.tables import BOM_COLUMNS, TABLES, Table, network_from_tables
 from sim.io.text import read_text
-from sim.network import Network
+from sim.spec.errors import InputError, Issue, NetworkError
+from sim.spec.network import Network
 
 __all__ = ["CSV_FILES", "read_csv_folder", "write_csv_folder"]
 
@@ -91,11 +91,12 @@ def network_tables(network: Network) -> dict[str, list[list[str]]]:
     from sim.io.mapping import network_to_mapping
 
     data = network_to_mapping(network)
-    tables = {}
+    tables: dict[str, list[list[str]]] = {}
     for section in ("nodes", "lanes", "bom", "demand", "items", "network"):
         if section == "bom":
             tables[section] = [list(BOM_COLUMNS), *(
-                [node.id, item, repr(qty)] for node in network.nodes for item, qty in node.bom)]
+                [node.id, item, repr(qty)] for node in network.nodes
+                for item, qty in node.bom_lines)]
             continue
         if section == "network":
             tables[section] = [["key", "value"], ["name", network.name],

@@ -17,10 +17,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from sim.errors import Issue, NetworkError
 from sim.io.atomic import write_atomically
 from sim.io.tables import TABLES, Table, network_from_tables
-from sim.network import Network
+from sim.spec.errors import Issue, NetworkError
+from sim.spec.network import Network
 
 __all__ = ["EXCEL_SUFFIXES", "read_workbook", "write_workbook"]
 

@@ -9,21 +9,21 @@ Shape (every section keyed by id; a list of mappings with an ``id`` key is accep
     lanes:    {motor-plant: {source: motor_a, target: plant, lead_time_days: 3, share: 1}}
     demand:   {north: {node: dc_north, mean: 40, sd: 8, law: normal}}
 
-Field names and units are those of :mod:`sim.network`.
+Field names and units are those of :mod:`sim.spec.network`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from sim.errors import InputError, Issue, NetworkError
 from sim.io.text import read_text
-from sim.network import DemandZone, Item, Lane, Network, Node, spec_fields
+from sim.spec.errors import InputError, Issue, NetworkError
+from sim.spec.network import DemandZone, Item, Lane, Network, Node, spec_fields
+from sim.spec.serialize import changed_fields, plain
 
 __all__ = ["SECTIONS", "network_from_mapping", "network_to_mapping", "read_yaml_network"]
 
@@ -33,7 +33,7 @@ TOP_LEVEL_KEYS = ("name", "unmet_demand", *SECTIONS)
 
 def network_from_mapping(data: Mapping[str, Any], *, where: str = "network",
                          name: str | None = None) -> Network:
-    """Build a :class:`~sim.network.Network` from a mapping of the documented shape.
+    """Build a :class:`~sim.spec.network.Network` from a mapping of the documented shape.
 
     Parameters
     ----------
@@ -67,10 +67,10 @@ def network_from_mapping(data: Mapping[str, Any], *, where: str = "network",
         raise NetworkError(issues, source=where)
     return Network(
         name=str(data.get("name") or name or Path(where).stem),
-        nodes=parts["nodes"],
-        lanes=parts["lanes"],
-        demand=parts["demand"],
-        items=parts["items"],
+        nodes=tuple(parts["nodes"]),
+        lanes=tuple(parts["lanes"]),
+        demand=tuple(parts["demand"]),
+        items=tuple(parts["items"]),
         unmet_demand=data.get("unmet_demand", "lost"),
         source=where,
     )
@@ -140,28 +140,23 @@ def network_to_mapping(network: Network) -> dict[str, Any]:
     ``network_from_mapping(network_to_mapping(net))`` equals ``net``.
     """
     out: dict[str, Any] = {"name": network.name, "unmet_demand": network.unmet_demand}
-    defaults = {cls: cls.__dataclass_fields__ for cls in SECTIONS.values()}
     for section, cls in SECTIONS.items():
-        entries: dict[str, Any] = {}
-        for spec in getattr(network, section):
-            fields_: dict[str, Any] = {}
-            for name in spec_fields(cls):
-                if name == "id":
-                    continue
-                value = getattr(spec, name)
-                default = defaults[cls][name].default
-                if name == "bom":
-                    value = {item: qty for item, qty in value}
-                    if not value:
-                        continue
-                elif value == default:
-                    continue
-                if isinstance(value, float) and math.isinf(value):
-                    value = "inf"
-                fields_[name] = value
-            entries[spec.id] = fields_
+        names = [name for name in spec_fields(cls) if name != "id"]
+        entries = {spec.id: _fields_set(spec, names) for spec in getattr(network, section)}
         if entries:
             out[section] = entries
+    return out
+
+
+def _fields_set(spec: Any, names: list[str]) -> dict[str, Any]:
+    """The fields of one spec that differ from their defaults, in plain form (BOM as a map)."""
+    changed = dict(changed_fields(spec))
+    out: dict[str, Any] = {}
+    for name in names:
+        if name == "bom" and spec.bom_lines:
+            out[name] = dict(spec.bom_lines)
+        elif name in changed and name != "bom":
+            out[name] = plain(changed[name])
     return out
 
 
@@ -176,7 +171,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Any:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"key {key!r} appears twice (first on line {seen[key] + 1})",

@@ -3,7 +3,7 @@
 A network is the tables ``nodes``, ``lanes`` and ``demand`` (required), ``bom`` (required when
 there are manufacturers: one row per input, ``node,item,quantity``), and optionally ``items``
 (``id,name,unit``) and ``network`` (``key,value`` rows for ``name`` and ``unmet_demand``).
-Columns are the field names of :mod:`sim.network`; an empty cell takes the field's default.
+Columns are the field names of :mod:`sim.spec.network`; an empty cell takes the field's default.
 A reader (:mod:`sim.io.csv_folder`, :mod:`sim.io.excel`) turns its files into :class:`Table`
 values and :func:`network_from_tables` checks them, reporting every problem at once, each named
 by table, row (the header is row 1, as in a spreadsheet) and column.
@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sim.errors import Issue, NetworkError
-from sim.network import DemandZone, Item, Lane, Network, Node, spec_fields
+from sim.spec.errors import Issue, NetworkError
+from sim.spec.network import DemandZone, Item, Lane, Network, Node, spec_fields
 
 __all__ = ["BOM_COLUMNS", "REQUIRED_COLUMNS", "TABLES", "Table", "network_from_tables"]
 

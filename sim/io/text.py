@@ -4,7 +4,7 @@ Excel saves "CSV UTF-8" with a byte-order mark, "Unicode text" as UTF-16, and pl
 the system code page: GB18030 (GBK) on Chinese Windows. :func:`read_text` reads each of them:
 a byte-order mark decides (UTF-8, UTF-16 LE/BE); without one, UTF-16 is recognised by its zero
 bytes, then UTF-8 is tried, then GB18030. A file none of them decodes is refused with a
-:class:`~sim.errors.InputError` naming the file, the first undecodable byte's line and column,
+:class:`~sim.spec.errors.InputError` naming the file, the first undecodable byte's line and column,
 and the encodings tried (save it as "CSV UTF-8").
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
-from sim.errors import InputError, Issue
+from sim.spec.errors import InputError, Issue
 
 __all__ = ["ENCODINGS_TRIED", "decode", "read_text"]
 

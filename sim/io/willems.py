@@ -5,7 +5,7 @@ Optimization", *M&SOM* 10(1):19-23. Row 1 is the XML root, row 2 the column name
 (``/stages/stage/@stageName``, ``/arcs/arc/@from``, ...); each later row is an arc, a stage, or
 both. Columns differ between chains, so they are read by name; unknown columns are ignored.
 
-How stages become agents (the reading this project uses, also in the README):
+How stages become agents (the reading this project uses, also in docs/networks.md):
 
 * **Part** (also spelled ``Parts``) and any stage without predecessors: a **supplier** of its own
   item, with unlimited raw material and capacity.
@@ -45,9 +45,9 @@ from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 
-from sim.errors import InputError, Issue, NetworkError
 from sim.io.text import read_text
-from sim.network import DemandZone, Lane, Network, Node
+from sim.spec.errors import InputError, Issue, NetworkError
+from sim.spec.network import DemandZone, Lane, Network, Node
 
 __all__ = ["WILLEMS_CLASSES", "is_willems_file", "read_willems"]
 
@@ -177,7 +177,7 @@ def _is_carrier(stage: _Stage) -> bool:
 
 
 def read_willems(path: Path, *, name: str | None = None, source: str | None = None) -> Network:
-    """Read one Willems (2008) chain as a :class:`~sim.network.Network`.
+    """Read one Willems (2008) chain as a :class:`~sim.spec.network.Network`.
 
     Parameters
     ----------
@@ -265,7 +265,8 @@ def read_willems(path: Path, *, name: str | None = None, source: str | None = No
                    origin=f"{label} row {stage.row}")
         for stage in order if stage.demand_mean is not None
     ]
-    return Network(name=name or path.stem, nodes=nodes, lanes=lanes, demand=demand,
+    return Network(name=name or path.stem, nodes=tuple(nodes), lanes=tuple(lanes),
+                   demand=tuple(demand),
                    source=source or str(path))
 
 

@@ -1,0 +1,199 @@
+"""All randomness of a run: demand and disruption events, drawn per replicate.
+
+Replicate r draws from ``SeedSequence(seed).spawn(R)[r]`` (built directly as
+``SeedSequence(seed, spawn_key=(r,))``, so it does not depend on R, on chunking or on workers).
+Its children split the draws by purpose: child 0 draws demand, child 1 + i draws the events of
+disruption i. No policy enters here, so two policies run on one scenario see the same demand and
+the same events, day by day (common random numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.compile import events as disruption_events
+from sim.compile.demand import sample_demand
+from sim.compile.effects import DEMAND, EVENT_DTYPE, NODE_CAPACITY, effect_factors, event_weight
+from sim.compile.layout import Layout
+from sim.io.risk_register import disruptions_from_config
+from sim.spec.errors import ConfigError, Issue
+from sim.spec.network import Network
+
+__all__ = ["Scenario", "ScenarioDraws"]
+
+DEMAND_STREAM = 0
+MAX_HORIZON_DAYS = 1_000_000
+"""Longest run (recorded or warm-up days): beyond it one replicate's daily draws alone would
+outgrow memory (a typo such as 1e9 is refused by name, not met with a MemoryError)."""
+
+
+@dataclass(frozen=True, eq=False)
+class ScenarioDraws:
+    """The draws of a set of replicates (one chunk).
+
+    Attributes
+    ----------
+    replicates : ndarray, shape (replicate,)
+        Global replicate numbers.
+    demand : ndarray, shape (replicate, day, zone)
+        Daily demand per zone over the whole horizon, warm-up included [units].
+    events : ndarray of EVENT_DTYPE
+        Disruption events; their ``replicate`` field is the position in this chunk.
+    horizon : int
+        Simulated days (warm-up + recorded).
+    cause_kinds : tuple of str
+        Kind of the disruption spec behind each ``cause`` number.
+    """
+
+    replicates: np.ndarray
+    demand: np.ndarray
+    events: np.ndarray
+    horizon: int
+    cause_kinds: tuple[str, ...] = ()
+
+    def node_capacity_factor(self, day: int, n_nodes: int) -> np.ndarray:
+        """Capacity factor per (replicate, node) on a simulated day."""
+        return effect_factors(self.events, day, NODE_CAPACITY, n_nodes, len(self.replicates)).T
+
+    def warned(self, kinds: tuple[str, ...]) -> np.ndarray:
+        """Which events an early warning for these disruption kinds covers (all if empty)."""
+        if not kinds:
+            return np.ones(len(self.events), dtype=bool)
+        covered = np.array([kind in kinds for kind in self.cause_kinds], dtype=bool)
+        return covered[self.events["cause"]] if covered.size else np.zeros(0, dtype=bool)
+
+    def replicate(self, position: int) -> ScenarioDraws:
+        """The draws of one replicate of the chunk, as a chunk of one."""
+        events = self.events[self.events["replicate"] == position].copy()
+        events["replicate"] = 0
+        return ScenarioDraws(self.replicates[position:position + 1],
+                             self.demand[position:position + 1], events, self.horizon,
+                             self.cause_kinds)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Demand and disruptions of a study, with the seed that draws them.
+
+    Parameters
+    ----------
+    network : Network
+        The network the draws are for.
+    days : int
+        Recorded days (after warm-up).
+    warmup_days : int
+        Days simulated before recording starts.
+    disruptions : sequence
+        Disruption specs (:mod:`sim.spec.disruptions`) or their mapping forms.
+    seed : int
+        Root seed (non-negative integer).
+    muted : tuple of int
+        Disruptions (by position) left out, every other draw unchanged: the same scenario
+        without those events, for attributing losses to their causes.
+    """
+
+    network: Network
+    days: int
+    warmup_days: int = 0
+    disruptions: tuple[Any, ...] = field(default=())
+    seed: int = 0
+    muted: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        issues = []
+        for key, minimum, maximum in (("days", 1, MAX_HORIZON_DAYS),
+                                      ("warmup_days", 0, MAX_HORIZON_DAYS), ("seed", 0, None)):
+            value = getattr(self, key)
+            whole = isinstance(value, int | np.integer) and not isinstance(value, bool)
+            if not whole or value < minimum:
+                issues.append(Issue("run", key, value, f"must be a whole number >= {minimum}"))
+            elif maximum is not None and value > maximum:
+                need = value * max(1, len(self.network.demand)) * 8 / 2**30
+                issues.append(Issue("run", key, value, f"must be <= {maximum:,} days: the daily "
+                                    f"demand of one replicate alone would need {need:,.1f} GiB"))
+        if issues:
+            raise ConfigError(issues)
+        object.__setattr__(self, "disruptions", disruptions_from_config(self.disruptions))
+        layout = self.layout
+        for spec in self.disruptions:
+            disruption_events.validate(spec, layout, self.warmup_days)
+
+    @property
+    def layout(self) -> Layout:
+        """The network's arrays."""
+        return Layout.of(self.network)
+
+    @property
+    def horizon(self) -> int:
+        """Simulated days: warm-up plus recorded."""
+        return self.warmup_days + self.days
+
+    def seed_sequence(self, replicate: int, stream: int) -> np.random.SeedSequence:
+        """Seed of one purpose (``stream``) of one replicate."""
+        return np.random.SeedSequence(self.seed, spawn_key=(int(replicate), int(stream)))
+
+    def draw(self, replicates: Iterable[int] | int) -> ScenarioDraws:
+        """Draw demand and events for some replicates.
+
+        Parameters
+        ----------
+        replicates : int or iterable of int
+            Replicate numbers (an int r means ``range(r)``).
+        """
+        reps = np.arange(replicates) if isinstance(replicates, int) else np.asarray(
+            list(replicates), dtype=np.int64)
+        layout, horizon = self.layout, self.horizon
+        demand = np.empty((reps.size, horizon, layout.n_zones))
+        for position, r in enumerate(reps):
+            rng = np.random.default_rng(self.seed_sequence(r, DEMAND_STREAM))
+            demand[position] = sample_demand(rng, layout, horizon)
+        tables = []
+        for cause, spec in enumerate(self.disruptions):
+            if cause in self.muted:  # left out; the others keep their own streams
+                continue
+            streams = ReplicateStreams(self, reps, 1 + cause)
+            events = disruption_events.sample(spec, streams, layout, horizon, self.warmup_days)
+            events["cause"] = cause
+            tables.append(events)
+        events = np.concatenate(tables) if tables else np.zeros(0, dtype=EVENT_DTYPE)
+        _shock_demand(demand, events, horizon)
+        return ScenarioDraws(reps, demand, events, horizon,
+                             tuple(spec.kind for spec in self.disruptions))
+
+
+class ReplicateStreams(Sequence[np.random.Generator]):
+    """The generators of one stream for a chunk of replicates, made when first used.
+
+    A spec that draws nothing (scripted, fixed length) never pays for making them.
+    """
+
+    def __init__(self, scenario: Scenario, replicates: np.ndarray, stream: int) -> None:
+        self._scenario, self._replicates, self._stream = scenario, replicates, stream
+
+    def __len__(self) -> int:
+        return len(self._replicates)
+
+    def __getitem__(self, position: int) -> np.random.Generator:  # type: ignore[override]
+        if not -len(self) <= position < len(self):
+            raise IndexError(position)
+        return np.random.default_rng(
+            self._scenario.seed_sequence(self._replicates[position], self._stream))
+
+
+def _shock_demand(demand: np.ndarray, events: np.ndarray, horizon: int) -> None:
+    """Multiply demand (replicate, day, zone) by the demand shocks among ``events``."""
+    shocks = events[events["kind"] == DEMAND]
+    if not shocks.size:
+        return
+    last = np.minimum(horizon, shocks["end"] + shocks["ramp_days"])
+    length = np.maximum(last - shocks["start"], 0)
+    row = np.repeat(np.arange(shocks.size), length)  # one row per (shock, day it acts)
+    day = shocks["start"][row] + np.arange(row.size) - np.repeat(np.cumsum(length) - length,
+                                                                 length)
+    expanded = shocks[row]
+    factor = 1.0 + (expanded["severity"] - 1.0) * event_weight(expanded, day)
+    np.multiply.at(demand, (expanded["replicate"], day, expanded["target"]), factor)

@@ -1,0 +1,328 @@
+"""The batch engine's policy steps: forecasts, dynamic sourcing, expediting and pooling.
+
+Each method is the array form of the agents' step of the same name (its docstring names it);
+:class:`sim.engines.batch.BatchEngine` mixes them in and owns the attributes they read.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.engines.batch_parts import Knowledge, LaneSubset, SourcingState
+from sim.engines.day import scaled
+from sim.spec.units import SHORT_TOLERANCE, STALL_TOLERANCE
+
+__all__ = ["PolicySteps"]
+
+
+class PolicySteps:
+    """The policy steps of the batch engine's day (mixed into ``BatchEngine``)."""
+
+    if TYPE_CHECKING:  # set by BatchEngine.__init__
+        plan: Any
+        choice: LaneSubset
+        expediting: LaneSubset
+        expediting_in_choice: np.ndarray
+        expediting_inputs_in_choice: np.ndarray
+        forecasting: np.ndarray
+        by_zone_node: Any
+        node_of_zone: Any
+        pos: Any
+        pool: Any
+        pool_of_member: Any
+        pooled: np.ndarray
+
+    def _update_forecast(self, t: int, demand: np.ndarray, orders_received: np.ndarray,
+                         demand_days: np.ndarray, forecast: np.ndarray,
+                         history: np.ndarray | None, nominal: np.ndarray) -> None:
+        """Update m(t) of forecasting nodes (``StockingPoint.update_forecast``)."""
+        plan = self.plan
+        signal = (self.by_zone_node @ demand) + orders_received
+        if self.pos is not None:
+            pos = plan.forecast_pos
+            for delay in np.unique(plan.info_delay[pos]):
+                rows = pos & (plan.info_delay == delay)
+                if t - delay < 0:
+                    signal[rows] = nominal[rows]
+                else:
+                    signal[rows] = (self.pos @ demand_days[t - delay])[rows]
+        rows = self.forecasting
+        method = plan.forecast_method
+        if history is not None:
+            moving = rows[method[rows] == 1]
+            history[t % plan.window, moving] = signal[moving]
+            forecast[moving] = history[:, moving].sum(axis=0) / plan.window
+        smooth = rows[method[rows] == 2]
+        forecast[smooth] = plan.alpha * signal[smooth] + (1.0 - plan.alpha) * forecast[smooth]
+
+    def _known_lanes(self, known: Knowledge) -> tuple[np.ndarray, np.ndarray]:
+        """What buyers know of the lanes with a choice (``SupplyChainModel._known_capacity``).
+
+        Returns the known capacity factor of each lane (for the expedite split) and its known
+        capacity for its buyer [units/day].
+        """
+        c = self.choice
+        source = known.nodes.factors[c.sources]
+        closure = known.closed.factors[c.lanes]
+        usable = known.slowed.factors[c.lanes] <= self.plan.stretch_tolerance
+        known_lane = source * closure
+        known_lane *= usable
+        cap = np.minimum(scaled(c.lane_capacity, closure), scaled(c.source_room, source))
+        return known_lane, np.where(usable, cap, 0.0)
+
+    def _review_lanes(self, state: SourcingState, owed: np.ndarray, shipped: np.ndarray,
+                      position: np.ndarray, level: np.ndarray, forecast: np.ndarray,
+                      ring: np.ndarray, t: int, last_arrival: np.ndarray) -> None:
+        """Stalls, what works, rooms and cancellations; today's levels from the split.
+
+        ``InputBuffer.review_lanes``, ``level_of_split`` and ``late_pipeline``: subtracts from
+        ``position`` the owed orders that will not come in time and the pipeline arriving beyond
+        the split's horizon, and writes the levels of inputs with a choice into ``level``.
+        ``last_arrival`` (choice lane,): days from today to the latest arrival a lane can have
+        in transit; ring slots further out hold a past cycle's values.
+        """
+        c = self.choice
+        owed_c = owed[c.lanes]
+        stalled = (owed_c > STALL_TOLERANCE) & (shipped[c.lanes] <= STALL_TOLERANCE)
+        state.stalled_days = (state.stalled_days + 1) * stalled
+        works = c.regular & (state.known_cap > 0) & (state.stalled_days < self.plan.reroute_after)
+        state.works = works
+        state.room = np.where(works, np.maximum(0.0, state.known_cap - owed_c), 0.0)
+        m = forecast[c.nodes]
+        bad = c.regular & ~works & (owed_c > 0)
+        if bad.any():
+            self._move_stuck_orders(state, owed_c, bad, c.bom * m, position)
+        elif state.rerouting.any() or state.first_reroute.any():  # nothing stuck any more
+            state.cancel[c.lanes] = 0.0
+            state.rerouting[:] = state.first_reroute[:] = False
+        # today's split of a nominal order, and the protection it gives: it changes only
+        # with what works, the active backups and what is known (replicate by replicate)
+        active = c.backup & works & (state.short_days > c.lag)
+        changed = (works != state.split_works).any(axis=0) | \
+            (active != state.split_active).any(axis=0)
+        if state.known_cap is not state.split_known:
+            changed |= (state.known_cap != state.split_known).any(axis=0)
+        if changed.any():
+            state.split_works, state.split_active = works, active
+            state.split_known = state.known_cap
+            self._split_protection(state, np.flatnonzero(changed))
+        cols = np.flatnonzero(state.split_tight)
+        if cols.size:  # elsewhere the static split: the plan's level, already there
+            level[np.ix_(c.inputs, cols)] = state.split_level_base[:, cols] + \
+                state.split_slope[:, cols] * m[:, cols]
+        horizon_lane = state.horizon_lane
+        # lanes that may have arrivals after the horizon: up to their latest arrival day
+        beyond = np.flatnonzero((horizon_lane < last_arrival[:, None]).any(axis=1))
+        if beyond.size:  # pipeline that lands after any order placed today
+            slots = ring.shape[0]
+            rows, horizon_rows = c.lanes[beyond], horizon_lane[beyond]
+            last = last_arrival[beyond][:, None]
+            days = np.arange(int(horizon_rows.min()) + 1, int(last.max()) + 1)
+            ahead = ring[(t + days) % slots][:, rows]  # (day, lane, replicate)
+            live = (days[:, None, None] > horizon_rows) & (days[:, None, None] <= last)
+            late = np.zeros((c.lanes.size, horizon_lane.shape[1]))
+            late[beyond] = (ahead * live).sum(axis=0)  # day by day, as the agents add
+            position[c.inputs] -= c.by_input @ late
+
+    def _move_stuck_orders(self, state: SourcingState, owed_c: np.ndarray, bad: np.ndarray,
+                           need: np.ndarray, position: np.ndarray) -> None:
+        """Owed orders on lanes that do not work: uncounted, cancelled within spare room."""
+        c = self.choice
+        ready = state.works & (c.primary | (state.short_days >= c.lag))
+        ready_room = c.by_input @ np.where(ready, state.room, 0.0)
+        spare = np.maximum(0.0, ready_room - need)
+        stuck = c.by_input @ np.where(bad, owed_c, 0.0)
+        ratio = np.zeros_like(stuck)
+        np.divide(spare, stuck, out=ratio, where=stuck > 0)
+        np.minimum(ratio, 1.0, out=ratio)
+        cancel = np.where(bad, owed_c * (c.input_of_lane @ ratio), 0.0)  # ratio per input
+        state.cancel[c.lanes] = cancel
+        state.first_reroute = (cancel > 0) & ~state.rerouting
+        state.rerouting = (state.rerouting | (cancel > 0)) & bad
+        position[c.inputs] -= np.where(ready_room > 0, stuck, 0.0)
+
+    def _split_protection(self, state: SourcingState, cols: np.ndarray) -> None:
+        """The split of a nominal day's order and its protection (``level_of_split``).
+
+        For the replicates ``cols``: whether some input's split is not the static one, the
+        level's parts there (``split_level_base + split_slope x m``) and each lane's horizon.
+        """
+        c = self.choice
+        works, active = state.split_works[:, cols], state.split_active[:, cols]
+        nominal = np.repeat(c.nominal_need, cols.size, axis=1)
+        capacity = np.where(works, state.known_cap[:, cols], 0.0)
+        nominal_lane = c.input_of_lane @ nominal
+        tight = self._off_static(nominal_lane * c.static_share[:, None], capacity, works, active)
+        tight &= nominal_lane > 0
+        state.split_tight[cols] = tight.any(axis=0)
+        amounts = self._allocate(nominal, active, capacity, works, state.known_cap[:, cols])
+        split = np.repeat(c.static_share[:, None], cols.size, axis=1)
+        np.divide(amounts, nominal_lane, out=split, where=tight)
+        mean = c.period_sum @ split
+        variance = c.pair_sum @ (split[c.pair_first] * split[c.pair_second])
+        state.split_level_base[:, cols] = c.level_fixed + c.safety_unit * np.sqrt(variance)
+        state.split_slope[:, cols] = c.slope_unit * mean
+        periods = (c.period[:, None] * (split > 0))[c.grouped]
+        state.horizon_lane[:, cols] = c.input_of_lane @ np.maximum.reduceat(
+            periods, c.group_starts, axis=0)
+
+    def _choose_sources(self, state: SourcingState, quantity: np.ndarray,
+                        expedited: np.ndarray | None, split: np.ndarray | None,
+                        pending: np.ndarray, activated: np.ndarray,
+                        forecast: np.ndarray) -> None:
+        """Split orders of inputs with a choice by what lanes deliver (``StockingPoint.order``).
+
+        Counts the days each input is short (its order beyond its primaries' room), activates
+        backups past their lag, and marks in ``activated`` the backups first used in a
+        shortfall.
+        """
+        c = self.choice
+        regular = quantity[c.inputs]
+        expedite_lane = None
+        if expedited is not None:
+            exp_c = np.zeros_like(regular)
+            exp_c[self.expediting_inputs_in_choice] = expedited
+            regular = regular - exp_c
+            split_c = np.zeros((c.lanes.size, regular.shape[1]))
+            split_c[self.expediting_in_choice] = split
+            expedite_lane = (c.input_of_lane @ exp_c) * split_c
+        working = c.primary & state.works
+        primary_room = c.by_input @ np.where(working, state.room, 0.0)
+        foreseen = c.by_input @ np.where(working, state.foreseen_cap, 0.0)
+        need = c.bom * forecast[c.nodes]  # today's order or a normal day's, now or foreseen
+        short = (np.maximum(regular, need) - primary_room > SHORT_TOLERANCE) | \
+            (need - foreseen > SHORT_TOLERANCE)
+        short = c.input_of_lane @ short.astype(float) > 0
+        state.short_days = (state.short_days + 1) * (c.backup & short)
+        active = c.backup & state.works & (state.short_days > c.lag)
+        amounts = self._allocate(regular, active, state.room, state.works, state.known_cap)
+        first_use = active & (amounts > 0) & ~state.engaged
+        state.engaged = (state.engaged | first_use) & short
+        activated[c.lanes] = first_use.astype(float)
+        pending[c.lanes] = amounts if expedite_lane is None else amounts + expedite_lane
+
+    def _allocate(self, quantity: np.ndarray, active: np.ndarray, room: np.ndarray,
+                  works: np.ndarray, known_cap: np.ndarray) -> np.ndarray:
+        """Units of each input's order on each lane within ``room`` (``InputBuffer.allocate``).
+
+        Inputs with no backup active and room on every primary for its share get the static
+        split; the others are computed on the replicates where any input needs it.
+        """
+        c = self.choice
+        static = (c.input_of_lane @ quantity) * c.static_share[:, None]
+        tight = self._off_static(static, room, works, active)
+        if not tight.any():
+            return static
+        cols = np.flatnonzero(tight.any(axis=0))
+        full = self._allocate_all(quantity[:, cols], static[:, cols], active[:, cols],
+                                  room[:, cols], works[:, cols], known_cap[:, cols])
+        static[:, cols] = np.where(tight[:, cols], full, static[:, cols])
+        return static
+
+    def _off_static(self, static: np.ndarray, room: np.ndarray, works: np.ndarray,
+                    active: np.ndarray) -> np.ndarray:
+        """Lanes of inputs whose split is not ``static`` (``InputBuffer._plain``, negated).
+
+        An input keeps its static split when no backup is active and every primary works with
+        room for its static amount.
+        """
+        c = self.choice
+        off = (c.primary & (~works | (room < static))) | active
+        return c.same_input @ off.astype(float) > 0
+
+    def _allocate_all(self, quantity: np.ndarray, static: np.ndarray, active: np.ndarray,
+                      room: np.ndarray, works: np.ndarray, known_cap: np.ndarray) -> np.ndarray:
+        """The passes of ``InputBuffer.allocate``; a pass with nothing left adds exact zeros.
+
+        ``static`` is each lane's static amount, quantity x share.
+        """
+        c = self.choice
+        primary = c.primary & works
+        share = c.static_share[:, None]
+        x = np.minimum(room, static) * primary
+        left = np.maximum(0.0, quantity - c.by_input @ x)
+        if left.any():
+            x += self._spread(left, np.where(primary, room - x, 0.0))
+            left = np.maximum(0.0, quantity - c.by_input @ x)
+        if active.any() and left.any():
+            y = self._spread(left, np.where(active, room, 0.0))
+            left = np.maximum(0.0, left - c.by_input @ y)
+            x += y
+        if not left.any():
+            return x
+        left = c.input_of_lane @ left
+        weights = np.where(np.isfinite(known_cap), known_cap, 1.0) * (primary | active)
+        total = c.same_input @ weights
+        queue = left * share
+        np.divide(left * weights, total, out=queue, where=total > 0)
+        return x + queue
+
+    def _spread(self, amount: np.ndarray, room: np.ndarray) -> np.ndarray:
+        """``amount`` of each input over its lanes in proportion to room (``agents._spread``)."""
+        c = self.choice
+        unlimited = np.isinf(room)
+        finite = np.where(unlimited, 0.0, room) if unlimited.any() else room
+        total = c.by_input @ finite
+        ratio = np.ones_like(total)
+        np.divide(amount, total, out=ratio, where=total > 0)
+        np.minimum(ratio, 1.0, out=ratio)
+        out = finite * (c.input_of_lane @ ratio)  # 0 where the total is 0: every room there is 0
+        if unlimited.any():  # lanes of unlimited room take it all, equally
+            count = c.by_input @ unlimited.astype(float)
+            each = np.zeros_like(total)
+            np.divide(amount, count, out=each, where=count > 0)
+            out = np.where(c.input_of_lane @ count > 0, np.where(unlimited, c.input_of_lane @ each,
+                                                                 0.0), out)
+        return out
+
+    def _expedited(self, quantity: np.ndarray, known_lane: np.ndarray | None,
+                   forecast: np.ndarray, net: np.ndarray,
+                   owed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The urgent part of orders that goes over expedite lanes, and its split over them.
+
+        Returns ``(expedited, split)``: units per expediting input and the fraction of them on
+        each of its lanes (``StockingPoint.order``).
+        """
+        x = self.expediting
+        known = 1.0 if known_lane is None else known_lane[self.expediting_in_choice]
+        weights = x.expedite_share * known
+        total = x.by_input @ weights
+        total_lane = x.input_of_lane @ total
+        split = np.zeros(np.broadcast_shapes(weights.shape, total_lane.shape))
+        np.divide(weights, total_lane, out=split, where=total_lane > 0)
+        room = x.by_input @ np.where(x.expedite_lane,
+                                     np.maximum(0.0, x.lane_capacity - owed[x.lanes]), 0.0)
+        gap = forecast[x.nodes] * x.cover - net[x.nodes]
+        ordered = quantity[x.inputs]
+        urgent = np.minimum(np.minimum(ordered, x.bom * np.maximum(0.0, gap)), room)
+        return np.where(total > 0, urgent, 0.0), split
+
+    def _pool(self, request: np.ndarray, served: np.ndarray, served_node: np.ndarray,
+              stock: np.ndarray, outflow_left: np.ndarray,
+              transferred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Lateral transshipment within pooling groups (see ``StockingPoint.pool``)."""
+        members = self.pooled
+        unmet_zone = request - served
+        unmet = (self.by_zone_node @ unmet_zone)[members]
+        spare = np.maximum(0.0, np.minimum(stock[members], outflow_left[members]))
+        spare_group, unmet_group = self.pool @ spare, self.pool @ unmet
+        moved = self.pool_of_member @ np.minimum(spare_group, unmet_group)
+        spare_all, unmet_all = self.pool_of_member @ spare_group, self.pool_of_member @ unmet_group
+        with np.errstate(divide="ignore", invalid="ignore"):
+            given = np.where((spare > 0) & (moved > 0), moved * spare / spare_all, 0.0)
+            taken = np.where((unmet > 0) & (moved > 0), moved * unmet / unmet_all, 0.0)
+        transferred.fill(0.0)
+        transferred[members] = taken - given
+        stock[members] = np.maximum(0.0, stock[members] - given)
+        outflow_left = outflow_left.copy()
+        outflow_left[members] -= given
+        taken_node = np.zeros_like(stock)
+        taken_node[members] = taken
+        unmet_node = self.by_zone_node @ unmet_zone
+        with np.errstate(divide="ignore", invalid="ignore"):
+            extra = np.where(unmet_zone > 0, (self.node_of_zone @ taken_node) * unmet_zone
+                             / (self.node_of_zone @ unmet_node), 0.0)
+        served = served + extra
+        return served, served_node + self.by_zone_node @ extra, outflow_left

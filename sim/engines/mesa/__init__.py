@@ -1,0 +1,1 @@
+"""The Mesa reference engine: one agent per node, lane carrier and demand zone."""

@@ -1,0 +1,232 @@
+"""Running replicates in chunks, in this process or in worker processes, and merging them.
+
+A chunk is a contiguous range of replicate numbers. Replicate r always draws from its own stream
+(:mod:`sim.compile.scenario`), so per-replicate results do not depend on the chunk size or the
+number of workers; chunk results are merged in replicate order, whatever order they finish in.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from sim.compile.layout import Layout
+from sim.compile.plan import PolicyPlan
+from sim.compile.scenario import Scenario, ScenarioDraws
+from sim.engines.recording import ChunkRecord, Recording
+from sim.engines.registry import ENGINES
+from sim.measures.counterfactual import CALM_KPIS, EVENT_RESILIENCE, measure
+from sim.measures.kpis import CALM_VARS, RESILIENCE_VARS
+from sim.measures.resilience import RecoveryRule
+from sim.measures.trace import Trace
+
+__all__ = ["ENGINES", "RunPlan", "auto_chunk_size", "merge_chunks", "run_chunk", "run_plan"]
+
+# Measured on this 2-core machine (benchmarks/chunk_size.py, summary recording): a day costs a
+# fixed overhead that grows with the network (Python calls, per-row work of sparse products) plus
+# a per-replicate part. The demo (12 lanes) runs fastest at 1,000-2,000 replicates per chunk and
+# slows beyond 4,000 as arrays outgrow the cache; chain 38 (15,666 lanes) at 32-64, and 4x slower
+# at 2. Both optima are near a million (replicate x lane) elements per chunk.
+CHUNK_ELEMENTS = 1_000_000
+MAX_CHUNK = 2048
+# The Mesa engine steps one model per replicate of a chunk in lockstep: a few dozen at a time
+# keep its memory that of a few models, whatever the network.
+MESA_CHUNK = 32
+
+
+def auto_chunk_size(layout: Layout, replicates: int) -> int:
+    """Replicates per chunk: (replicate x lane) arrays near :data:`CHUNK_ELEMENTS` elements."""
+    width = max(layout.n_nodes, layout.n_lanes, 1)
+    return int(max(1, min(replicates, MAX_CHUNK, CHUNK_ELEMENTS // width)))
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Everything a worker needs to run a chunk (picklable).
+
+    ``scenario`` draws on the network as given; ``policy_plan`` holds the network the engines run
+    (the same, or with what the policy adds after it, so the draws apply unchanged).
+    """
+
+    scenario: Scenario
+    policy_plan: PolicyPlan
+    engine: str
+    record: str
+    quantile_replicates: int
+    recovery: RecoveryRule = field(default_factory=RecoveryRule)
+
+
+def _chunks(replicates: int, size: int) -> Iterator[np.ndarray]:
+    for start in range(0, replicates, size):
+        yield np.arange(start, min(start + size, replicates))
+
+
+def run_chunk(plan: RunPlan, replicates: np.ndarray) -> ChunkRecord:
+    """Run one chunk of replicates (and their undisrupted twins) and return what it recorded."""
+    scenario = plan.scenario
+    started = time.perf_counter()
+    draws = scenario.draw(replicates)
+    sampled = time.perf_counter()
+    record = _simulate(plan, scenario, draws, plan.engine, plan.record)
+    per_event = _resilience(plan, replicates, draws, record)
+    record.timings = {"sampling_s": sampled - started,
+                      "simulation_s": time.perf_counter() - sampled}
+    record.events, record.event_values = event_log(draws, plan.record, plan.quantile_replicates,
+                                                   per_event)
+    record.daily = None  # consumed: workers do not send the daily series back
+    return record
+
+
+def _simulate(plan: RunPlan, scenario: Scenario, draws: ScenarioDraws, engine: str,
+              mode: str) -> ChunkRecord:
+    """One engine's run of a chunk's draws."""
+    recording = Recording(mode, draws.replicates, scenario.days, plan.policy_plan.layout,
+                          plan.quantile_replicates)
+    ENGINES[engine].run(plan.policy_plan, draws, scenario.warmup_days, recording)
+    return recording.result()
+
+
+def _resilience(plan: RunPlan, replicates: np.ndarray, draws: ScenarioDraws,
+                record: ChunkRecord) -> dict[str, np.ndarray]:
+    """Add the resilience and calm KPIs to a chunk's record; return the per-event values.
+
+    The twin is the chunk again with every disruption muted. It runs on the batch engine
+    whatever the run's engine (the engines agree to 1e-9 on calm runs; the tests check it),
+    and only when the chunk has events: without any, the run is its own twin.
+    """
+    count = len(replicates)
+    nan = np.full(count, np.nan)
+    if not plan.recovery.counterfactual:
+        record.kpis.update({name: nan.copy() for name in (*RESILIENCE_VARS, *CALM_VARS)})
+        return {name: np.full(len(draws.events), np.nan) for name in EVENT_RESILIENCE}
+    if len(draws.events):
+        calm = replace(plan.scenario, muted=tuple(range(len(plan.scenario.disruptions))))
+        twin = _simulate(plan, calm, calm.draw(replicates), "batch", "kpis")
+    else:
+        twin = record
+    assert record.daily is not None and twin.daily is not None  # set by every Recording
+    per_replicate, per_event = measure(record.daily, twin.daily, draws.events,
+                                       plan.scenario.warmup_days, plan.recovery)
+    record.kpis.update(per_replicate)
+    record.kpis.update({f"calm_{name}": twin.kpis[name].copy() for name in CALM_KPIS})
+    return per_event
+
+
+def event_log(draws: ScenarioDraws, mode: str, detail_replicates: int,
+              values: dict[str, np.ndarray] | None = None
+              ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The chunk's events with global replicate numbers, kept like the daily detail.
+
+    Full recording keeps every replicate's events; the other modes those of the first
+    ``detail_replicates`` replicates (the quantile set), so the log stays bounded. ``values``
+    (per-event arrays aligned with the draws' events) are kept and ordered alike.
+    """
+    events = draws.events.copy()
+    events["replicate"] = draws.replicates[events["replicate"]]
+    keep = np.arange(len(events))
+    if mode != "full":
+        keep = keep[events["replicate"] < detail_replicates]
+    order = keep[np.lexsort((events["start"][keep], events["replicate"][keep]))]
+    return events[order], {name: array[order] for name, array in (values or {}).items()}
+
+
+def merge_chunks(records: Iterable[ChunkRecord]) -> ChunkRecord:
+    """Merge chunk records in replicate order (all at once; see :class:`_Merger` to stream)."""
+    records = sorted(records, key=lambda rec: int(rec.replicates[0]))
+    first = records[0]
+    merged = ChunkRecord(
+        replicates=np.concatenate([rec.replicates for rec in records]),
+        kpis={name: np.concatenate([rec.kpis[name] for rec in records]) for name in first.kpis},
+        trace=Trace.concatenate([rec.trace for rec in records if rec.trace is not None])
+        if first.trace else None,
+        series=({name: np.concatenate([rec.series[name] for rec in records
+                                       if rec.series is not None])
+                 for name in first.series} if first.series else None),
+        summary=first.summary,
+        timings={key: sum(rec.timings.get(key, 0.0) for rec in records)
+                 for key in ("sampling_s", "simulation_s")},
+        events=(np.concatenate([rec.events for rec in records])
+                if first.events is not None else None),
+        event_values={name: np.concatenate([rec.event_values[name] for rec in records])
+                      for name in first.event_values},
+        daily=_merged_daily(records),
+    )
+    if merged.summary is not None:
+        for rec in records[1:]:
+            assert rec.summary is not None  # every chunk of a run records alike
+            merged.summary.merge(rec.summary)
+    return merged
+
+
+def _merged_daily(records: list[ChunkRecord]) -> tuple[np.ndarray, np.ndarray] | None:
+    dailies = [rec.daily for rec in records if rec.daily is not None]
+    if len(dailies) < len(records):
+        return None
+    return (np.concatenate([d[0] for d in dailies]), np.concatenate([d[1] for d in dailies]))
+
+
+# Workers keep freed memory for reuse instead of returning every multi-MB temporary to the
+# system: with glibc's defaults each such array is a fresh mmap whose pages fault in on first
+# touch, which cost 20-35 % of the batch engine's time on chain 38 (measured). Applied only to
+# the worker processes this module starts, and only when the user has not set the variable.
+WORKER_ENVIRONMENT = {
+    "GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=268435456",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+}
+
+
+@contextmanager
+def _worker_environment() -> Iterator[None]:
+    added = {key: value for key, value in WORKER_ENVIRONMENT.items() if key not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
+
+
+def _merge_stream(records: Iterable[ChunkRecord]) -> ChunkRecord:
+    """Merge records arriving in replicate order, one at a time, so memory stays bounded.
+
+    Per-replicate arrays are small and kept; each chunk's summary is folded into the running
+    one as soon as it arrives (with chain 38 a chunk's summary is about 240 MB).
+    """
+    merged: ChunkRecord | None = None
+    parts: list[ChunkRecord] = []
+    for record in records:
+        summary, record.summary = record.summary, None
+        parts.append(record)
+        if merged is None:
+            merged = ChunkRecord(record.replicates, {}, summary=summary)
+        elif summary is not None:
+            assert merged.summary is not None  # every chunk of a run records alike
+            merged.summary.merge(summary)
+    combined = merge_chunks(parts)
+    assert merged is not None  # a run has at least one chunk
+    combined.summary = merged.summary
+    return combined
+
+
+def run_plan(plan: RunPlan, replicates: int, *, chunk_size: int | None = None,
+             workers: int = 1) -> ChunkRecord:
+    """Run all replicates of a plan in chunks; in ``workers`` processes when above 1."""
+    size = chunk_size or auto_chunk_size(plan.policy_plan.layout, replicates)
+    if plan.engine == "mesa" and not chunk_size:
+        size = min(size, MESA_CHUNK)
+    chunks = list(_chunks(replicates, size))
+    if workers <= 1 or len(chunks) == 1:
+        return _merge_stream(run_chunk(plan, chunk) for chunk in chunks)
+    context = multiprocessing.get_context("spawn")
+    with _worker_environment(), ProcessPoolExecutor(max_workers=workers,
+                                                    mp_context=context) as pool:
+        # map yields in submission order (replicate order) as results come in
+        return _merge_stream(pool.map(run_chunk, [plan] * len(chunks), chunks))

@@ -1,0 +1,115 @@
+"""Each replicate against its undisrupted twin: resilience KPIs per replicate and per event.
+
+The twin is the same replicate of the same scenario with every disruption muted: the same
+demand draws (each spec draws from its own stream, :mod:`sim.compile.scenario`), the same policy, no
+events. :func:`measure` compares the run's daily network service with the twin's
+(:mod:`sim.measures.resilience`) for every event *occurrence* (the events of one replicate, cause
+and start day together: a regional lockdown closing five nodes is one occurrence), and keeps the
+twin's costs so that :func:`sim.measures.compare.cost_benefit` can split a strategy's running cost
+from what it does in events.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.measures.resilience import RecoveryRule, event_resilience, shortfall, union_loss
+
+__all__ = ["CALM_KPIS", "EVENT_RESILIENCE", "measure", "occurrences"]
+
+# KPIs of the twin kept beside the run's, as calm_<name>
+CALM_KPIS = ("total_cost", "shortage_cost_total", "lost_sales", "fill_rate", "served_units",
+             "co2e_kg")
+# per-event results, as event_<name> in the event log
+EVENT_RESILIENCE = ("time_to_survive", "time_to_recover", "recovery_censored", "short",
+                    "resilience_loss")
+
+
+def occurrences(events: np.ndarray, warmup_days: int, days: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group a chunk's events into occurrences acting on the recorded days.
+
+    Returns
+    -------
+    (occurrence of each event, -1 when it does not act on recorded days;
+     replicate position of each occurrence; recorded start day of each occurrence)
+    """
+    start = np.maximum(events["start"].astype(np.int64) - warmup_days, 0)
+    acting = ((events["end"] + events["ramp_days"] > warmup_days)
+              & (events["start"] - warmup_days < days))
+    of_event = np.full(len(events), -1, dtype=np.int64)
+    if not acting.any():
+        empty = np.zeros(0, dtype=np.int64)
+        return of_event, empty, empty
+    keys = np.stack([events["replicate"][acting].astype(np.int64),
+                     events["cause"][acting].astype(np.int64), start[acting]], axis=1)
+    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+    of_event[acting] = inverse.ravel()
+    return of_event, unique[:, 0], unique[:, 2]
+
+
+BLOCK_ELEMENTS = 2_000_000  # (occurrence x day) elements read at once: memory stays bounded
+
+
+def _per_occurrence(gap: np.ndarray, demand: np.ndarray, series: np.ndarray, start: np.ndarray,
+                    rule: RecoveryRule) -> dict[str, np.ndarray]:
+    """:func:`event_resilience` of every occurrence, a block of them at a time.
+
+    A risk register gives dozens of occurrences per replicate; their series are copied out of
+    the replicates' in blocks of about :data:`BLOCK_ELEMENTS` elements, not all at once.
+    """
+    days = max(gap.shape[1], 1)
+    step = max(1, BLOCK_ELEMENTS // days)
+    parts = [event_resilience(gap[series[i:i + step]], demand[series[i:i + step]],
+                              start[i:i + step], tolerance=rule.tolerance,
+                              hold_days=rule.hold_days)
+             for i in range(0, len(series), step)]
+    if not parts:
+        return event_resilience(gap[:0], demand[:0], start[:0], tolerance=rule.tolerance,
+                                hold_days=rule.hold_days)
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+
+def measure(run_daily: tuple[np.ndarray, np.ndarray], twin_daily: tuple[np.ndarray, np.ndarray],
+            events: np.ndarray, warmup_days: int, rule: RecoveryRule
+            ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Resilience KPIs per replicate and per event of a chunk.
+
+    Parameters
+    ----------
+    run_daily, twin_daily : (demand, served), each (replicate, day)
+        Network demand and units served on the day, of the run and of its twin.
+    events : ndarray of EVENT_DTYPE
+        The chunk's events (``replicate``: position in the chunk).
+    warmup_days : int
+        Simulated days before recording.
+    rule : RecoveryRule
+        Tolerance and hold days.
+
+    Returns
+    -------
+    (per replicate, per event)
+        Per replicate: ``time_to_survive``, ``time_to_recover``, ``recovery_censored`` and
+        ``fell_short`` of its first occurrence, ``resilience_loss`` over all of them (each day
+        once) and ``disruption_count``; per event (aligned with ``events``): the
+        :data:`EVENT_RESILIENCE` values of its occurrence (NaN when it does not act on
+        recorded days).
+    """
+    demand, served = run_daily
+    replicates, days = demand.shape
+    gap = shortfall(served, demand, twin_daily[1], twin_daily[0])
+    of_event, series, start = occurrences(events, warmup_days, days)
+    tolerance, hold = rule.tolerance, rule.hold_days
+    per_occurrence = _per_occurrence(gap, demand, series, start, rule)
+    per_event = {name: np.where(of_event >= 0, values[np.maximum(of_event, 0)], np.nan)
+                 if values.size else np.full(len(events), np.nan)
+                 for name, values in per_occurrence.items()}
+    first = np.full(replicates, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, series, start)  # each replicate's earliest occurrence
+    first = np.where(first < days, first, -1)
+    per_replicate = event_resilience(gap, demand, first, tolerance=tolerance, hold_days=hold)
+    per_replicate["fell_short"] = per_replicate.pop("short")
+    per_replicate["resilience_loss"] = union_loss(gap, demand, series, start,
+                                                  per_occurrence["time_to_recover"])
+    per_replicate["disruption_count"] = np.bincount(series, minlength=replicates).astype(float)
+    return per_replicate, per_event
