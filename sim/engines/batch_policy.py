@@ -138,6 +138,7 @@ class PolicySteps:
         np.divide(spare, stuck, out=ratio, where=stuck > 0)
         np.minimum(ratio, 1.0, out=ratio)
         cancel = np.where(bad, owed_c * (c.input_of_lane @ ratio), 0.0)  # ratio per input
+        cancel[cancel <= STALL_TOLERANCE] = 0.0  # rounding, not a switch (nor its cost)
         state.cancel[c.lanes] = cancel
         state.first_reroute = (cancel > 0) & ~state.rerouting
         state.rerouting = (state.rerouting | (cancel > 0)) & bad

@@ -170,6 +170,8 @@ class InputBuffer:
         ratio = min(1.0, spare / stuck) if stuck > 0 else 0.0
         for lane, b in zip(self.lanes, bad, strict=True):
             lane.cancel = lane.owed * ratio if b else 0.0
+            if lane.cancel <= STALL_TOLERANCE:  # rounding, not a switch (nor its cost)
+                lane.cancel = 0.0
             lane.reroute_charged = lane.cancel > 0 and not lane.rerouting
             lane.rerouting = (lane.rerouting or lane.cancel > 0) and b
         return stuck if ready_room > 0 else 0.0
