@@ -128,6 +128,30 @@ def test_measure_per_replicate_and_per_event() -> None:
     assert per_replicate["resilience_loss"][0] == pytest.approx(500)
 
 
+def test_a_shortfall_after_a_later_event_is_not_the_earlier_events() -> None:
+    """An event the strategy absorbed has TTR 0, even when a later one hits (found on a risk
+    register: the first event read the whole year until the later one's shortfall, 333 days)."""
+    served, demand = step_outage()  # short on days 20-29
+    gap = shortfall(served, demand, demand, demand)
+    alone = event_resilience(gap, demand, 5)  # nothing else: the shortfall is its own
+    assert (alone["time_to_survive"], alone["short"]) == (15, 1)
+    first = event_resilience(gap, demand, 5, until=18)  # a second event starts on day 18
+    assert (first["time_to_survive"], first["time_to_recover"]) == (13, 0)
+    assert (first["short"], first["resilience_loss"]) == (0, 0)
+    long = event_resilience(gap, demand, 5, until=25)  # short before the next one: its own
+    assert (long["time_to_survive"], long["time_to_recover"]) == (15, 25)
+    events = events_array(2)
+    events["replicate"], events["cause"] = [0, 0], [0, 1]
+    events["start"], events["end"] = [5, 18], [8, 30]
+    run = (demand[None], served[None])
+    per_replicate, per_event = measure(run, (demand[None], demand[None]), events, 0,
+                                       RecoveryRule())
+    assert per_replicate["time_to_recover"][0] == 0 and per_replicate["fell_short"][0] == 0
+    np.testing.assert_allclose(per_event["time_to_recover"], [0, 12])
+    np.testing.assert_allclose(per_event["time_to_survive"], [13, 2])
+    assert per_replicate["resilience_loss"][0] == pytest.approx(500)  # the second's, once
+
+
 def test_recovery_rule_names_a_bad_key_and_value() -> None:
     with pytest.raises(ConfigError, match="resilience: hold_days = 0"):
         RecoveryRule(hold_days=0)

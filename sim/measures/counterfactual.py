@@ -48,11 +48,26 @@ def occurrences(events: np.ndarray, warmup_days: int, days: int
     return of_event, unique[:, 0], unique[:, 2]
 
 
+def next_starts(series: np.ndarray, start: np.ndarray, days: int) -> np.ndarray:
+    """For each occurrence, the start of the next later occurrence of its series (else days).
+
+    Occurrences starting the same day read the same window: each is read until a later one.
+    """
+    if not len(series):
+        return np.zeros(0, dtype=np.int64)
+    key = series.astype(np.int64) * (days + 1) + start.astype(np.int64)
+    ordered = np.sort(key)
+    following = np.searchsorted(ordered, key + 1)  # the first key beyond this start
+    found = np.minimum(following, len(ordered) - 1)
+    same = (following < len(ordered)) & (ordered[found] // (days + 1) == series)
+    return np.where(same, ordered[found] % (days + 1), days)
+
+
 BLOCK_ELEMENTS = 2_000_000  # (occurrence x day) elements read at once: memory stays bounded
 
 
 def _per_occurrence(gap: np.ndarray, demand: np.ndarray, series: np.ndarray, start: np.ndarray,
-                    rule: RecoveryRule) -> dict[str, np.ndarray]:
+                    until: np.ndarray, rule: RecoveryRule) -> dict[str, np.ndarray]:
     """:func:`event_resilience` of every occurrence, a block of them at a time.
 
     A risk register gives dozens of occurrences per replicate; their series are copied out of
@@ -62,7 +77,7 @@ def _per_occurrence(gap: np.ndarray, demand: np.ndarray, series: np.ndarray, sta
     step = max(1, BLOCK_ELEMENTS // days)
     parts = [event_resilience(gap[series[i:i + step]], demand[series[i:i + step]],
                               start[i:i + step], tolerance=rule.tolerance,
-                              hold_days=rule.hold_days)
+                              hold_days=rule.hold_days, until=until[i:i + step])
              for i in range(0, len(series), step)]
     if not parts:
         return event_resilience(gap[:0], demand[:0], start[:0], tolerance=rule.tolerance,
@@ -100,14 +115,19 @@ def measure(run_daily: tuple[np.ndarray, np.ndarray], twin_daily: tuple[np.ndarr
     gap = shortfall(served, demand, twin_daily[1], twin_daily[0])
     of_event, series, start = occurrences(events, warmup_days, days)
     tolerance, hold = rule.tolerance, rule.hold_days
-    per_occurrence = _per_occurrence(gap, demand, series, start, rule)
+    until = next_starts(series, start, days)
+    per_occurrence = _per_occurrence(gap, demand, series, start, until, rule)
     per_event = {name: np.where(of_event >= 0, values[np.maximum(of_event, 0)], np.nan)
                  if values.size else np.full(len(events), np.nan)
                  for name, values in per_occurrence.items()}
     first = np.full(replicates, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(first, series, start)  # each replicate's earliest occurrence
     first = np.where(first < days, first, -1)
-    per_replicate = event_resilience(gap, demand, first, tolerance=tolerance, hold_days=hold)
+    second = np.full(replicates, days, dtype=np.int64)  # where the first one's window ends
+    later = start > first[series]
+    np.minimum.at(second, series[later], start[later])
+    per_replicate = event_resilience(gap, demand, first, tolerance=tolerance, hold_days=hold,
+                                     until=second)
     per_replicate["fell_short"] = per_replicate.pop("short")
     per_replicate["resilience_loss"] = union_loss(gap, demand, series, start,
                                                   per_occurrence["time_to_recover"])

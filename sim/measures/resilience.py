@@ -12,8 +12,10 @@ the day :math:`S_t`, the twin's :math:`D^0_t, S^0_t`, and an event starting on d
 * the shortfall :math:`g_t = s^0_t - s_t` (points of service the event took that day);
 * a day is **short** when :math:`g_t > \text{tolerance}` (default 0.02, two points);
 * **time to survive** (TTS): days from :math:`t_0` to the first short day (how long demand keeps
-  being met as the twin meets it); where no day is short by the end, TTS is the days to the end
-  and the event made no loss (``short = False``);
+  being met as the twin meets it), looking until the next event of the same series starts (or
+  the end): a shortfall that only begins after a later event is that event's, not this one's.
+  Where no day of that window is short, TTS is the window's length and the event made no loss
+  (``short = False``);
 * **time to recover** (TTR): days from :math:`t_0` to the first day, after the first short day,
   that begins ``hold_days`` days in a row (default 7) that are not short. Where the run ends
   before that, TTR is the days observed to the end and ``censored = True``; an event that was
@@ -116,7 +118,8 @@ def shortfall(served: np.ndarray, demand: np.ndarray, twin_served: np.ndarray,
 
 def event_resilience(gap: np.ndarray, demand: np.ndarray, start: np.ndarray | int, *,
                      tolerance: float = DEFAULT_TOLERANCE,
-                     hold_days: int = DEFAULT_HOLD_DAYS) -> dict[str, np.ndarray]:
+                     hold_days: int = DEFAULT_HOLD_DAYS,
+                     until: np.ndarray | int | None = None) -> dict[str, np.ndarray]:
     """TTS, TTR, censoring and loss of events, from the shortfall against the twin.
 
     Parameters
@@ -129,6 +132,9 @@ def event_resilience(gap: np.ndarray, demand: np.ndarray, start: np.ndarray | in
         Day each series' event starts; -1 where there is none.
     tolerance, hold_days
         See :class:`RecoveryRule`.
+    until : int or ndarray, shape (...), optional
+        Day the next event of each series starts (default: none, the end of the series). A
+        first short day is looked for before it only; once short, recovery is read to the end.
 
     Returns
     -------
@@ -143,8 +149,11 @@ def event_resilience(gap: np.ndarray, demand: np.ndarray, start: np.ndarray | in
     day = np.arange(days)
     after = day >= start[..., None]
     short = (gap > tolerance) & after
-    fell = short.any(axis=-1)
-    first_short = np.where(fell, np.argmax(short, axis=-1), days)
+    limit = np.broadcast_to(np.asarray(days if until is None else until, dtype=np.int64),
+                            gap.shape[:-1])
+    window = short & (day < limit[..., None])
+    fell = window.any(axis=-1)
+    first_short = np.where(fell, np.argmax(window, axis=-1), np.minimum(limit, days))
     recovered_from = _first_calm_run(short, first_short, hold_days)
     censored = fell & (recovered_from >= days)
     end = np.where(fell, np.minimum(recovered_from, days), start)
