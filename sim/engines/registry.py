@@ -5,7 +5,8 @@ chunk's scenario draws (:mod:`sim.compile.scenario`), the warm-up and the record
 every recorded day of the chunk to the recorders as one :class:`~sim.measures.trace.DayBlock`.
 Both shipped engines are built from the same plan and draws, so nothing is re-planned per
 replicate. A new engine (a compiled kernel, a GPU port) plugs in with :func:`register_engine`
-and is then accepted as ``engine=NAME`` everywhere.
+and is then accepted as ``engine=NAME`` everywhere. Worker processes start fresh (``spawn``):
+with ``workers > 1`` register it in a module the workers import, not only in a script.
 """
 
 from __future__ import annotations
