@@ -1,0 +1,304 @@
+"""Investment planner: search the policy library for the cheapest plan that meets a target.
+
+A *decision* is one setting of the policy mapping (``inventory.safety_factor``,
+``sourcing.dynamic``, ``expedite.enabled``, ...) with its range; each carries its cost as the
+policy library defines it (holding, fees, premiums), so a candidate's cost is what a run of it
+costs. Every candidate runs on the **same replicates** (the same seed: common random numbers,
+the batch engine), so differences between candidates are paired, not noise.
+
+The search is Optuna's (TPE for one objective, NSGA-II for several; constraints through
+``Trial.set_constraint``, which both samplers read), stored in SQLite when ``storage`` is
+given: a killed search started again with the same arguments continues where it stopped.
+Trial k draws from a sampler seeded with (seed, k), so a resumed search proposes what an
+uninterrupted one would.
+
+Metrics (per year where they are money; estimates with their standard errors over replicates):
+
+* ``annual_total_cost``: mean total cost x 365 / recorded days;
+* ``fill_rate``: mean fill rate; ``fill_rate_p05``: its 5 % quantile over replicates (the bad
+  year); ``lost_sales_cvar95``: mean of the worst 5 % of replicates' lost sales;
+* ``co2e_per_unit``: kg CO2e per unit served.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from sim.spec.checks import choice, fail
+from sim.spec.units import DAYS_PER_YEAR
+from sim.studies.study import set_path
+
+__all__ = ["METRICS", "Constraint", "Decision", "evaluate", "metric_values", "optimize"]
+
+KINDS = ("float", "int", "bool")
+DIRECTIONS = {"annual_total_cost": "minimize", "fill_rate": "maximize",
+              "fill_rate_p05": "maximize", "lost_sales_cvar95": "minimize",
+              "co2e_per_unit": "minimize"}
+METRICS = tuple(DIRECTIONS)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One setting of the policy to search over.
+
+    Parameters
+    ----------
+    path : str
+        Dotted path in the policy mapping (``inventory.safety_factor``).
+    low, high : float
+        Range of a ``float`` or ``int`` decision.
+    kind : {"float", "int", "bool"}
+        What the setting is.
+    """
+
+    path: str
+    low: float = 0.0
+    high: float = 1.0
+    kind: str = "float"
+
+    def __post_init__(self) -> None:
+        where = f"decision {self.path!r}"
+        if not isinstance(self.path, str) or not self.path:
+            raise fail("decision", "path", self.path, "must be a dotted path of the policy")
+        choice(where, "kind", self.kind, KINDS)
+        if self.kind != "bool" and not (math.isfinite(self.low) and math.isfinite(self.high)
+                                        and self.low < self.high):
+            raise fail(where, "high", self.high, f"must be finite and above low ({self.low})")
+
+    def suggest(self, trial: Any) -> Any:
+        """The value an Optuna trial proposes."""
+        if self.kind == "bool":
+            return trial.suggest_categorical(self.path, [False, True])
+        if self.kind == "int":
+            return trial.suggest_int(self.path, int(self.low), int(self.high))
+        return trial.suggest_float(self.path, float(self.low), float(self.high))
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A metric that must stay on one side of a bound (``fill_rate_p05 >= 0.98``)."""
+
+    metric: str
+    op: str
+    value: float
+
+    def __post_init__(self) -> None:
+        choice("constraint", "metric", self.metric, METRICS)
+        choice("constraint", "op", self.op, (">=", "<="))
+
+    def violation(self, estimate: float) -> float:
+        """How far ``estimate`` is on the wrong side (<= 0: met), as Optuna's constraints."""
+        return self.value - estimate if self.op == ">=" else estimate - self.value
+
+
+def metric_values(dataset: xr.Dataset) -> dict[str, tuple[float, float]]:
+    """(estimate, standard error) of every metric of :data:`METRICS` from one run's KPIs."""
+    days = _days(dataset)
+    cost = dataset.total_cost.values * DAYS_PER_YEAR / days
+    fill = dataset.fill_rate.values
+    lost = dataset.lost_sales.values
+    per_unit = dataset.co2e_kg.values / np.maximum(dataset.served_units.values, 1e-12)
+    n = cost.size
+    tail = max(1, math.ceil(0.05 * n))
+    worst = np.sort(lost)[-tail:]
+    return {
+        "annual_total_cost": (float(cost.mean()), _se(cost)),
+        "fill_rate": (float(fill.mean()), _se(fill)),
+        "fill_rate_p05": (float(np.quantile(fill, 0.05)), _quantile_se(fill, 0.05)),
+        "lost_sales_cvar95": (float(worst.mean()), _se(worst)),
+        "co2e_per_unit": (float(per_unit.mean()), _se(per_unit)),
+    }
+
+
+def _days(dataset: xr.Dataset) -> int:
+    import yaml
+
+    return int(yaml.safe_load(dataset.attrs["config"])["run"]["days"])
+
+
+def _se(values: np.ndarray) -> float:
+    return float(values.std(ddof=1) / math.sqrt(values.size)) if values.size > 1 else math.nan
+
+
+def _quantile_se(values: np.ndarray, q: float) -> float:
+    """Standard error of an empirical quantile, from the spread of order statistics."""
+    n = values.size
+    if n < 10:
+        return math.nan
+    half = math.sqrt(q * (1 - q) / n)  # the quantile's rank moves by about this share
+    low, high = np.quantile(values, [max(0.0, q - half), min(1.0, q + half)])
+    return float((high - low) / 2)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every candidate shares: network, events, horizon, replicates, seed (CRN)."""
+
+    network: Any
+    disruptions: tuple[Any, ...]
+    days: int
+    warmup_days: int
+    replicates: int
+    seed: int
+    base: Mapping[str, Any] = field(default_factory=dict)
+
+
+def evaluate(run: _Run, values: Mapping[str, Any], replicates: int | None = None
+             ) -> tuple[dict[str, tuple[float, float]], dict[str, np.ndarray]]:
+    """Metrics of the base policy with ``values`` set (one run on the shared replicates).
+
+    Returns the (estimate, standard error) of each metric and, per replicate, the annual cost
+    and the fill rate (for paired comparisons between candidates).
+    """
+    from sim.studies.simulate import simulate
+
+    policy = dict(run.base)
+    for path, value in values.items():
+        policy = set_path(policy, path, value)
+    dataset = simulate(run.network, policy=policy, disruptions=list(run.disruptions),
+                       days=run.days, warmup_days=run.warmup_days,
+                       replicates=replicates or run.replicates, seed=run.seed, engine="batch",
+                       record="kpis")
+    per_replicate = {"annual_total_cost": dataset.total_cost.values * DAYS_PER_YEAR / run.days,
+                     "fill_rate": dataset.fill_rate.values}
+    return metric_values(dataset), per_replicate
+
+
+def optimize(network: Any, *, decisions: Sequence[Decision],
+             objectives: Sequence[str] = ("annual_total_cost",),
+             constraints: Sequence[Constraint] = (), budget: int = 40,
+             replicates: int = 200, seed: int = 0, days: int = 365, warmup_days: int = 30,
+             disruptions: Sequence[Any] = (), base_policy: Mapping[str, Any] | None = None,
+             storage: str | None = None, study_name: str = "optimize",
+             progress: Callable[[int, int, float], None] | None = None) -> xr.Dataset:
+    """Search the decisions for the best plans; one entry per candidate evaluated.
+
+    Parameters
+    ----------
+    network : Network or path
+        The network.
+    decisions : sequence of Decision
+        What to search over.
+    objectives : sequence of str
+        Metrics of :data:`METRICS` (each minimised or maximised as it reads).
+    constraints : sequence of Constraint
+        Bounds a plan must meet (on the estimates of the search's replicates).
+    budget : int
+        Candidates evaluated in all (a resumed search counts those already stored).
+    replicates, seed, days, warmup_days, disruptions
+        The run every candidate shares (common random numbers).
+    base_policy : mapping, optional
+        The policy the decisions change (base-stock by default).
+    storage : str, optional
+        SQLite file of the search; with it, a search started again continues.
+    study_name : str
+        Name of the search in the storage.
+    progress : callable, optional
+        Called as ``progress(done, budget, best)`` after each candidate.
+    """
+    import optuna
+
+    from sim.io import load_network
+    from sim.spec.network import Network
+
+    for name in objectives:
+        choice("optimize", "objectives", name, METRICS)
+    net = network if isinstance(network, Network) else load_network(network)
+    run = _Run(net, tuple(disruptions), int(days), int(warmup_days), int(replicates),
+               int(seed), dict(base_policy or {}))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        storage=f"sqlite:///{storage}" if storage else None, study_name=study_name,
+        load_if_exists=True, directions=[DIRECTIONS[o] for o in objectives])
+
+    def objective(trial: Any) -> tuple[float, ...]:
+        values = {d.path: d.suggest(trial) for d in decisions}
+        metrics, per_replicate = evaluate(run, values)
+        for name, (estimate, se) in metrics.items():
+            trial.set_user_attr(name, [estimate, se])
+        for name, series in per_replicate.items():
+            trial.set_user_attr(f"{name}_per_replicate", [float(v) for v in series])
+        violations = [c.violation(metrics[c.metric][0]) for c in constraints]
+        trial.set_user_attr("constraint", violations)
+        for number, value in enumerate(violations):  # feasible when every value is <= 0
+            trial.set_constraint(f"c{number}", value)
+        return tuple(metrics[o][0] for o in objectives)
+
+    done = len([t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE])
+    for number in range(done, int(budget)):
+        study.sampler = _sampler(len(objectives), seed, number)
+        study.optimize(objective, n_trials=1)
+        if progress is not None:
+            progress(number + 1, int(budget), _best(study, objectives))
+    return _candidates(study, decisions, objectives, constraints, run)
+
+
+def _sampler(objectives: int, seed: int, number: int) -> Any:
+    """Trial ``number``'s sampler: seeded by (seed, number), so a resumed search repeats."""
+    import optuna
+
+    trial_seed = int(np.random.SeedSequence([seed, number]).generate_state(1)[0])
+    if objectives > 1:
+        return optuna.samplers.NSGAIISampler(seed=trial_seed)
+    return optuna.samplers.TPESampler(seed=trial_seed, n_startup_trials=8)
+
+
+def _best(study: Any, objectives: Sequence[str]) -> float:
+    values = [t.values[0] for t in study.trials if t.values is not None
+              and all(v <= 0 for v in t.user_attrs.get("constraint", []))]
+    if not values:
+        return math.nan
+    return min(values) if DIRECTIONS[objectives[0]] == "minimize" else max(values)
+
+
+def _indistinguishable(trials: Sequence[Any], objective: str, feasible: Sequence[bool]
+                       ) -> list[bool]:
+    """Candidates whose paired difference from the best feasible one is within its 95 % interval.
+
+    All candidates ran on the same replicates, so each difference is taken replicate by
+    replicate (common random numbers); the decisions of these candidates are the Monte Carlo
+    tolerance of the optimum.
+    """
+    key = f"{objective}_per_replicate"
+    if objective not in ("annual_total_cost", "fill_rate") or not any(feasible):
+        return [False] * len(trials)
+    sign = 1.0 if DIRECTIONS[objective] == "minimize" else -1.0
+    series = [sign * np.asarray(t.user_attrs[key]) for t in trials]
+    best = min((i for i, ok in enumerate(feasible) if ok), key=lambda i: series[i].mean())
+    out = []
+    for values, ok in zip(series, feasible, strict=True):
+        diff = values - series[best]
+        se = diff.std(ddof=1) / math.sqrt(diff.size) if diff.size > 1 else 0.0
+        out.append(bool(ok and diff.mean() <= 1.96 * se))
+    return out
+
+
+def _candidates(study: Any, decisions: Sequence[Decision], objectives: Sequence[str],
+                constraints: Sequence[Constraint], run: _Run) -> xr.Dataset:
+    """One entry per completed trial: decisions, metrics and standard errors, feasibility."""
+    import optuna
+
+    trials = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    data: dict[str, Any] = {}
+    for d in decisions:
+        data[d.path] = ("candidate", [t.params[d.path] for t in trials])
+    for name in METRICS:
+        data[name] = ("candidate", [t.user_attrs[name][0] for t in trials])
+        data[f"{name}_se"] = ("candidate", [t.user_attrs[name][1] for t in trials])
+    feasible = [all(v <= 0 for v in t.user_attrs.get("constraint", [])) for t in trials]
+    data["feasible"] = ("candidate", feasible)
+    pareto = {t.number for t in study.best_trials}
+    data["pareto"] = ("candidate", [t.number in pareto for t in trials])
+    data["indistinguishable"] = ("candidate", _indistinguishable(trials, objectives[0],
+                                                                 feasible))
+    out = xr.Dataset(data, coords={"candidate": [t.number for t in trials]})
+    out.attrs.update(objectives=list(objectives), replicates=run.replicates, seed=run.seed,
+                     days=run.days, budget=len(trials),
+                     constraints=[f"{c.metric} {c.op} {c.value}" for c in constraints])
+    return out

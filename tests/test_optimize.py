@@ -1,0 +1,73 @@
+"""The investment planner against an analytic optimum, its resume, and its input checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import sim
+from sim.studies.optimize import Constraint, Decision, optimize
+
+H, P = 0.001, 0.009  # holding and backorder cost per unit-day: critical fractile 0.9
+
+
+def single_stage_with_costs() -> sim.Network:
+    """A stage with holding h and backorder cost p per unit-day; nothing else costs anything."""
+    return sim.Network(
+        name="newsvendor", unmet_demand="backorder",
+        nodes=[sim.Node("source", "supplier", "x", holding_cost_rate=0.0),
+               sim.Node("stage", "warehouse", "x", unit_value=1.0,
+                        holding_cost_rate=H * 365)],
+        lanes=[sim.Lane("supply", "source", "stage", lead_time_days=3, cost_per_unit=0.0,
+                        pipeline_owner="seller")],
+        demand=[sim.DemandZone("customers", "stage", mean=100.0, sd=20.0,
+                               backorder_cost_per_unit_day=P, shortage_cost_per_unit=0.0)])
+
+
+def analytic_cost(z: float) -> float:
+    """Annual cost of base-stock at z: sigma sqrt(tau) (h (z + L(z)) + p L(z)), tau = 4 days."""
+    loss = stats.norm.pdf(z) - z * (1 - stats.norm.cdf(z))
+    return 20.0 * np.sqrt(4.0) * (H * (z + loss) + P * loss) * 365
+
+
+def test_the_safety_factor_found_is_the_critical_fractile() -> None:
+    """z* = Phi^-1(p / (p + h)) within the tolerance the search reports; cost within 1 %."""
+    found = optimize(single_stage_with_costs(),
+                     decisions=[Decision("inventory.safety_factor", 0.0, 3.0)], budget=30,
+                     replicates=20, days=2000, warmup_days=50, seed=3)
+    z_star = stats.norm.ppf(P / (P + H))
+    best = int(np.argmin(found.annual_total_cost.values))
+    tied = found["inventory.safety_factor"].values[found.indistinguishable.values]
+    assert tied.min() <= z_star <= tied.max()  # the paired 95 % interval's set of optima
+    assert found.annual_total_cost.values[best] == pytest.approx(analytic_cost(z_star), rel=0.01)
+
+
+def small(storage: Path, budget: int) -> sim.Network:
+    return optimize(single_stage_with_costs(),
+                    decisions=[Decision("inventory.safety_factor", 0.0, 3.0),
+                               Decision("expedite.enabled", kind="bool")],
+                    constraints=[Constraint("fill_rate", ">=", 0.95)], budget=budget,
+                    replicates=4, days=200, warmup_days=20, seed=1, storage=str(storage))
+
+
+def test_a_stopped_search_resumes_and_proposes_what_an_unbroken_one_would(tmp_path) -> None:
+    first = small(tmp_path / "resumed.db", 5)
+    resumed = small(tmp_path / "resumed.db", 10)
+    unbroken = small(tmp_path / "unbroken.db", 10)
+    assert first.sizes["candidate"] == 5 and resumed.sizes["candidate"] == 10
+    for name in ("inventory.safety_factor", "annual_total_cost", "fill_rate", "feasible"):
+        np.testing.assert_array_equal(resumed[name].values, unbroken[name].values)
+
+
+@pytest.mark.parametrize("make, fragment", [
+    (lambda: Decision("inventory.safety_factor", 2.0, 1.0), "must be finite and above low"),
+    (lambda: Decision("inventory.safety_factor", kind="real"), "kind = 'real'"),
+    (lambda: Constraint("fil_rate", ">=", 0.9), "metric = 'fil_rate'"),
+    (lambda: Constraint("fill_rate", ">", 0.9), "op = '>'"),
+])
+def test_bad_decisions_and_constraints_are_refused(make, fragment: str) -> None:
+    with pytest.raises(sim.ConfigError, match=fragment):
+        make()
