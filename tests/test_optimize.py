@@ -71,3 +71,23 @@ def test_a_stopped_search_resumes_and_proposes_what_an_unbroken_one_would(tmp_pa
 def test_bad_decisions_and_constraints_are_refused(make, fragment: str) -> None:
     with pytest.raises(sim.ConfigError, match=fragment):
         make()
+
+
+def test_the_recommendation_is_the_cheapest_plan_whose_target_holds_with_confidence() -> None:
+    target = Constraint("fill_rate", ">=", 0.99)
+    found = optimize(single_stage_with_costs(),
+                     decisions=[Decision("inventory.safety_factor", 0.0, 3.0)],
+                     constraints=[target], budget=16, replicates=10, days=1000,
+                     warmup_days=50, seed=5, confirm_replicates=30, confirm_top=4)
+    assert found.recommended.values.sum() == 1
+    best = int(np.flatnonzero(found.recommended.values)[0])
+    assert found.confirmed_feasible.values[best]
+    fill = found.fill_rate.values[best]
+    assert fill >= 0.99
+    confirmed = found.confirmed_feasible.values
+    cost = found.confirmed_annual_total_cost.values
+    assert not (confirmed & (cost < cost[best])).any()  # nothing cheaper holds the target
+    unconstrained = stats.norm.ppf(P / (P + H))
+    assert found["inventory.safety_factor"].values[best] > unconstrained  # the target binds
+    assert np.isfinite(found.cost_vs_base.values[best])
+    assert found.attrs["confirm_replicates"] == 30

@@ -176,6 +176,7 @@ def optimize(network: Any, *, decisions: Sequence[Decision],
              replicates: int = 200, seed: int = 0, days: int = 365, warmup_days: int = 30,
              disruptions: Sequence[Any] = (), base_policy: Mapping[str, Any] | None = None,
              storage: str | None = None, study_name: str = "optimize",
+             confirm_replicates: int | None = None, confirm_top: int = 5,
              progress: Callable[[int, int, float], None] | None = None) -> xr.Dataset:
     """Search the decisions for the best plans; one entry per candidate evaluated.
 
@@ -199,6 +200,13 @@ def optimize(network: Any, *, decisions: Sequence[Decision],
         SQLite file of the search; with it, a search started again continues.
     study_name : str
         Name of the search in the storage.
+    confirm_replicates : int, optional
+        Re-run the best ``confirm_top`` feasible candidates (and the base policy) with this many
+        replicates (default: 5x the search's) and recommend the best one whose constraints hold
+        with 95 % confidence; its paired difference from the base policy and from its nearest
+        rival come with 95 % intervals.
+    confirm_top : int
+        Candidates re-run.
     progress : callable, optional
         Called as ``progress(done, budget, best)`` after each candidate.
     """
@@ -236,7 +244,77 @@ def optimize(network: Any, *, decisions: Sequence[Decision],
         study.optimize(objective, n_trials=1)
         if progress is not None:
             progress(number + 1, int(budget), _best(study, objectives))
-    return _candidates(study, decisions, objectives, constraints, run)
+    result = _candidates(study, decisions, objectives, constraints, run)
+    confirmed = int(confirm_replicates or 5 * run.replicates)
+    return _confirm(result, decisions, objectives, constraints, run, confirmed, confirm_top)
+
+
+def _confirm(result: xr.Dataset, decisions: Sequence[Decision], objectives: Sequence[str],
+             constraints: Sequence[Constraint], run: _Run, replicates: int,
+             top: int) -> xr.Dataset:
+    """Re-run the best feasible candidates with more replicates; mark the recommendation.
+
+    Every re-run uses the same seed, so its replicates are the search's and more, and the
+    differences between candidates (and against the base policy) are paired.
+    """
+    objective = objectives[0]
+    sign = 1.0 if DIRECTIONS[objective] == "minimize" else -1.0
+    order = np.argsort(sign * result[objective].values)
+    chosen = [int(i) for i in order if result.feasible.values[i]][:top]
+    base_metrics, base_series = evaluate(run, {}, replicates)
+    n = result.sizes["candidate"]
+    confirmed = {name: np.full(n, np.nan) for name in (f"confirmed_{objective}",
+                                                       f"confirmed_{objective}_se",
+                                                       "cost_vs_base", "cost_vs_base_low",
+                                                       "cost_vs_base_high")}
+    confirmed_ok = np.zeros(n, dtype=bool)
+    series: dict[int, np.ndarray] = {}
+    for i in chosen:
+        values = {d.path: _plain_value(result[d.path].values[i]) for d in decisions}
+        metrics, per_replicate = evaluate(run, values, replicates)
+        series[i] = per_replicate["annual_total_cost"]
+        confirmed[f"confirmed_{objective}"][i], confirmed[f"confirmed_{objective}_se"][i] = \
+            metrics[objective]
+        low, mean, high = _paired(series[i], base_series["annual_total_cost"])
+        confirmed["cost_vs_base_low"][i], confirmed["cost_vs_base"][i], \
+            confirmed["cost_vs_base_high"][i] = low, mean, high
+        confirmed_ok[i] = all(_holds(c, *metrics[c.metric]) for c in constraints)
+    out = result.copy()
+    for name, values in confirmed.items():
+        out[name] = ("candidate", values)
+    out["confirmed_feasible"] = ("candidate", confirmed_ok)
+    ranked = [i for i in chosen if confirmed_ok[i]]
+    ranked.sort(key=lambda i: sign * confirmed[f"confirmed_{objective}"][i])
+    recommended = np.zeros(n, dtype=bool)
+    if ranked:
+        recommended[ranked[0]] = True
+        if len(ranked) > 1:
+            low, mean, high = _paired(series[ranked[1]], series[ranked[0]])
+            out.attrs.update(rival=int(out.candidate.values[ranked[1]]),
+                             rival_cost_difference=[low, mean, high])
+    out["recommended"] = ("candidate", recommended)
+    out.attrs.update(confirm_replicates=replicates,
+                     base_annual_total_cost=list(base_metrics["annual_total_cost"]))
+    return out
+
+
+def _plain_value(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _holds(constraint: Constraint, estimate: float, se: float) -> bool:
+    """The constraint holds at the one-sided 95 % confidence bound of the estimate."""
+    margin = 1.645 * (se if math.isfinite(se) else 0.0)
+    bound = estimate - margin if constraint.op == ">=" else estimate + margin
+    return constraint.violation(bound) <= 0
+
+
+def _paired(values: np.ndarray, reference: np.ndarray) -> tuple[float, float, float]:
+    """Mean paired difference (values - reference) over shared replicates, with its 95 % CI."""
+    diff = values - reference
+    half = 1.96 * diff.std(ddof=1) / math.sqrt(diff.size) if diff.size > 1 else math.nan
+    mean = float(diff.mean())
+    return mean - half, mean, mean + half
 
 
 def _sampler(objectives: int, seed: int, number: int) -> Any:
