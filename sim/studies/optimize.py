@@ -55,12 +55,15 @@ class Decision:
         Range of a ``float`` or ``int`` decision.
     kind : {"float", "int", "bool"}
         What the setting is.
+    step : float, optional
+        Grid step of a ``float`` decision (values low, low + step, ..., high).
     """
 
     path: str
     low: float = 0.0
     high: float = 1.0
     kind: str = "float"
+    step: float | None = None
 
     def __post_init__(self) -> None:
         where = f"decision {self.path!r}"
@@ -70,6 +73,8 @@ class Decision:
         if self.kind != "bool" and not (math.isfinite(self.low) and math.isfinite(self.high)
                                         and self.low < self.high):
             raise fail(where, "high", self.high, f"must be finite and above low ({self.low})")
+        if self.step is not None and not (math.isfinite(self.step) and self.step > 0):
+            raise fail(where, "step", self.step, "must be a number > 0")
 
     def suggest(self, trial: Any) -> Any:
         """The value an Optuna trial proposes."""
@@ -77,7 +82,18 @@ class Decision:
             return trial.suggest_categorical(self.path, [False, True])
         if self.kind == "int":
             return trial.suggest_int(self.path, int(self.low), int(self.high))
-        return trial.suggest_float(self.path, float(self.low), float(self.high))
+        return trial.suggest_float(self.path, float(self.low), float(self.high), step=self.step)
+
+    def grid(self) -> list[Any]:
+        """Every value of a finite decision (bool, int, or float with a step)."""
+        if self.kind == "bool":
+            return [False, True]
+        if self.kind == "int":
+            return list(range(int(self.low), int(self.high) + 1))
+        if self.step is None:
+            raise fail(f"decision {self.path!r}", "step", None, "a float needs a step for a grid")
+        count = math.floor((self.high - self.low) / self.step + 1e-9) + 1
+        return [float(self.low + k * self.step) for k in range(count)]
 
 
 @dataclass(frozen=True)
