@@ -116,3 +116,27 @@ def test_on_the_demo_the_search_agrees_with_an_exhaustive_grid(tmp_path) -> None
     diff = grid[chosen][1]["annual_total_cost"] - grid[best][1]["annual_total_cost"]
     half = 1.96 * diff.std(ddof=1) / np.sqrt(diff.size)
     assert chosen == best or diff.mean() <= half, (chosen, best, diff.mean(), half)
+
+
+def test_the_command_line_search_resumes_and_refuses_other_settings(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    import xarray as xr
+
+    def run(*overrides: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "sim", "experiment=enterprise_optimize", "run.days=60",
+             "run.warmup_days=10", "study.confirm_replicates=8", *overrides],
+            cwd=tmp_path, capture_output=True, text=True, check=False)
+
+    first = run("engine.replicates=4", "study.budget=3", f"hydra.run.dir={tmp_path / 'a'}")
+    assert first.returncode == 0, first.stderr[-2000:]
+    again = run("engine.replicates=4", "study.budget=5", f"hydra.run.dir={tmp_path / 'b'}")
+    assert again.returncode == 0, again.stderr[-2000:]
+    with xr.open_dataset(tmp_path / "b" / "optimize.nc", engine="h5netcdf") as found:
+        assert found.sizes["candidate"] == 5  # three from the first run, two new
+    other = run("engine.replicates=6", "study.budget=5", f"hydra.run.dir={tmp_path / 'c'}")
+    assert other.returncode == 2
+    assert "replicates = 6: differs from the stored search's (4)" in other.stdout + other.stderr
+    assert (tmp_path / "outputs" / "optimize" / "enterprise_optimize.db").is_file()

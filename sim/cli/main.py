@@ -15,6 +15,7 @@ import re
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +186,12 @@ def _run(cfg: Any) -> None:
     started = time.perf_counter()
     try:
         data: Any = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+        from sim.studies.optimize import optimize_plan
+
+        optimization = optimize_plan(data)
+        if optimization is not None:
+            _run_optimize(optimization, cfg, started)
+            return
         plan = build_study(data)
         if plan is not None:
             _run_study(plan, cfg, started)
@@ -219,6 +226,55 @@ def _run(cfg: Any) -> None:
     _print_summary(dataset, spec, paths, time.perf_counter() - started)
     if status:
         sys.exit(status)
+
+
+def _run_optimize(plan: Any, cfg: Any, started: float) -> None:
+    """Search the decisions (resuming a stored search), then write and print what it found."""
+    from hydra.core.hydra_config import HydraConfig
+    from rich.console import Console
+    from tqdm.auto import tqdm
+
+    from sim.engines.results import save_dataset
+
+    console = Console()
+    storage = Path(plan.storage or Path.cwd() / "outputs" / "optimize" / f"{plan.name}.db")
+    storage.parent.mkdir(parents=True, exist_ok=True)
+    plan = replace(plan, storage=str(storage))
+    console.print(f"optimize {plan.name}: {len(plan.decisions)} decisions, budget "
+                  f"{plan.budget} candidates x {plan.replicates} replicates (the same for "
+                  f"all), search stored in {storage}")
+    with tqdm(total=plan.budget, unit="plan", disable=None) as bar:
+        def progress(done: int, budget: int, best: float) -> None:
+            bar.n = done
+            bar.set_postfix_str(f"best {plan.objectives[0]} {best:,.4g}")
+            bar.refresh()
+
+        result = plan.run(progress)
+    out = Path(HydraConfig.get().runtime.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"candidates": save_dataset(result, out / "optimize.nc"),
+             "resolved config": _save_config(cfg, out)}
+    console.print(_recommendation(result, plan))
+    console.print(f"{time.perf_counter() - started:.1f} s")
+    for label, path in paths.items():
+        console.print(f"{label}: {path}")
+
+
+def _recommendation(result: Any, plan: Any) -> str:
+    """The recommendation in one sentence, with its paired interval against the base policy."""
+    chosen = [i for i, r in enumerate(result.recommended.values) if r]
+    target = ", ".join(result.attrs.get("constraints") or []) or "no constraint"
+    if not chosen:
+        return (f"no candidate meets {target} with 95 % confidence on "
+                f"{result.attrs['confirm_replicates']} replicates: widen the decisions or the "
+                "budget")
+    i = chosen[0]
+    settings = ", ".join(f"{d.path} = {result[d.path].values[i]}" for d in plan.decisions)
+    low, mean, high = (float(result[k].values[i]) for k in
+                       ("cost_vs_base_low", "cost_vs_base", "cost_vs_base_high"))
+    return (f"recommended ({target}, 95 % confidence on {result.attrs['confirm_replicates']} "
+            f"replicates): {settings}; it costs {mean:,.0f} a year more than the base policy "
+            f"(95 % interval {low:,.0f} to {high:,.0f}; negative: it saves)")
 
 
 def _omegaconf_message(error: Exception) -> str:

@@ -110,6 +110,14 @@ class StudyConfig:
     workers: int = 2
     scheduler: Any = None
     kpis: list[str] = field(default_factory=lambda: ["lost_sales", "total_cost"])
+    # kind optimize (sim.studies.optimize): what to search, for what, within what
+    decisions: list[Any] = field(default_factory=list)
+    objectives: list[str] = field(default_factory=lambda: ["annual_total_cost"])
+    constraints: list[Any] = field(default_factory=list)
+    budget: int = 40
+    storage: Any = None
+    confirm_replicates: Any = None
+    confirm_top: int = 5
 
 
 @dataclass
@@ -290,7 +298,7 @@ def _compared(entries: Any, baseline: str) -> tuple[Any, ...]:
 
 
 
-STUDY_KINDS = ("none", "grid", "sobol", "morris")
+STUDY_KINDS = ("none", "grid", "sobol", "morris", "optimize")
 RUN_SECTIONS = ("network", "disruption", "policy", "engine", "run")
 
 
@@ -325,7 +333,7 @@ def build_study(data: Mapping[str, Any]) -> StudyPlan | None:
     kind = options.get("kind", "none")
     if kind not in STUDY_KINDS:
         raise ConfigError(Issue("study", "kind", kind, f"must be one of {', '.join(STUDY_KINDS)}"))
-    if kind == "none":
+    if kind in ("none", "optimize"):  # an optimisation is built by sim.studies.optimize
         return None
     key = "values" if kind == "grid" else "range"
     parameters: dict[str, Any] = {}

@@ -22,6 +22,7 @@ Metrics (per year where they are money; estimates with their standard errors ove
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +35,8 @@ from sim.spec.checks import choice, fail
 from sim.spec.units import DAYS_PER_YEAR
 from sim.studies.study import set_path
 
-__all__ = ["METRICS", "Constraint", "Decision", "evaluate", "metric_values", "optimize"]
+__all__ = ["METRICS", "Constraint", "Decision", "OptimizePlan", "evaluate", "metric_values",
+           "optimize", "optimize_plan"]
 
 KINDS = ("float", "int", "bool")
 DIRECTIONS = {"annual_total_cost": "minimize", "fill_rate": "maximize",
@@ -241,6 +243,8 @@ def optimize(network: Any, *, decisions: Sequence[Decision],
         storage=f"sqlite:///{storage}" if storage else None, study_name=study_name,
         load_if_exists=True, directions=[DIRECTIONS[o] for o in objectives])
 
+    _check_manifest(study, _manifest(run, decisions, objectives, constraints), storage)
+
     def objective(trial: Any) -> tuple[float, ...]:
         values = {d.path: d.suggest(trial) for d in decisions}
         metrics, per_replicate = evaluate(run, values)
@@ -333,6 +337,35 @@ def _paired(values: np.ndarray, reference: np.ndarray) -> tuple[float, float, fl
     return mean - half, mean, mean + half
 
 
+def _manifest(run: _Run, decisions: Sequence[Decision], objectives: Sequence[str],
+              constraints: Sequence[Constraint]) -> dict[str, Any]:
+    """What a stored search's candidates were evaluated under (a resume must match it)."""
+    from sim.io.provenance import network_sha256
+    from sim.spec.disruptions import disruption_to_mapping
+
+    return json.loads(json.dumps({
+        "network": network_sha256(run.network),
+        "disruptions": [disruption_to_mapping(d) for d in run.disruptions],
+        "days": run.days, "warmup_days": run.warmup_days, "replicates": run.replicates,
+        "seed": run.seed, "base_policy": run.base,
+        "decisions": [[d.path, d.kind, d.low, d.high, d.step] for d in decisions],
+        "objectives": list(objectives),
+        "constraints": [[c.metric, c.op, c.value] for c in constraints]}, default=str))
+
+
+def _check_manifest(study: Any, manifest: dict[str, Any], storage: str | None) -> None:
+    """Refuse to resume a stored search under other settings (its candidates would not pair)."""
+    stored = study.user_attrs.get("manifest")
+    if stored is None:
+        study.set_user_attr("manifest", manifest)
+        return
+    for key, value in manifest.items():
+        if stored.get(key) != value:
+            raise fail(f"optimize storage {storage}", key, value,
+                       f"differs from the stored search's ({stored.get(key)!r}): start a new "
+                       "study name or storage, or run with the stored settings")
+
+
 def _sampler(objectives: int, seed: int, number: int) -> Any:
     """Trial ``number``'s sampler: seeded by (seed, number), so a resumed search repeats."""
     import optuna
@@ -396,3 +429,90 @@ def _candidates(study: Any, decisions: Sequence[Decision], objectives: Sequence[
                      days=run.days, budget=len(trials),
                      constraints=[f"{c.metric} {c.op} {c.value}" for c in constraints])
     return out
+
+
+@dataclass(frozen=True)
+class OptimizePlan:
+    """An optimisation built from a config (``study.kind: optimize``)."""
+
+    name: str
+    network: Any
+    disruptions: tuple[Any, ...]
+    base_policy: Mapping[str, Any]
+    decisions: tuple[Decision, ...]
+    objectives: tuple[str, ...]
+    constraints: tuple[Constraint, ...]
+    budget: int
+    replicates: int
+    seed: int
+    days: int
+    warmup_days: int
+    storage: str | None
+    confirm_replicates: int | None
+    confirm_top: int
+
+    def run(self, progress: Callable[[int, int, float], None] | None = None) -> xr.Dataset:
+        """Search, confirm and recommend (:func:`optimize`)."""
+        return optimize(self.network, decisions=self.decisions, objectives=self.objectives,
+                        constraints=self.constraints, budget=self.budget,
+                        replicates=self.replicates, seed=self.seed, days=self.days,
+                        warmup_days=self.warmup_days, disruptions=self.disruptions,
+                        base_policy=self.base_policy, storage=self.storage,
+                        study_name=self.name, confirm_replicates=self.confirm_replicates,
+                        confirm_top=self.confirm_top, progress=progress)
+
+
+def _constraint(entry: Any, position: int) -> Constraint:
+    """A constraint from ``{metric, op, value}`` or the text ``"fill_rate_p05 >= 0.98"``."""
+    if isinstance(entry, str):
+        parts = entry.split()
+        if len(parts) != 3:
+            raise fail(f"study.constraints[{position}]", "", entry,
+                       "write a constraint as 'METRIC >= VALUE' or 'METRIC <= VALUE'")
+        try:
+            return Constraint(parts[0], parts[1], float(parts[2]))
+        except ValueError:
+            raise fail(f"study.constraints[{position}]", "value", parts[2],
+                       "must be a number") from None
+    if isinstance(entry, Mapping):
+        return Constraint(str(entry.get("metric")), str(entry.get("op")),
+                          float(entry.get("value", math.nan)))
+    raise fail(f"study.constraints[{position}]", "", entry, "must be a mapping or a text")
+
+
+def optimize_plan(data: Mapping[str, Any]) -> OptimizePlan | None:
+    """The optimisation of a resolved config, or ``None`` when ``study.kind`` is not optimize.
+
+    ``study.decisions`` lists ``{path, low, high, kind, step}`` with paths in the policy
+    (``inventory.safety_factor``); the run sections give the network, the events, the base
+    policy, the horizon, the seed and the replicates every candidate shares.
+    """
+    from sim.studies.config import build_run
+
+    options = dict(data.get("study") or {})
+    if options.get("kind") != "optimize":
+        return None
+    spec = build_run(data)
+    decisions = []
+    for position, entry in enumerate(options.get("decisions") or []):
+        if not isinstance(entry, Mapping) or "path" not in entry:
+            raise fail(f"study.decisions[{position}]", "", entry, "needs a path (and low, "
+                       "high, kind, step as it needs)")
+        decisions.append(Decision(**{k: entry[k] for k in ("path", "low", "high", "kind",
+                                                           "step") if k in entry}))
+    if not decisions:
+        raise fail("study", "decisions", [], "list at least one decision")
+    storage = options.get("storage")
+    confirm = options.get("confirm_replicates")
+    return OptimizePlan(
+        name=str(options.get("name") or "optimize"), network=spec.network,
+        disruptions=tuple(spec.disruptions), base_policy=spec.policy.to_mapping(),
+        decisions=tuple(decisions),
+        objectives=tuple(options.get("objectives") or ("annual_total_cost",)),
+        constraints=tuple(_constraint(c, i)
+                          for i, c in enumerate(options.get("constraints") or [])),
+        budget=int(options.get("budget", 40)), replicates=spec.replicates, seed=spec.seed,
+        days=spec.days, warmup_days=spec.warmup_days,
+        storage=str(storage) if storage else None,
+        confirm_replicates=int(confirm) if confirm else None,
+        confirm_top=int(options.get("confirm_top", 5)))
