@@ -26,7 +26,7 @@ import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -39,9 +39,9 @@ __all__ = ["METRICS", "Constraint", "Decision", "OptimizePlan", "evaluate", "met
            "optimize", "optimize_plan"]
 
 KINDS = ("float", "int", "bool")
-DIRECTIONS = {"annual_total_cost": "minimize", "fill_rate": "maximize",
-              "fill_rate_p05": "maximize", "lost_sales_cvar95": "minimize",
-              "co2e_per_unit": "minimize"}
+DIRECTIONS: dict[str, Literal["minimize", "maximize"]] = {
+    "annual_total_cost": "minimize", "fill_rate": "maximize", "fill_rate_p05": "maximize",
+    "lost_sales_cvar95": "minimize", "co2e_per_unit": "minimize"}
 METRICS = tuple(DIRECTIONS)
 
 
@@ -300,8 +300,8 @@ def _confirm(result: xr.Dataset, decisions: Sequence[Decision], objectives: Sequ
             confirmed["cost_vs_base_high"][i] = low, mean, high
         confirmed_ok[i] = all(_holds(c, *metrics[c.metric]) for c in constraints)
     out = result.copy()
-    for name, values in confirmed.items():
-        out[name] = ("candidate", values)
+    for name, column in confirmed.items():
+        out[name] = ("candidate", column)
     out["confirmed_feasible"] = ("candidate", confirmed_ok)
     ranked = [i for i in chosen if confirmed_ok[i]]
     ranked.sort(key=lambda i: sign * confirmed[f"confirmed_{objective}"][i])
