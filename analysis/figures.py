@@ -626,3 +626,38 @@ def sensitivity_indices(indices: xr.Dataset, kpi: str | None = None) -> plt.Figu
                  f"{indices.attrs.get('points', '?')} points)")
     fig.tight_layout()
     return fig
+
+
+def optimize_front(result: xr.Dataset, *, service: str = "fill_rate_p05") -> plt.Figure:
+    """Every plan of an optimisation: annual cost against service, the Pareto front and the pick.
+
+    Grey: candidates that miss a constraint; blue: those that meet it; the line joins the plans
+    no other beats on both cost and service; the star is the recommendation and the cross the
+    base policy's cost (the service axis' value of the base is not run in the search).
+    """
+    style.theme()
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    cost = result.annual_total_cost.values
+    level = result[service].values
+    feasible = result.feasible.values.astype(bool)
+    ax.scatter(level[~feasible], cost[~feasible], color="#bdbdbd", s=24, label="misses the target")
+    ax.scatter(level[feasible], cost[feasible], color="#0173b2", s=28, label="meets the target")
+    order = np.argsort(-level)
+    front, cheapest = [], np.inf
+    for i in order:  # from the best service down: a plan is on the front if it is cheaper
+        if cost[i] < cheapest:
+            front.append(i)
+            cheapest = cost[i]
+    ax.plot(level[front], cost[front], color="#0173b2", lw=1, alpha=0.6, label="Pareto front")
+    picked = np.flatnonzero(result.recommended.values) if "recommended" in result else []
+    if len(picked):
+        ax.scatter(level[picked], cost[picked], marker="*", s=220, color="#d55e00",
+                   zorder=5, label="recommended")
+    base = result.attrs.get("base_annual_total_cost")
+    if base:
+        ax.axhline(base[0], color=style.BASELINE_COLOUR, lw=1, ls="--", label="base policy's cost")
+    ax.set_xlabel(service.replace("_", " "))
+    ax.set_ylabel("total cost a year")
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig

@@ -254,6 +254,16 @@ def _run_optimize(plan: Any, cfg: Any, started: float) -> None:
     out.mkdir(parents=True, exist_ok=True)
     paths = {"candidates": save_dataset(result, out / "optimize.nc"),
              "resolved config": _save_config(cfg, out)}
+    import matplotlib.pyplot as plt
+
+    from analysis.figures import optimize_front
+    from sim.engines.results import save_figure_atomic
+
+    service = next((c.metric for c in plan.constraints if c.metric != "annual_total_cost"),
+                   "fill_rate")
+    paths["figure"] = save_figure_atomic(optimize_front(result, service=service),
+                                         out / "optimize.png", dpi=120)
+    plt.close("all")
     console.print(_recommendation(result, plan))
     console.print(f"{time.perf_counter() - started:.1f} s")
     for label, path in paths.items():
@@ -270,11 +280,12 @@ def _recommendation(result: Any, plan: Any) -> str:
                 "budget")
     i = chosen[0]
     settings = ", ".join(f"{d.path} = {result[d.path].values[i]}" for d in plan.decisions)
-    low, mean, high = (float(result[k].values[i]) for k in
-                       ("cost_vs_base_low", "cost_vs_base", "cost_vs_base_high"))
+    spend, loss = (tuple(float(result[f"{name}{end}"].values[i]) for end in ("_low", "", "_high"))
+                   for name in ("spend_vs_base", "loss_avoided"))
     return (f"recommended ({target}, 95 % confidence on {result.attrs['confirm_replicates']} "
-            f"replicates): {settings}; it costs {mean:,.0f} a year more than the base policy "
-            f"(95 % interval {low:,.0f} to {high:,.0f}; negative: it saves)")
+            f"replicates): {settings}. It spends {spend[1]:,.0f} a year more than the base "
+            f"policy (95 % interval {spend[0]:,.0f} to {spend[2]:,.0f}) and avoids "
+            f"{loss[1]:,.0f} a year of shortage penalties ({loss[0]:,.0f} to {loss[2]:,.0f}).")
 
 
 def _omegaconf_message(error: Exception) -> str:

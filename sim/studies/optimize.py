@@ -39,6 +39,10 @@ __all__ = ["METRICS", "Constraint", "Decision", "OptimizePlan", "evaluate", "met
            "optimize", "optimize_plan"]
 
 KINDS = ("float", "int", "bool")
+# paired differences against the base policy, per year: (per-replicate series, base first)
+PAIRED = {"cost_vs_base": ("annual_total_cost", False),  # candidate - base: added cost
+          "spend_vs_base": ("annual_spend", False),  # what the plan spends (not penalties)
+          "loss_avoided": ("annual_loss", True)}  # base - candidate: penalties avoided
 DIRECTIONS: dict[str, Literal["minimize", "maximize"]] = {
     "annual_total_cost": "minimize", "fill_rate": "maximize", "fill_rate_p05": "maximize",
     "lost_sales_cvar95": "minimize", "co2e_per_unit": "minimize"}
@@ -183,7 +187,10 @@ def evaluate(run: _Run, values: Mapping[str, Any], replicates: int | None = None
                        days=run.days, warmup_days=run.warmup_days,
                        replicates=replicates or run.replicates, seed=run.seed, engine="batch",
                        record="kpis")
-    per_replicate = {"annual_total_cost": dataset.total_cost.values * DAYS_PER_YEAR / run.days,
+    year = DAYS_PER_YEAR / run.days
+    loss = dataset.shortage_cost_total.values * year  # penalties of demand not served
+    cost = dataset.total_cost.values * year
+    per_replicate = {"annual_total_cost": cost, "annual_loss": loss, "annual_spend": cost - loss,
                      "fill_rate": dataset.fill_rate.values}
     return metric_values(dataset), per_replicate
 
@@ -283,10 +290,9 @@ def _confirm(result: xr.Dataset, decisions: Sequence[Decision], objectives: Sequ
     chosen = [int(i) for i in order if result.feasible.values[i]][:top]
     base_metrics, base_series = evaluate(run, {}, replicates)
     n = result.sizes["candidate"]
-    confirmed = {name: np.full(n, np.nan) for name in (f"confirmed_{objective}",
-                                                       f"confirmed_{objective}_se",
-                                                       "cost_vs_base", "cost_vs_base_low",
-                                                       "cost_vs_base_high")}
+    names = [f"confirmed_{objective}", f"confirmed_{objective}_se"]
+    names += [f"{name}{end}" for name in PAIRED for end in ("_low", "", "_high")]
+    confirmed = {name: np.full(n, np.nan) for name in names}
     confirmed_ok = np.zeros(n, dtype=bool)
     series: dict[int, np.ndarray] = {}
     for i in chosen:
@@ -295,9 +301,11 @@ def _confirm(result: xr.Dataset, decisions: Sequence[Decision], objectives: Sequ
         series[i] = per_replicate["annual_total_cost"]
         confirmed[f"confirmed_{objective}"][i], confirmed[f"confirmed_{objective}_se"][i] = \
             metrics[objective]
-        low, mean, high = _paired(series[i], base_series["annual_total_cost"])
-        confirmed["cost_vs_base_low"][i], confirmed["cost_vs_base"][i], \
-            confirmed["cost_vs_base_high"][i] = low, mean, high
+        for name, (key, against_base) in PAIRED.items():
+            pair = (base_series[key], per_replicate[key]) if against_base else \
+                (per_replicate[key], base_series[key])
+            for end, value in zip(("_low", "", "_high"), _paired(*pair), strict=True):
+                confirmed[f"{name}{end}"][i] = value
         confirmed_ok[i] = all(_holds(c, *metrics[c.metric]) for c in constraints)
     out = result.copy()
     for name, column in confirmed.items():
