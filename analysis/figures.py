@@ -649,7 +649,8 @@ def optimize_front(result: xr.Dataset, *, service: str = "fill_rate_p05") -> plt
             front.append(i)
             cheapest = cost[i]
     ax.plot(level[front], cost[front], color="#0173b2", lw=1, alpha=0.6, label="Pareto front")
-    picked = np.flatnonzero(result.recommended.values) if "recommended" in result else []
+    picked = (np.flatnonzero(result.recommended.values) if "recommended" in result
+              else np.zeros(0, dtype=int))
     if len(picked):
         ax.scatter(level[picked], cost[picked], marker="*", s=220, color="#d55e00",
                    zorder=5, label="recommended")

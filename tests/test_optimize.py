@@ -140,3 +140,18 @@ def test_the_command_line_search_resumes_and_refuses_other_settings(tmp_path) ->
     assert other.returncode == 2
     assert "replicates = 6: differs from the stored search's (4)" in other.stdout + other.stderr
     assert (tmp_path / "outputs" / "optimize" / "enterprise_optimize.db").is_file()
+
+
+def test_candidates_run_on_dask_workers_and_repeat_for_the_same_workers(tmp_path) -> None:
+    def search(name: str) -> sim.Network:
+        return optimize(single_stage_with_costs(),
+                        decisions=[Decision("inventory.safety_factor", 0.0, 3.0)], budget=4,
+                        replicates=4, days=200, warmup_days=20, seed=1, workers=2,
+                        storage=str(tmp_path / f"{name}.db"), confirm_replicates=4)
+
+    first, second = search("one"), search("two")
+    assert first.sizes["candidate"] == 4
+    np.testing.assert_array_equal(first["inventory.safety_factor"].values,
+                                  second["inventory.safety_factor"].values)
+    np.testing.assert_array_equal(first.annual_total_cost.values,
+                                  second.annual_total_cost.values)

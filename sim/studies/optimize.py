@@ -33,7 +33,7 @@ import xarray as xr
 
 from sim.spec.checks import choice, fail
 from sim.spec.units import DAYS_PER_YEAR
-from sim.studies.study import set_path
+from sim.studies.study import _Runner, set_path
 
 __all__ = ["METRICS", "Constraint", "Decision", "OptimizePlan", "evaluate", "metric_values",
            "optimize", "optimize_plan"]
@@ -202,6 +202,7 @@ def optimize(network: Any, *, decisions: Sequence[Decision],
              disruptions: Sequence[Any] = (), base_policy: Mapping[str, Any] | None = None,
              storage: str | None = None, study_name: str = "optimize",
              confirm_replicates: int | None = None, confirm_top: int = 5,
+             workers: int = 0, scheduler: str | None = None,
              progress: Callable[[int, int, float], None] | None = None) -> xr.Dataset:
     """Search the decisions for the best plans; one entry per candidate evaluated.
 
@@ -232,6 +233,10 @@ def optimize(network: Any, *, decisions: Sequence[Decision],
         rival come with 95 % intervals.
     confirm_top : int
         Candidates re-run.
+    workers, scheduler
+        Dask workers of a ``LocalCluster`` (0: evaluate in this process), or the address of a
+        running scheduler. Each round asks one candidate per worker and evaluates them at once;
+        the proposals then depend on the number of workers, and are the same again for it.
     progress : callable, optional
         Called as ``progress(done, budget, best)`` after each candidate.
     """
@@ -252,9 +257,8 @@ def optimize(network: Any, *, decisions: Sequence[Decision],
 
     _check_manifest(study, _manifest(run, decisions, objectives, constraints), storage)
 
-    def objective(trial: Any) -> tuple[float, ...]:
-        values = {d.path: d.suggest(trial) for d in decisions}
-        metrics, per_replicate = evaluate(run, values)
+    def record(trial: Any, outcome: tuple[dict[str, Any], dict[str, np.ndarray]]) -> None:
+        metrics, per_replicate = outcome
         for name, (estimate, se) in metrics.items():
             trial.set_user_attr(name, [estimate, se])
         for name, series in per_replicate.items():
@@ -263,17 +267,37 @@ def optimize(network: Any, *, decisions: Sequence[Decision],
         trial.set_user_attr("constraint", violations)
         for number, value in enumerate(violations):  # feasible when every value is <= 0
             trial.set_constraint(f"c{number}", value)
-        return tuple(metrics[o][0] for o in objectives)
+        study.tell(trial, [metrics[o][0] for o in objectives])
 
-    done = len([t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE])
-    for number in range(done, int(budget)):
-        study.sampler = _sampler(len(objectives), seed, number)
-        study.optimize(objective, n_trials=1)
-        if progress is not None:
-            progress(number + 1, int(budget), _best(study, objectives))
+    states = optuna.trial.TrialState
+    for stale in [t for t in study.trials if t.state == states.RUNNING]:  # a killed search's
+        study.tell(stale.number, state=states.FAIL)
+    done = len([t for t in study.trials if t.state == states.COMPLETE])
+    with _Runner(workers, scheduler) as runner:
+        while done < int(budget):
+            batch = []
+            for number in range(done, min(int(budget), done + max(1, int(workers)))):
+                study.sampler = _sampler(len(objectives), seed, number)
+                trial = study.ask()
+                batch.append((trial, {d.path: d.suggest(trial) for d in decisions}))
+            for (trial, _), outcome in zip(batch, _evaluate_all(runner, run, batch),
+                                           strict=True):
+                record(trial, outcome)
+            done += len(batch)
+            if progress is not None:
+                progress(done, int(budget), _best(study, objectives))
     result = _candidates(study, decisions, objectives, constraints, run)
     confirmed = int(confirm_replicates or 5 * run.replicates)
     return _confirm(result, decisions, objectives, constraints, run, confirmed, confirm_top)
+
+
+def _evaluate_all(runner: _Runner, run: _Run, batch: list[tuple[Any, dict[str, Any]]]
+                  ) -> list[tuple[dict[str, Any], dict[str, np.ndarray]]]:
+    """Evaluate a batch of candidates: on the Dask workers when there are any, else here."""
+    if runner.client is None:
+        return [evaluate(run, values) for _, values in batch]
+    futures = [runner.client.submit(evaluate, run, values, pure=False) for _, values in batch]
+    return runner.client.gather(futures)
 
 
 def _confirm(result: xr.Dataset, decisions: Sequence[Decision], objectives: Sequence[str],
@@ -458,6 +482,8 @@ class OptimizePlan:
     storage: str | None
     confirm_replicates: int | None
     confirm_top: int
+    workers: int = 0
+    scheduler: str | None = None
 
     def run(self, progress: Callable[[int, int, float], None] | None = None) -> xr.Dataset:
         """Search, confirm and recommend (:func:`optimize`)."""
@@ -467,7 +493,8 @@ class OptimizePlan:
                         warmup_days=self.warmup_days, disruptions=self.disruptions,
                         base_policy=self.base_policy, storage=self.storage,
                         study_name=self.name, confirm_replicates=self.confirm_replicates,
-                        confirm_top=self.confirm_top, progress=progress)
+                        confirm_top=self.confirm_top, workers=self.workers,
+                        scheduler=self.scheduler, progress=progress)
 
 
 def _constraint(entry: Any, position: int) -> Constraint:
@@ -523,4 +550,5 @@ def optimize_plan(data: Mapping[str, Any]) -> OptimizePlan | None:
         days=spec.days, warmup_days=spec.warmup_days,
         storage=str(storage) if storage else None,
         confirm_replicates=int(confirm) if confirm else None,
-        confirm_top=int(options.get("confirm_top", 5)))
+        confirm_top=int(options.get("confirm_top", 5)),
+        workers=int(options.get("workers", 2)), scheduler=options.get("scheduler"))
