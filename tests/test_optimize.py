@@ -155,3 +155,23 @@ def test_candidates_run_on_dask_workers_and_repeat_for_the_same_workers(tmp_path
                                   second["inventory.safety_factor"].values)
     np.testing.assert_array_equal(first.annual_total_cost.values,
                                   second.annual_total_cost.values)
+
+
+def test_the_cluster_planners_preset_runs_end_to_end(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    import xarray as xr
+
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "sim", "experiment=cluster_optimize", "engine.replicates=4",
+         "run.days=40", "run.warmup_days=5", "study.budget=3", "study.confirm_replicates=4",
+         "study.workers=0", f"hydra.run.dir={out}"],
+        cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "recommended" in result.stdout or "no candidate meets" in result.stdout
+    with xr.open_dataset(out / "optimize.nc", engine="h5netcdf") as found:
+        assert found.sizes["candidate"] == 3
+        assert {"reserves.0.units", "sourcing.dynamic", "feasible", "pareto"} <= set(found)
+    assert (out / "optimize.png").is_file()

@@ -25,6 +25,11 @@ def test_every_experiment_runs_at_its_full_size(experiment: str, tmp_path: Path)
     result = run_cli(f"experiment={experiment}", f"hydra.run.dir={tmp_path}",
                      f"hydra.sweep.dir={tmp_path / 'multirun'}", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
+    if experiment.endswith("_optimize"):  # a search: its candidates and the Pareto figure
+        (found,) = tmp_path.rglob("optimize.nc")
+        with xr.open_dataset(found, engine="h5netcdf") as opened:
+            assert opened.sizes["candidate"] == opened.attrs["budget"]
+        return
     datasets = sorted(tmp_path.rglob("results.nc"))
     assert datasets, "no dataset written"
     with xr.open_dataset(datasets[0], engine="h5netcdf") as opened:
