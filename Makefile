@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/bench_engines.py
 	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/python benchmarks/bench_optimize.py
 
 docs-images: $(STAMP)
 	$(BIN)/python docs/make_images.py

@@ -15,7 +15,6 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -190,7 +189,9 @@ def _run(cfg: Any) -> None:
 
         optimization = optimize_plan(data)
         if optimization is not None:
-            _run_optimize(optimization, cfg, started)
+            from sim.cli.optimize import run_optimize
+
+            run_optimize(optimization, cfg, started)
             return
         plan = build_study(data)
         if plan is not None:
@@ -226,66 +227,6 @@ def _run(cfg: Any) -> None:
     _print_summary(dataset, spec, paths, time.perf_counter() - started)
     if status:
         sys.exit(status)
-
-
-def _run_optimize(plan: Any, cfg: Any, started: float) -> None:
-    """Search the decisions (resuming a stored search), then write and print what it found."""
-    from hydra.core.hydra_config import HydraConfig
-    from rich.console import Console
-    from tqdm.auto import tqdm
-
-    from sim.engines.results import save_dataset
-
-    console = Console()
-    storage = Path(plan.storage or Path.cwd() / "outputs" / "optimize" / f"{plan.name}.db")
-    storage.parent.mkdir(parents=True, exist_ok=True)
-    plan = replace(plan, storage=str(storage))
-    console.print(f"optimize {plan.name}: {len(plan.decisions)} decisions, budget "
-                  f"{plan.budget} candidates x {plan.replicates} replicates (the same for "
-                  f"all), search stored in {storage}")
-    with tqdm(total=plan.budget, unit="plan", disable=None) as bar:
-        def progress(done: int, budget: int, best: float) -> None:
-            bar.n = done
-            bar.set_postfix_str(f"best {plan.objectives[0]} {best:,.4g}")
-            bar.refresh()
-
-        result = plan.run(progress)
-    out = Path(HydraConfig.get().runtime.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"candidates": save_dataset(result, out / "optimize.nc"),
-             "resolved config": _save_config(cfg, out)}
-    import matplotlib.pyplot as plt
-
-    from analysis.figures import optimize_front
-    from sim.engines.results import save_figure_atomic
-
-    service = next((c.metric for c in plan.constraints if c.metric != "annual_total_cost"),
-                   "fill_rate")
-    paths["figure"] = save_figure_atomic(optimize_front(result, service=service),
-                                         out / "optimize.png", dpi=120)
-    plt.close("all")
-    console.print(_recommendation(result, plan))
-    console.print(f"{time.perf_counter() - started:.1f} s")
-    for label, path in paths.items():
-        console.print(f"{label}: {path}")
-
-
-def _recommendation(result: Any, plan: Any) -> str:
-    """The recommendation in one sentence, with its paired interval against the base policy."""
-    chosen = [i for i, r in enumerate(result.recommended.values) if r]
-    target = ", ".join(result.attrs.get("constraints") or []) or "no constraint"
-    if not chosen:
-        return (f"no candidate meets {target} with 95 % confidence on "
-                f"{result.attrs['confirm_replicates']} replicates: widen the decisions or the "
-                "budget")
-    i = chosen[0]
-    settings = ", ".join(f"{d.path} = {result[d.path].values[i]}" for d in plan.decisions)
-    spend, loss = (tuple(float(result[f"{name}{end}"].values[i]) for end in ("_low", "", "_high"))
-                   for name in ("spend_vs_base", "loss_avoided"))
-    return (f"recommended ({target}, 95 % confidence on {result.attrs['confirm_replicates']} "
-            f"replicates): {settings}. It spends {spend[1]:,.0f} a year more than the base "
-            f"policy (95 % interval {spend[0]:,.0f} to {spend[2]:,.0f}) and avoids "
-            f"{loss[1]:,.0f} a year of shortage penalties ({loss[0]:,.0f} to {loss[2]:,.0f}).")
 
 
 def _omegaconf_message(error: Exception) -> str:
