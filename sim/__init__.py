@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     )
     from sim.studies.attribution import attribute
     from sim.studies.criticality import criticality_scan
+    from sim.studies.optimize import Constraint, Decision, optimize
     from sim.studies.simulate import calm_twin, rerun, simulate, simulate_policies
 
 
@@ -60,7 +61,9 @@ _EXPORTS = {
     "BaseStockPolicy": "sim.spec.policy",
     "CapacityWarning": "sim.spec.errors",
     "ConfigError": "sim.spec.errors",
+    "Constraint": "sim.studies.optimize",
     "CorrelatedOutages": "sim.spec.disruptions",
+    "Decision": "sim.studies.optimize",
     "DemandShock": "sim.spec.disruptions",
     "DemandZone": "sim.spec.network",
     "Duration": "sim.spec.disruptions",
@@ -97,6 +100,7 @@ _EXPORTS = {
     "exposure": "sim.measures.exposure",
     "load_network": "sim.io",
     "load_risk_register": "sim.io.risk_register",
+    "optimize": "sim.studies.optimize",
     "package_version": "sim.io.provenance",
     "plan_policy": "sim.compile.plan",
     "register_engine": "sim.engines.registry",
@@ -112,7 +116,9 @@ __all__ = [
     "BaseStockPolicy",
     "CapacityWarning",
     "ConfigError",
+    "Constraint",
     "CorrelatedOutages",
+    "Decision",
     "DemandShock",
     "DemandZone",
     "Duration",
@@ -150,6 +156,7 @@ __all__ = [
     "exposure",
     "load_network",
     "load_risk_register",
+    "optimize",
     "plan_policy",
     "policy_from_mapping",
     "register_engine",

@@ -178,3 +178,15 @@ def test_the_cluster_planners_preset_runs_end_to_end(tmp_path) -> None:
     assert (out / "optimize.png").is_file()
     text = (out / "report.html").read_text(encoding="utf-8")
     assert "Investment planner: cluster_optimize" in text and "How the search ran" in text
+
+
+def test_a_choice_decision_turns_a_measure_on_and_off() -> None:
+    """Pooling on (groups by item) or off, as a choice; the dataset says the value chosen."""
+    demo = sim.load_network(Path(__file__).parents[1] / "configs/network/demo.yaml")
+    found = optimize(demo, decisions=[Decision("pooling.groups", kind="choice",
+                                               choices=["@by_item", []])],
+                     budget=3, replicates=4, days=60, warmup_days=10, seed=1,
+                     confirm_replicates=4)
+    assert set(found["pooling.groups"].values) <= {'"@by_item"', "[]"}
+    with pytest.raises(sim.ConfigError, match="list two values or more"):
+        Decision("pooling.groups", kind="choice", choices=["@by_item"])

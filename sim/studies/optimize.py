@@ -38,7 +38,7 @@ from sim.studies.study import _Runner, set_path
 __all__ = ["METRICS", "Constraint", "Decision", "OptimizePlan", "evaluate", "metric_values",
            "optimize", "optimize_plan"]
 
-KINDS = ("float", "int", "bool")
+KINDS = ("float", "int", "bool", "choice")
 # paired differences against the base policy, per year: (per-replicate series, base first)
 PAIRED = {"cost_vs_base": ("annual_total_cost", False),  # candidate - base: added cost
           "spend_vs_base": ("annual_spend", False),  # what the plan spends (not penalties)
@@ -63,6 +63,9 @@ class Decision:
         What the setting is.
     step : float, optional
         Grid step of a ``float`` decision (values low, low + step, ..., high).
+    choices : sequence, optional
+        The values of a ``choice`` decision (``pooling.groups``: ``["@by_item", []]`` is pooling
+        on or off).
     """
 
     path: str
@@ -70,12 +73,18 @@ class Decision:
     high: float = 1.0
     kind: str = "float"
     step: float | None = None
+    choices: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
         where = f"decision {self.path!r}"
         if not isinstance(self.path, str) or not self.path:
             raise fail("decision", "path", self.path, "must be a dotted path of the policy")
         choice(where, "kind", self.kind, KINDS)
+        object.__setattr__(self, "choices", tuple(self.choices))
+        if self.kind == "choice":
+            if len(self.choices) < 2:
+                raise fail(where, "choices", list(self.choices), "list two values or more")
+            return
         if self.kind != "bool" and not (math.isfinite(self.low) and math.isfinite(self.high)
                                         and self.low < self.high):
             raise fail(where, "high", self.high, f"must be finite and above low ({self.low})")
@@ -86,6 +95,9 @@ class Decision:
         """The value an Optuna trial proposes."""
         if self.kind == "bool":
             return trial.suggest_categorical(self.path, [False, True])
+        if self.kind == "choice":  # Optuna stores categories as text: pick by position
+            position = trial.suggest_categorical(self.path, list(range(len(self.choices))))
+            return self.choices[position]
         if self.kind == "int":
             return trial.suggest_int(self.path, int(self.low), int(self.high))
         return trial.suggest_float(self.path, float(self.low), float(self.high), step=self.step)
@@ -94,6 +106,8 @@ class Decision:
         """Every value of a finite decision (bool, int, or float with a step)."""
         if self.kind == "bool":
             return [False, True]
+        if self.kind == "choice":
+            return list(self.choices)
         if self.kind == "int":
             return list(range(int(self.low), int(self.high) + 1))
         if self.step is None:
@@ -321,7 +335,7 @@ def _confirm(result: xr.Dataset, decisions: Sequence[Decision], objectives: Sequ
     confirmed_ok = np.zeros(n, dtype=bool)
     series: dict[int, np.ndarray] = {}
     for i in chosen:
-        values = {d.path: _plain_value(result[d.path].values[i]) for d in decisions}
+        values = {d.path: _decided(d, result[d.path].values[i]) for d in decisions}
         metrics, per_replicate = evaluate(run, values, replicates)
         series[i] = per_replicate["annual_total_cost"]
         confirmed[f"confirmed_{objective}"][i], confirmed[f"confirmed_{objective}_se"][i] = \
@@ -344,15 +358,28 @@ def _confirm(result: xr.Dataset, decisions: Sequence[Decision], objectives: Sequ
         if len(ranked) > 1:
             low, mean, high = _paired(series[ranked[1]], series[ranked[0]])
             out.attrs.update(rival=int(out.candidate.values[ranked[1]]),
-                             rival_cost_difference=[low, mean, high])
+                             rival_cost_difference=[low, mean, high],
+                             replicates_needed=_replicates_needed(series[ranked[1]]
+                                                                  - series[ranked[0]]))
     out["recommended"] = ("candidate", recommended)
     out.attrs.update(confirm_replicates=replicates,
                      base_annual_total_cost=list(base_metrics["annual_total_cost"]))
     return out
 
 
-def _plain_value(value: Any) -> Any:
+def _decided(decision: Decision, value: Any) -> Any:
+    """A candidate's value of a decision, back from the dataset (choices are stored as JSON)."""
+    if decision.kind == "choice":
+        return json.loads(str(value))
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _replicates_needed(diff: np.ndarray) -> int:
+    """Replicates for the paired 95 % interval of ``diff`` to exclude zero (its mean, its sd)."""
+    mean, sd = abs(float(diff.mean())), float(diff.std(ddof=1)) if diff.size > 1 else 0.0
+    if mean == 0:
+        return -1  # no number of replicates tells them apart: they are the same plan here
+    return max(2, math.ceil((1.96 * sd / mean) ** 2))
 
 
 def _holds(constraint: Constraint, estimate: float, se: float) -> bool:
@@ -447,7 +474,10 @@ def _candidates(study: Any, decisions: Sequence[Decision], objectives: Sequence[
     trials = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     data: dict[str, Any] = {}
     for d in decisions:
-        data[d.path] = ("candidate", [t.params[d.path] for t in trials])
+        chosen = [t.params[d.path] for t in trials]
+        if d.kind == "choice":  # the value as text (its position is what Optuna searched)
+            chosen = [json.dumps(d.choices[int(position)]) for position in chosen]
+        data[d.path] = ("candidate", chosen)
     for name in METRICS:
         data[name] = ("candidate", [t.user_attrs[name][0] for t in trials])
         data[f"{name}_se"] = ("candidate", [t.user_attrs[name][1] for t in trials])
@@ -535,7 +565,7 @@ def optimize_plan(data: Mapping[str, Any]) -> OptimizePlan | None:
             raise fail(f"study.decisions[{position}]", "", entry, "needs a path (and low, "
                        "high, kind, step as it needs)")
         decisions.append(Decision(**{k: entry[k] for k in ("path", "low", "high", "kind",
-                                                           "step") if k in entry}))
+                                                           "step", "choices") if k in entry}))
     if not decisions:
         raise fail("study", "decisions", [], "list at least one decision")
     storage = options.get("storage")
