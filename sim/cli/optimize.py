@@ -24,7 +24,7 @@ def run_optimize(plan: Any, cfg: Any, started: float) -> None:
     storage.parent.mkdir(parents=True, exist_ok=True)
     plan = replace(plan, storage=str(storage))
     console.print(f"optimize {plan.name}: {len(plan.decisions)} decisions, budget "
-                  f"{plan.budget} candidates x {plan.replicates} replicates (the same for "
+                  f"{plan.budget} candidates x {plan.spec.replicates} replicates (the same for "
                   f"all), search stored in {storage}")
     with tqdm(total=plan.budget, unit="plan", disable=None) as bar:
         def progress(done: int, budget: int, best: float) -> None:

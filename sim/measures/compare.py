@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import xarray as xr
@@ -115,6 +115,17 @@ def _signature(dataset: xr.Dataset) -> tuple:
             json.dumps(config.get("disruptions"), sort_keys=True, default=str),
             run.get("days"), run.get("warmup_days"), dataset.attrs.get("seed"),
             tuple(int(r) for r in dataset.replicate.values))
+
+
+def _with_baseline(runs: Any, baseline: str | None, where: str) -> tuple[xr.Dataset, str]:
+    """The runs combined (checked for common random numbers) and the baseline, checked."""
+    data = combine(runs)
+    names = [str(p) for p in data.policy.values]
+    baseline = baseline if baseline is not None else names[0]
+    if baseline not in names:
+        raise ConfigError(Issue(where, "baseline", baseline,
+                                f"not one of the runs ({', '.join(names)})"))
+    return data, baseline
 
 
 def combine(runs: Mapping[str, xr.Dataset] | Sequence[xr.Dataset] | xr.Dataset
@@ -226,12 +237,8 @@ def compare(runs: Mapping[str, xr.Dataset] | Sequence[xr.Dataset] | xr.Dataset,
         strategy is better, ties half), ``significant`` (the t interval excludes 0),
         ``better`` (+1 better, -1 worse, 0 no clear difference), ``replicates_needed``.
     """
-    data = combine(runs)
+    data, baseline = _with_baseline(runs, baseline, "compare")
     names = [str(p) for p in data.policy.values]
-    baseline = baseline if baseline is not None else names[0]
-    if baseline not in names:
-        raise ConfigError(Issue("compare", "baseline", baseline,
-                                f"not one of the runs ({', '.join(names)})"))
     kpis = list(kpis) if kpis is not None else [k for k in DEFAULT_KPIS if k in data]
     unknown = [k for k in kpis if k not in data]
     if unknown:
@@ -319,12 +326,7 @@ def cost_benefit(runs: Mapping[str, xr.Dataset] | Sequence[xr.Dataset] | xr.Data
     stochastic events or a risk register, or without a twin (the expected annual cost, loss
     and net saving with their intervals; the per-event columns are NaN).
     """
-    data = combine(runs)
-    names = [str(p) for p in data.policy.values]
-    baseline = baseline if baseline is not None else names[0]
-    if baseline not in names:
-        raise ConfigError(Issue("cost_benefit", "baseline", baseline,
-                                f"not one of the runs ({', '.join(names)})"))
+    data, baseline = _with_baseline(runs, baseline, "cost_benefit")
     days = recorded_days(data)
     year = DAYS_PER_YEAR / days
     operating = data.total_cost - data.shortage_cost_total

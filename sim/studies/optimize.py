@@ -31,6 +31,7 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
+from sim.measures.compare import recorded_days
 from sim.spec.checks import choice, fail
 from sim.spec.units import DAYS_PER_YEAR
 from sim.studies.study import _Runner, set_path
@@ -135,8 +136,7 @@ class Constraint:
 
 def metric_values(dataset: xr.Dataset) -> dict[str, tuple[float, float]]:
     """(estimate, standard error) of every metric of :data:`METRICS` from one run's KPIs."""
-    days = _days(dataset)
-    cost = dataset.total_cost.values * DAYS_PER_YEAR / days
+    cost = dataset.total_cost.values * DAYS_PER_YEAR / recorded_days(dataset)
     fill = dataset.fill_rate.values
     lost = dataset.lost_sales.values
     per_unit = dataset.co2e_kg.values / np.maximum(dataset.served_units.values, 1e-12)
@@ -150,12 +150,6 @@ def metric_values(dataset: xr.Dataset) -> dict[str, tuple[float, float]]:
         "lost_sales_cvar95": (float(worst.mean()), _se(worst)),
         "co2e_per_unit": (float(per_unit.mean()), _se(per_unit)),
     }
-
-
-def _days(dataset: xr.Dataset) -> int:
-    import yaml
-
-    return int(yaml.safe_load(dataset.attrs["config"])["run"]["days"])
 
 
 def _se(values: np.ndarray) -> float:
@@ -201,7 +195,7 @@ def evaluate(run: _Run, values: Mapping[str, Any], replicates: int | None = None
                        days=run.days, warmup_days=run.warmup_days,
                        replicates=replicates or run.replicates, seed=run.seed, engine="batch",
                        record="kpis")
-    year = DAYS_PER_YEAR / run.days
+    year = DAYS_PER_YEAR / recorded_days(dataset)
     loss = dataset.shortage_cost_total.values * year  # penalties of demand not served
     cost = dataset.total_cost.values * year
     per_replicate = {"annual_total_cost": cost, "annual_loss": loss, "annual_spend": cost - loss,
@@ -499,17 +493,11 @@ class OptimizePlan:
     """An optimisation built from a config (``study.kind: optimize``)."""
 
     name: str
-    network: Any
-    disruptions: tuple[Any, ...]
-    base_policy: Mapping[str, Any]
+    spec: Any  # the RunSpec every candidate shares (network, events, base policy, horizon)
     decisions: tuple[Decision, ...]
     objectives: tuple[str, ...]
     constraints: tuple[Constraint, ...]
     budget: int
-    replicates: int
-    seed: int
-    days: int
-    warmup_days: int
     storage: str | None
     confirm_replicates: int | None
     confirm_top: int
@@ -518,11 +506,12 @@ class OptimizePlan:
 
     def run(self, progress: Callable[[int, int, float], None] | None = None) -> xr.Dataset:
         """Search, confirm and recommend (:func:`optimize`)."""
-        return optimize(self.network, decisions=self.decisions, objectives=self.objectives,
+        spec = self.spec
+        return optimize(spec.network, decisions=self.decisions, objectives=self.objectives,
                         constraints=self.constraints, budget=self.budget,
-                        replicates=self.replicates, seed=self.seed, days=self.days,
-                        warmup_days=self.warmup_days, disruptions=self.disruptions,
-                        base_policy=self.base_policy, storage=self.storage,
+                        replicates=spec.replicates, seed=spec.seed, days=spec.days,
+                        warmup_days=spec.warmup_days, disruptions=spec.disruptions,
+                        base_policy=spec.policy.to_mapping(), storage=self.storage,
                         study_name=self.name, confirm_replicates=self.confirm_replicates,
                         confirm_top=self.confirm_top, workers=self.workers,
                         scheduler=self.scheduler, progress=progress)
@@ -571,15 +560,11 @@ def optimize_plan(data: Mapping[str, Any]) -> OptimizePlan | None:
     storage = options.get("storage")
     confirm = options.get("confirm_replicates")
     return OptimizePlan(
-        name=str(options.get("name") or "optimize"), network=spec.network,
-        disruptions=tuple(spec.disruptions), base_policy=spec.policy.to_mapping(),
-        decisions=tuple(decisions),
+        name=str(options.get("name") or "optimize"), spec=spec, decisions=tuple(decisions),
         objectives=tuple(options.get("objectives") or ("annual_total_cost",)),
         constraints=tuple(_constraint(c, i)
                           for i, c in enumerate(options.get("constraints") or [])),
-        budget=int(options.get("budget", 40)), replicates=spec.replicates, seed=spec.seed,
-        days=spec.days, warmup_days=spec.warmup_days,
-        storage=str(storage) if storage else None,
+        budget=int(options.get("budget", 40)), storage=str(storage) if storage else None,
         confirm_replicates=int(confirm) if confirm else None,
         confirm_top=int(options.get("confirm_top", 5)),
         workers=int(options.get("workers", 2)), scheduler=options.get("scheduler"))
