@@ -102,7 +102,7 @@ def everything_on(network: sim.Network) -> tuple[list, sim.Policy]:
                       "by_kind": {"supplier": {"safety_factor": 0.5}}},
         "sourcing": {"dynamic": True, "detection_delay_days": 2,
                      "backup": {"activation_lag_days": 2, "premium_per_unit": 1.0,
-                                "reservation_fee_per_day": 3.0}},
+                                "reservation_fee_per_day": 3.0, "public_share": 0.5}},
         "forecast": {"method": "exp_smoothing", "alpha": 0.3, "signal": "pos",
                      "info_delay_days": 1, "vmi": serving[:1]},
         "expedite": {"enabled": True},
@@ -111,7 +111,7 @@ def everything_on(network: sim.Network) -> tuple[list, sim.Policy]:
                       "release_per_day": 20}],
         "shared_warehouses": [{"id": "cluster_store", "members": [maker.id],
                                "item": maker.bom[0][0], "units": 200, "fee_per_day": 5}],
-        "early_warning": {"notice_days": 3},
+        "early_warning": {"notice_days": 3, "fee_per_notice_day": 2.0, "public_share": 1.0},
         "green": {"prefer_low_emission": 0.5},
     })
     return shocks, policy

@@ -19,12 +19,8 @@ from sim.compile.shares import apply_green_factors, apply_static_shares
 from sim.spec.checks import fail
 from sim.spec.errors import CapacityWarning
 from sim.spec.network import Lane, Network, Node
-from sim.spec.policy import (
-    FORECAST_METHODS,
-    INVENTORY_RULES,
-    NEVER,
-    Policy,
-)
+from sim.spec.policy import INVENTORY_RULES, NEVER, Policy
+from sim.spec.policy_rules import FORECAST_METHODS
 from sim.spec.units import DAYS_PER_YEAR
 
 __all__ = [
@@ -134,12 +130,23 @@ class PolicyPlan:
     reserve_release: np.ndarray  # (node,) units/day
     reserve_holding_rate: np.ndarray  # (node,) per day of unit value
     reserve_release_cost: np.ndarray  # (node,) money/unit
-    fee_per_day: np.ndarray  # (node,): fixed fees (reservations, shared warehouses)
+    fee_per_day: np.ndarray  # (node,): fixed fees (reservations, shared warehouses, notice)
+    public_fee_per_day: np.ndarray  # (node,): the part of those a public budget pays
+    public_reserve_share: np.ndarray  # (node,): public share of reserve holding and release
+    public_node_share: np.ndarray  # (node,): public share of all a node costs (shared
+    # warehouses)
 
     @property
     def uses_reserves(self) -> bool:
         """Whether any node holds an emergency reserve."""
         return bool((self.reserve_units > 0).any())
+
+    @property
+    def public_costs(self) -> bool:
+        """Whether a public budget pays for any measure (``public_cost``)."""
+        reserves = self.public_reserve_share * self.reserve_units
+        return bool(self.public_fee_per_day.any() or reserves.any()
+                    or self.public_node_share.any())
 
     @property
     def uses_pooling(self) -> bool:
@@ -194,6 +201,7 @@ def _plan(policy: Policy, network: Network) -> PolicyPlan:
     policy = resolve_rules(policy, network)
     network = _add_shared_warehouses(policy, network)
     network = apply_green_factors(policy, network)
+    network = _apply_backup_capacity(policy, network)
     network = apply_static_shares(policy, network)
     layout = Layout.of(network)
     _warn_overloads(layout)
@@ -209,21 +217,22 @@ def _plan(policy: Policy, network: Network) -> PolicyPlan:
     lag[backup & same_source] = policy.sourcing.switch_over_days
     if not (policy.sourcing.backups or policy.shared_warehouses):
         lag[backup] = NEVER  # reallocation among primaries only
-    fee = np.zeros(e)
-    fee[backup] = policy.sourcing.backup.activation_fee
+    from_warehouse = _warehouse_lanes(policy, layout)
+    fee = np.zeros(e)  # supplier terms; a shared warehouse charges its own freight
+    fee[backup & ~from_warehouse] = policy.sourcing.backup.activation_fee
     fee[backup & same_source] = policy.sourcing.switch_cost
     premium = np.zeros(e)
-    premium[backup & ~same_source] = policy.sourcing.backup.premium_per_unit
+    premium[backup & ~same_source & ~from_warehouse] = policy.sourcing.backup.premium_per_unit
     premium[role == 2] = policy.expedite.premium_per_unit
     for mode, extra in policy.green.mode_premium_per_unit.items():
         premium[np.array([lane.mode == mode for lane in network.lanes], dtype=bool)] += extra
-    fee_per_day = np.zeros(n)
-    reservation = policy.sourcing.backup.reservation_fee_per_day
-    if reservation > 0:
-        np.add.at(fee_per_day, layout.lane_target[backup & ~same_source], reservation)
+    contracted = _contracted_backups(policy, layout, backup & ~same_source)
+    lag[backup & ~same_source & ~contracted & ~from_warehouse] = NEVER
+    if not policy.dynamic_sourcing:  # static shares never activate a backup: no contract
+        lag[backup] = NEVER
+    contracted &= lag != NEVER
+    fees = _running_fees(policy, layout, contracted)
     index = network.node_index
-    for warehouse in policy.shared_warehouses:
-        fee_per_day[index[warehouse.id]] += warehouse.fee_per_day
     method, pos, delay = _forecast_settings(policy, layout)
     group = np.full(n, -1, dtype=np.int64)
     for g, members in enumerate(policy.pooling.groups):
@@ -234,7 +243,8 @@ def _plan(policy: Policy, network: Network) -> PolicyPlan:
             if group[index[node]] >= 0:
                 raise fail("policy.pooling", f"groups[{g}]", node, "a node pools in one group")
             group[index[node]] = g
-    reserve = {key: np.zeros(n) for key in ("units", "threshold", "release", "rate", "cost")}
+    reserve = {key: np.zeros(n)
+               for key in ("units", "threshold", "release", "rate", "cost", "public")}
     for i, r in enumerate(policy.reserves):
         if r.node not in index:
             raise fail(f"policy.reserves[{i}]", "node", r.node,
@@ -245,6 +255,7 @@ def _plan(policy: Policy, network: Network) -> PolicyPlan:
         reserve["release"][k] = r.release_per_day
         reserve["rate"][k] = r.holding_cost_rate / DAYS_PER_YEAR
         reserve["cost"][k] = r.release_cost_per_unit
+        reserve["public"][k] = r.public_share
     warned = tuple(policy.early_warning.kinds)
     return PolicyPlan(
         policy=policy, network=network, layout=layout, levels=levels, share=share,
@@ -265,8 +276,83 @@ def _plan(policy: Policy, network: Network) -> PolicyPlan:
         pool_group=group, pool_cost=float(policy.pooling.cost_per_unit),
         reserve_units=reserve["units"], reserve_threshold=reserve["threshold"],
         reserve_release=reserve["release"], reserve_holding_rate=reserve["rate"],
-        reserve_release_cost=reserve["cost"], fee_per_day=fee_per_day,
+        reserve_release_cost=reserve["cost"], fee_per_day=fees["all"],
+        public_fee_per_day=fees["public"], public_reserve_share=reserve["public"],
+        public_node_share=fees["node_share"],
     )
+
+
+def _apply_backup_capacity(policy: Policy, network: Network) -> Network:
+    """The network with the capacity contracted on backup lanes (``sourcing.backup``)."""
+    backup = policy.sourcing.backup
+    lanes = {lane.id: lane for lane in network.lanes}
+    for key in ("lanes", "capacity_per_day"):
+        for lane_id in getattr(backup, key) or ():
+            lane = lanes.get(lane_id)
+            if lane is None:
+                raise fail("policy.sourcing.backup", key, lane_id,
+                           f"not a lane of network {network.name!r}")
+            if lane.role != "backup":
+                raise fail("policy.sourcing.backup", key, lane_id,
+                           f"a {lane.role} lane; only backup lanes are contracted")
+    if not backup.capacity_per_day:
+        return network
+    capacity = backup.capacity_per_day
+    return network.replace(lanes=tuple(
+        replace(lane, capacity_per_day=float(capacity[lane.id])) if lane.id in capacity
+        else lane for lane in network.lanes))
+
+
+def _warehouse_lanes(policy: Policy, layout: Layout) -> np.ndarray:
+    """Lanes out of the shared warehouses (the cluster's stock, not a supplier contract)."""
+    ids = {h.id for h in policy.shared_warehouses}
+    sources = np.array([node in ids for node in layout.node_ids], dtype=bool)
+    return sources[layout.lane_source]
+
+
+def _contracted_backups(policy: Policy, layout: Layout, other_source: np.ndarray
+                        ) -> np.ndarray:
+    """Backup lanes from another supplier under contract: those listed, or all of them."""
+    contracted = other_source & ~_warehouse_lanes(policy, layout)  # lanes from a supplier
+    listed = policy.sourcing.backup.lanes
+    if listed is not None:
+        contracted &= np.array([lane in listed for lane in layout.lane_ids], dtype=bool)
+    return contracted
+
+
+def _running_fees(policy: Policy, layout: Layout, contracted: np.ndarray
+                  ) -> dict[str, np.ndarray]:
+    """Fees per node per day: all of them, the public budget's part, and public nodes' share.
+
+    Backup contracts pay a fee per lane plus one per unit/day of capacity reserved; shared
+    warehouses their fee; the nodes receiving early warnings (those with a supplier lane) the
+    notice fee per day of notice.
+    """
+    n, backup = layout.n_nodes, policy.sourcing.backup
+    per_lane = np.zeros(layout.n_lanes)
+    per_lane[contracted] = backup.reservation_fee_per_day
+    if backup.fee_per_unit_capacity > 0:
+        capacity = layout.lane_capacity[contracted]
+        unlimited = [layout.lane_ids[j] for j in np.flatnonzero(contracted)
+                     if not np.isfinite(layout.lane_capacity[j])]
+        if unlimited:
+            raise fail("policy.sourcing.backup", "capacity_per_day", unlimited[0],
+                       "an unlimited lane has no capacity to pay for: set its contracted "
+                       "capacity when fee_per_unit_capacity > 0")
+        per_lane[contracted] += backup.fee_per_unit_capacity * capacity
+    contracts = np.bincount(layout.lane_target, weights=per_lane, minlength=n)
+    warning = policy.early_warning
+    notice = np.zeros(n)
+    if warning.notice_days and warning.fee_per_notice_day:
+        buyers = np.bincount(layout.lane_target, minlength=n) > 0
+        notice[buyers] = warning.fee_per_notice_day * warning.notice_days
+    warehouse, share = np.zeros(n), np.zeros(n)
+    index = {node: k for k, node in enumerate(layout.node_ids)}
+    for h in policy.shared_warehouses:
+        warehouse[index[h.id]] += h.fee_per_day
+        share[index[h.id]] = h.public_share
+    return {"all": contracts + notice + warehouse, "node_share": share,
+            "public": backup.public_share * contracts + warning.public_share * notice}
 
 
 def _expedite_cover(policy: Policy, layout: Layout) -> np.ndarray:

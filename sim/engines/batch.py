@@ -140,6 +140,9 @@ class BatchEngine(PolicySteps):
             "production_co2e": layout.production_co2e,
             "holding_rate_day": layout.holding_rate / DAYS_PER_YEAR,
             "fee_per_day": plan.fee_per_day,
+            "public_fee": plan.public_fee_per_day,
+            "public_reserve_share": plan.public_reserve_share,
+            "public_node_share": plan.public_node_share,
             "reserve_cost": layout.unit_value * plan.reserve_holding_rate,
             "release_cost": plan.reserve_release_cost,
             "reserve_threshold": plan.reserve_threshold,
@@ -493,12 +496,23 @@ class BatchEngine(PolicySteps):
         nodes["cost"] += premium
         nodes["cost"] += reservation
         nodes["cost"] += nodes["fixed_cost"]
+        if plan.public_costs:
+            self._fill_public_cost(s)
         np.multiply(s.production, full["production_co2e"], out=nodes["co2e"])
         nodes["co2e"] += freight_and_co2e[n:]
         inflows = self.inflow_by_role @ shipped
         nodes["backup_inflow"][:] = inflows[:n]
         nodes["expedited_inflow"][:] = inflows[n:]
         self._fill_lanes(s)
+
+    def _fill_public_cost(self, s: _Chunk) -> None:
+        """What a public budget pays (``StockingPoint.public_share_of``)."""
+        nodes, full = s.nodes, s.full
+        own = full["public_fee"] + full["public_reserve_share"] * (
+            s.reserve * full["reserve_cost"] + s.released * full["release_cost"])
+        share = full["public_node_share"]
+        np.multiply(share, nodes["cost"], out=nodes["public_cost"])
+        nodes["public_cost"] += (1.0 - share) * own
 
     def _fill_sourcing_costs(self, s: _Chunk) -> None:
         """Activation fees, switching costs and rerouted units of dynamic sourcing."""

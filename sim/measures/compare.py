@@ -41,6 +41,7 @@ KPI_DIRECTION: dict[str, int] = {
     "mean_pipeline_units": -1, "mean_total_inventory_value": -1, "transport_cost_total": -1,
     "shortage_cost_total": -1,
     "premium_cost_total": -1, "reservation_cost_total": -1, "fixed_cost_total": -1,
+    "public_cost_total": -1,
     "policy_cost_total": -1, "total_cost": -1, "operating_cost": -1, "co2e_kg": -1,
     "co2e_per_unit_served": -1, "time_to_recover": -1, "resilience_loss": -1,
     "recovery_censored": -1, "fell_short": -1,

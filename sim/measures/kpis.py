@@ -17,7 +17,8 @@ says otherwise. Definitions:
 * ``co2e_kg`` and ``co2e_per_unit_served`` [kg CO2e, kg CO2e/unit].
 * ``peak_shortage``: the largest network shortage of one day [units/day].
 * ``premium_cost_total``, ``reservation_cost_total``, ``fixed_cost_total`` and their sum
-  ``policy_cost_total``: what the measures of the policy cost, by kind [money].
+  ``policy_cost_total``: what the measures of the policy cost, by kind [money];
+  ``public_cost_total``: the part of ``total_cost`` a public budget pays [money].
 * ``time_to_survive``, ``time_to_recover``, ``recovery_censored``, ``fell_short`` (of the
   replicate's first event occurrence) and ``resilience_loss`` (over all its occurrences),
   ``disruption_count``: network service against the replicate's undisrupted twin
@@ -76,6 +77,8 @@ KPI_VARS: dict[str, Var] = {
     "policy_cost_total": Var("money", "premium + reservation + fixed cost of the measures"),
     "total_cost": Var("money", "holding + pipeline holding + transport + shortage + policy "
                       "cost"),
+    "public_cost_total": Var("money", "the part of total_cost a public budget pays (public "
+                             "reserves, shared warehouses, subsidised fees)"),
     "co2e_kg": Var("kg CO2e", "production and transport emissions"),
     "co2e_per_unit_served": Var("kg CO2e/unit", "emissions per unit served to end customers"),
     "transferred_units": Var("units", "units moved between pooling peers"),
@@ -296,6 +299,7 @@ class KpiAccumulator:
             "fixed_cost_total": t["fixed_cost"],
             "policy_cost_total": policy,
             "total_cost": costs,
+            "public_cost_total": t["public_cost"],
             "co2e_kg": t["co2e"],
             "co2e_per_unit_served": _ratio(t["co2e"], t["served"]),
             "transferred_units": self.transferred,

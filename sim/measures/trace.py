@@ -53,6 +53,9 @@ NODE_VARS: dict[str, Var] = {
                       "switch-overs to alternate lanes"),
     "cost": Var("money/day", "holding + pipeline holding + transport + shortage + premium + "
                 "reservation + fixed"),
+    "public_cost": Var("money/day", "the part of the node's cost a public budget pays: "
+                       "public reserves, shared warehouses, subsidised backup and notice fees "
+                       "(also in cost)"),
     "co2e": Var("kg CO2e/day", "production emissions plus inbound transport emissions"),
     "transferred": Var("units/day", "pooling: units taken from peers minus units given"),
     "reserve_released": Var("units/day", "emergency reserve released into stock"),

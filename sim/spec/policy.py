@@ -31,12 +31,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from numbers import Real
 from typing import TYPE_CHECKING, Any
 
+from sim.spec import policy_rules as rules
 from sim.spec.checks import fail, is_number, number
 from sim.spec.errors import ConfigError
-from sim.spec.network import MAX_LEAD_TIME_DAYS, NODE_KINDS
+from sim.spec.network import NODE_KINDS
 from sim.spec.serialize import field_issues, plain
 
 if TYPE_CHECKING:
@@ -60,8 +60,6 @@ __all__ = [
 
 INVENTORY_RULES = ("base_stock", "days_of_cover", "s_S")
 NEVER = 2**40  # activation lag of backup lanes that are not to be used
-FORECAST_METHODS = ("none", "moving_average", "exp_smoothing")
-FORECAST_SIGNALS = ("orders", "pos")
 RULE_KEYS = ("rule", "safety_factor", "service_level", "cover_days", "order_days",
              "order_up_to")
 
@@ -167,15 +165,36 @@ class BackupPolicy:
     premium_per_unit : float
         Extra cost per unit shipped over a backup lane, on top of its freight [money/unit].
     reservation_fee_per_day : float
-        Fee per backup lane per day, paid whether used or not [money/day].
+        Fee per contracted backup-supplier lane per day, paid whether used or not, while the
+        policy can activate it (dynamic sourcing with backups on) [money/day].
     activation_fee : float
         One-off fee each time a backup lane is activated [money].
+    lanes : sequence of str or None
+        The backup-supplier lanes under contract (lane ids); ``None`` (default): every one, an
+        empty list: none. A backup lane from another source that is not listed never activates
+        and costs no fee. (Alternate routes from the same source and shared-warehouse lanes are
+        not contracts with a supplier: they are always available.)
+    capacity_per_day : mapping of str to float
+        Capacity reserved on a backup lane, by lane id [units/day]: it replaces the lane's own
+        capacity (a smaller contract than the lane could carry, or a larger one).
+    fee_per_unit_capacity : float
+        Fee per day for each unit/day of capacity reserved on a contracted backup lane
+        [money/day per unit/day]; a lane with unlimited capacity must then have its capacity
+        set in ``capacity_per_day``.
+    public_share : float
+        Share of the reservation fees paid from a public budget (subsidised backup capacity)
+        [0-1]; it counts in ``public_cost_total``, and in the firms' costs as before (the total
+        cost is the whole system's).
     """
 
     activation_lag_days: int = 3
     premium_per_unit: float = 0.0
     reservation_fee_per_day: float = 0.0
     activation_fee: float = 0.0
+    lanes: tuple[str, ...] | None = None
+    capacity_per_day: Mapping[str, float] = field(default_factory=dict)
+    fee_per_unit_capacity: float = 0.0
+    public_share: float = 0.0
 
     def __post_init__(self) -> None:
         CHECKS[type(self)](self)
@@ -346,6 +365,9 @@ class Reserve:
         Holding cost of the unreleased reserve, as a fraction of unit value per year.
     release_cost_per_unit : float
         Cost per unit released [money/unit].
+    public_share : float
+        Share of the reserve's holding and release costs paid from a public budget (a
+        government reserve: 1, the default; a firm's own buffer: 0) [0-1].
     """
 
     node: str
@@ -354,6 +376,7 @@ class Reserve:
     release_per_day: float = math.inf
     holding_cost_rate: float = 0.1
     release_cost_per_unit: float = 0.0
+    public_share: float = 1.0
 
     def __post_init__(self) -> None:
         CHECKS[type(self)](self)
@@ -372,10 +395,18 @@ class EarlyWarning:
         Days of notice [days].
     kinds : sequence of str
         Disruption kinds covered (``node_outage``, ``regional_event``, ...); empty means all.
+    fee_per_notice_day : float
+        What the notice costs each node that receives it (every node with a supplier lane),
+        per day and per day of notice (a monitoring service whose price grows with how far
+        ahead it sees) [money/day per day of notice].
+    public_share : float
+        Share of that fee paid from a public budget (a public early-warning platform) [0-1].
     """
 
     notice_days: int = 0
     kinds: tuple[str, ...] = ()
+    fee_per_notice_day: float = 0.0
+    public_share: float = 0.0
 
     def __post_init__(self) -> None:
         CHECKS[type(self)](self)
@@ -430,6 +461,9 @@ class SharedWarehouse:
         Running cost (public or cluster budget) [money/day].
     region, cluster : str
         Where it is.
+    public_share : float
+        Share of everything the warehouse costs (its fee, the holding of its stock, the freight
+        of its replenishment) paid from a public budget [0-1].
     """
 
     id: str
@@ -441,6 +475,7 @@ class SharedWarehouse:
     fee_per_day: float = 0.0
     region: str = "default"
     cluster: str = ""
+    public_share: float = 1.0
 
     def __post_init__(self) -> None:
         CHECKS[type(self)](self)
@@ -527,83 +562,10 @@ def _validate_parts(policy: Policy) -> None:
 
 
 def _check_sourcing(s: SourcingPolicy) -> None:
-    where = "policy.sourcing"
-    number(where, "detection_delay_days", s.detection_delay_days, minimum=0, whole=True)
-    number(where, "stretch_tolerance", s.stretch_tolerance, minimum=1)
-    number(where, "switch_over_days", s.switch_over_days, minimum=0, whole=True)
-    number(where, "switch_cost", s.switch_cost, minimum=0)
-    number(where, "prefer_green", s.prefer_green, minimum=0, maximum=1)
-    if s.reroute_after_days is not None:
-        number(where, "reroute_after_days", s.reroute_after_days, minimum=1, whole=True)
-    if s.max_region_share is not None:
-        number(where, "max_region_share", s.max_region_share, minimum=0.01, maximum=1)
+    rules.check_sourcing(s)
     if not isinstance(s.backup, BackupPolicy):
-        raise fail(where, "backup", s.backup, "must be a BackupPolicy (or its mapping form)")
-
-
-def _check_backup(b: BackupPolicy) -> None:
-    where = "policy.sourcing.backup"
-    number(where, "activation_lag_days", b.activation_lag_days, minimum=0, whole=True)
-    for key in ("premium_per_unit", "reservation_fee_per_day", "activation_fee"):
-        number(where, key, getattr(b, key), minimum=0)
-
-
-def _check_forecast(f: ForecastPolicy) -> None:
-    where = "policy.forecast"
-    if f.method not in FORECAST_METHODS:
-        raise fail(where, "method", f.method, f"must be one of {', '.join(FORECAST_METHODS)}")
-    if f.signal not in FORECAST_SIGNALS:
-        raise fail(where, "signal", f.signal, f"must be one of {', '.join(FORECAST_SIGNALS)}")
-    # the engines keep the window's history: bounded like a lead time (ten years)
-    number(where, "window_days", f.window_days, minimum=1, maximum=MAX_LEAD_TIME_DAYS,
-            whole=True)
-    number(where, "alpha", f.alpha, minimum=1e-9, maximum=1)
-    number(where, "info_delay_days", f.info_delay_days, minimum=0, whole=True)
-
-
-def _check_expedite(e: ExpeditePolicy) -> None:
-    number("policy.expedite", "premium_per_unit", e.premium_per_unit, minimum=0)
-    if e.cover_days is not None:
-        number("policy.expedite", "cover_days", e.cover_days, minimum=0)
-
-
-def _check_pooling(p: PoolingPolicy) -> None:
-    number("policy.pooling", "cost_per_unit", p.cost_per_unit, minimum=0)
-
-
-def _check_early_warning(w: EarlyWarning) -> None:
-    number("policy.early_warning", "notice_days", w.notice_days, minimum=0, whole=True)
-
-
-def _check_green(g: GreenPolicy) -> None:
-    where = "policy.green"
-    number(where, "prefer_low_emission", g.prefer_low_emission, minimum=0, maximum=1)
-    for key in ("mode_co2e_kg_per_unit_km", "mode_premium_per_unit"):
-        values = getattr(g, key)
-        if not isinstance(values, Mapping):
-            raise fail(where, key, values, "must be a mapping of mode to number")
-        for mode, value in values.items():
-            number(where, f"{key}.{mode}", value, minimum=0)
-
-
-def _check_reserve(r: Reserve) -> None:
-    where = "policy.reserves"
-    number(where, "units", r.units, minimum=0)
-    number(where, "threshold", r.threshold, minimum=0, maximum=1)
-    if not (isinstance(r.release_per_day, Real) and r.release_per_day > 0):
-        raise fail(where, "release_per_day", r.release_per_day, "must be > 0")
-    number(where, "holding_cost_rate", r.holding_cost_rate, minimum=0)
-    number(where, "release_cost_per_unit", r.release_cost_per_unit, minimum=0)
-
-
-def _check_shared_warehouse(h: SharedWarehouse) -> None:
-    where = "policy.shared_warehouses"
-    if not h.members:
-        raise fail(where, "members", h.members, "list at least one member node")
-    number(where, "units", h.units, minimum=0)
-    number(where, "lead_time_days", h.lead_time_days, minimum=1, whole=True)
-    number(where, "cost_per_unit", h.cost_per_unit, minimum=0)
-    number(where, "fee_per_day", h.fee_per_day, minimum=0)
+        raise fail("policy.sourcing", "backup", s.backup,
+                   "must be a BackupPolicy (or its mapping form)")
 
 
 PART_CLASSES: dict[str, type] = {
@@ -612,11 +574,11 @@ PART_CLASSES: dict[str, type] = {
     "green": GreenPolicy, "reserves": Reserve, "shared_warehouses": SharedWarehouse,
 }
 CHECKS: dict[type, Callable[[Any], None]] = {
-    SourcingPolicy: _check_sourcing, BackupPolicy: _check_backup,
-    ForecastPolicy: _check_forecast, ExpeditePolicy: _check_expedite,
-    PoolingPolicy: _check_pooling, EarlyWarning: _check_early_warning,
-    GreenPolicy: _check_green, Reserve: _check_reserve,
-    SharedWarehouse: _check_shared_warehouse,
+    SourcingPolicy: _check_sourcing, BackupPolicy: rules.check_backup,
+    ForecastPolicy: rules.check_forecast, ExpeditePolicy: rules.check_expedite,
+    PoolingPolicy: rules.check_pooling, EarlyWarning: rules.check_early_warning,
+    GreenPolicy: rules.check_green, Reserve: rules.check_reserve,
+    SharedWarehouse: rules.check_shared_warehouse,
 }
 """Each policy part's own rules: run by its ``__post_init__`` (the part validates itself)."""
 

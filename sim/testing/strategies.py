@@ -197,6 +197,13 @@ def policies(draw: st.DrawFn, network: sim.Network) -> sim.Policy:
                             "switch_over_days": draw(st.integers(0, 2)), "switch_cost": 20.0,
                             "prefer_green": draw(st.sampled_from([0.0, 0.5])),
                             "max_region_share": draw(st.sampled_from([None, 0.6]))}
+        backups = sorted(lane.id for lane in network.lanes if lane.role == "backup")
+        if draw(st.booleans()) and backups:  # contracts on some backup lanes, part subsidised
+            contracted = draw(st.lists(st.sampled_from(backups), min_size=1, unique=True))
+            data["sourcing"]["backup"].update(
+                lanes=contracted,
+                capacity_per_day={j: draw(st.floats(1, 50)) for j in contracted},
+                fee_per_unit_capacity=0.1, public_share=draw(st.sampled_from([0.0, 0.5])))
     if draw(st.booleans()):
         data["forecast"] = {"method": draw(st.sampled_from(["moving_average", "exp_smoothing"])),
                             "window_days": draw(st.integers(1, 8)), "alpha": 0.4,
@@ -208,9 +215,12 @@ def policies(draw: st.DrawFn, network: sim.Network) -> sim.Policy:
         data["pooling"] = {"groups": [serving[:2]], "cost_per_unit": 0.5}
     if draw(st.booleans()):
         data["reserves"] = [{"node": serving[0], "units": draw(st.floats(10, 200)),
-                             "threshold": 0.95, "release_per_day": draw(st.floats(5, 50))}]
+                             "threshold": 0.95, "release_per_day": draw(st.floats(5, 50)),
+                             "public_share": draw(st.sampled_from([0.0, 0.3, 1.0]))}]
     if draw(st.booleans()):
-        data["early_warning"] = {"notice_days": draw(st.integers(1, 5))}
+        data["early_warning"] = {"notice_days": draw(st.integers(1, 5)),
+                                 "fee_per_notice_day": 1.5,
+                                 "public_share": draw(st.sampled_from([0.0, 1.0]))}
     if draw(st.booleans()):
         data["green"] = {"prefer_low_emission": 0.5}
     policy = sim.spec.policy.policy_from_mapping(data)

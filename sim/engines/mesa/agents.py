@@ -333,6 +333,7 @@ class StockingPoint(mesa.Agent):
         self.holding_cost = self.transport_cost = self.shortage_cost = self.co2e = 0.0
         self.pipeline_holding_cost = 0.0
         self.premium_cost = self.reservation_cost = self.fixed_cost = 0.0
+        self.cost = self.public_cost = 0.0
         self.rerouted = 0.0
 
     # -- helpers -----------------------------------------------------------------------------
@@ -533,9 +534,21 @@ class StockingPoint(mesa.Agent):
         self.rerouted = sum(lane.cancel for lane in self.in_lanes)
         self.fixed_cost += plan.switch_cost * sum(1.0 if lane.reroute_charged else 0.0
                                                   for lane in self.in_lanes)
+        self.cost = (self.holding_cost + self.pipeline_holding_cost + self.transport_cost
+                     + self.shortage_cost + premium + reservation + self.fixed_cost)
+        self.public_cost = self.public_share_of(self.cost)
         demand = sum(zone.demand for zone in self.zones)
         shortage = sum(zone.shortage for zone in self.zones)
         self.service_yesterday = 1.0 - shortage / demand if demand > 0 else 1.0
+
+    def public_share_of(self, cost: float) -> float:
+        """What a public budget pays of today's ``cost`` (``BatchEngine._fill_public_cost``)."""
+        plan, i = self.model.plan, self.index
+        own = float(plan.public_fee_per_day[i]) + float(plan.public_reserve_share[i]) * (
+            self.reserve * self.spec.unit_value * float(plan.reserve_holding_rate[i])
+            + self.released * float(plan.reserve_release_cost[i]))
+        share = float(plan.public_node_share[i])
+        return share * cost + (1.0 - share) * own
 
 
 class Supplier(StockingPoint):

@@ -322,10 +322,8 @@ class SupplyChainModel(mesa.Model):
             "premium_cost": [a.premium_cost for a in nodes],
             "reservation_cost": [a.reservation_cost for a in nodes],
             "fixed_cost": [a.fixed_cost for a in nodes],
-            "cost": [a.holding_cost + a.pipeline_holding_cost + a.transport_cost
-                     + a.shortage_cost + a.premium_cost
-                     + a.reservation_cost + a.fixed_cost
-                     for a in nodes],
+            "cost": [a.cost for a in nodes],
+            "public_cost": [a.public_cost for a in nodes],
             "co2e": [a.co2e for a in nodes],
             "transferred": [a.transferred for a in nodes],
             "reserve_released": [a.released for a in nodes],
