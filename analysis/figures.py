@@ -33,6 +33,8 @@ __all__ = [
     "disrupted_share",
     "kpi_heatmap",
     "network_map",
+    "optimize_choice",
+    "optimize_front",
     "paired_differences",
     "sensitivity_indices",
     "service_level_over_time",
@@ -629,36 +631,84 @@ def sensitivity_indices(indices: xr.Dataset, kpi: str | None = None) -> plt.Figu
 
 
 def optimize_front(result: xr.Dataset, *, service: str = "fill_rate_p05") -> plt.Figure:
-    """Every plan of an optimisation: annual cost against service, the Pareto front and the pick.
+    """Every plan of an optimisation: annual cost against service and against CO2e per unit.
 
     Grey: candidates that miss a constraint; blue: those that meet it; the line joins the plans
-    no other beats on both cost and service; the star is the recommendation and the cross the
-    base policy's cost (the service axis' value of the base is not run in the search).
+    no other beats on both axes (better service or less CO2e, and less cost); the star is the
+    recommendation and the dashed line the base policy's cost (on the confirmation's
+    replicates).
     """
     style.theme()
-    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
     cost = result.annual_total_cost.values
-    level = result[service].values
     feasible = result.feasible.values.astype(bool)
-    ax.scatter(level[~feasible], cost[~feasible], color="#bdbdbd", s=24, label="misses the target")
-    ax.scatter(level[feasible], cost[feasible], color="#0173b2", s=28, label="meets the target")
-    order = np.argsort(-level)
-    front, cheapest = [], np.inf
-    for i in order:  # from the best service down: a plan is on the front if it is cheaper
-        if cost[i] < cheapest:
-            front.append(i)
-            cheapest = cost[i]
-    ax.plot(level[front], cost[front], color="#0173b2", lw=1, alpha=0.6, label="Pareto front")
     picked = (np.flatnonzero(result.recommended.values) if "recommended" in result
               else np.zeros(0, dtype=int))
-    if len(picked):
-        ax.scatter(level[picked], cost[picked], marker="*", s=220, color="#d55e00",
-                   zorder=5, label="recommended")
-    base = result.attrs.get("base_annual_total_cost")
-    if base:
-        ax.axhline(base[0], color=style.BASELINE_COLOUR, lw=1, ls="--", label="base policy's cost")
-    ax.set_xlabel(service.replace("_", " "))
-    ax.set_ylabel("total cost a year")
-    ax.legend(fontsize=8, loc="best")
+    stored = result.attrs.get("base_annual_total_cost")  # [estimate, standard error]
+    base = None if stored is None else float(np.atleast_1d(stored)[0])
+    panels = ((service, service.replace("_", " "), service != "lost_sales_cvar95"),
+              ("co2e_per_unit", "kg CO2e per unit served", False))
+    for ax, (name, label, higher_is_better) in zip(axes, panels, strict=True):
+        level = result[name].values
+        ax.scatter(level[~feasible], cost[~feasible], color="#bdbdbd", s=24,
+                   label="misses the target")
+        ax.scatter(level[feasible], cost[feasible], color="#0173b2", s=28,
+                   label="meets the target")
+        front = _front(level if higher_is_better else -level, cost)
+        ax.plot(level[front], cost[front], color="#0173b2", lw=1, alpha=0.6,
+                label="Pareto front")
+        if len(picked):
+            ax.scatter(level[picked], cost[picked], marker="*", s=220, color="#d55e00",
+                       zorder=5, label="recommended")
+        if base is not None and base <= 1.5 * np.nanmax(cost):
+            ax.axhline(base, color=style.BASELINE_COLOUR, lw=1, ls="--",
+                       label="base policy's cost")
+        elif base is not None:  # a line far above would squash the candidates: say it
+            ax.set_title(f"base policy: {base:,.0f} a year (above the chart)", fontsize=9)
+        ax.set_xlabel(label)
+    axes[0].set_ylabel("total cost a year")
+    axes[0].legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def _front(benefit: np.ndarray, cost: np.ndarray) -> list[int]:
+    """Positions no other beats on both (more benefit, less cost), by falling benefit."""
+    front, cheapest = [], np.inf
+    for i in np.argsort(-benefit, kind="stable"):
+        if cost[i] < cheapest:
+            front.append(int(i))
+            cheapest = cost[i]
+    return front
+
+
+CHOICE_METRICS = (("annual_total_cost", "total cost a year"),
+                  ("fill_rate_p05", "fill rate, worst 5 % of years"),
+                  ("co2e_per_unit", "kg CO2e per unit"),
+                  ("annual_public_cost", "public cost a year"))
+
+
+def optimize_choice(result: xr.Dataset) -> plt.Figure | None:
+    """The recommended plan against the base policy, metric by metric (95 % intervals).
+
+    Both on the confirmation's replicates (the same ones); ``None`` when nothing was
+    recommended.
+    """
+    if "recommended" not in result or not result.recommended.values.any():
+        return None
+    style.theme()
+    i = int(np.flatnonzero(result.recommended.values)[0])
+    shown = [(name, label) for name, label in CHOICE_METRICS
+             if f"base_{name}" in result.attrs and f"confirmed_{name}" in result
+             and (result.attrs[f"base_{name}"][0] or result[f"confirmed_{name}"].values[i])]
+    fig, axes = plt.subplots(1, len(shown), figsize=(2.8 * len(shown), 3.4))
+    for ax, (name, label) in zip(np.atleast_1d(axes), shown, strict=True):
+        base, base_se = result.attrs[f"base_{name}"]
+        plan = float(result[f"confirmed_{name}"].values[i])
+        plan_se = float(result[f"confirmed_{name}_se"].values[i])
+        errors = [1.96 * np.nan_to_num(base_se), 1.96 * np.nan_to_num(plan_se)]
+        ax.bar(["base", "recommended"], [base, plan], yerr=errors, capsize=4,
+               color=[style.BASELINE_COLOUR, "#d55e00"])
+        ax.set_title(label, fontsize=9)
     fig.tight_layout()
     return fig

@@ -29,6 +29,10 @@ def headline(result: xr.Dataset, decisions: list[str]) -> str:
     chosen = (np.flatnonzero(result.recommended.values) if "recommended" in result
               else np.zeros(0, dtype=int))
     replicates = result.attrs.get("confirm_replicates")
+    if result.attrs.get("keep_base"):
+        base = (result.attrs.get("base_annual_total_cost") or [np.nan])[0]
+        return (f"The base policy already meets {target} with 95 % confidence on {replicates} "
+                f"replicates at {base:,.0f} a year, and no plan found is cheaper: keep it.")
     if not len(chosen):
         return (f"No plan meets {target} with 95 % confidence on {replicates} replicates: "
                 "widen the decisions or the budget.")
@@ -36,10 +40,27 @@ def headline(result: xr.Dataset, decisions: list[str]) -> str:
     settings = ", ".join(f"{path} = {result[path].values[i]}" for path in decisions)
     spend, loss = ([float(result[f"{name}{end}"].values[i]) for end in ("_low", "", "_high")]
                    for name in ("spend_vs_base", "loss_avoided"))
-    return (f"The cheapest plan meeting {target} (95 % confidence on {replicates} "
-            f"replicates) is {settings}. It spends {spend[1]:,.0f} a year more than the base "
-            f"policy (95 % interval {spend[0]:,.0f} to {spend[2]:,.0f}) and avoids "
-            f"{loss[1]:,.0f} a year of shortage penalties ({loss[0]:,.0f} to {loss[2]:,.0f}).")
+    penalties = _signed(loss, "avoids", "of shortage penalties", "more shortage penalties",
+                        "incurs")
+    text = (f"The cheapest plan meeting {target} (95 % confidence on {replicates} "
+            f"replicates) is {settings}. {_signed(spend, 'It spends', 'more', 'less')} a year "
+            f"than the base policy and {penalties} a year.")
+    public = (result["confirmed_annual_public_cost"].values[i]
+              if "confirmed_annual_public_cost" in result else 0.0)
+    if public > 0:
+        base = (result.attrs.get("base_annual_public_cost") or [0.0])[0]
+        text += (f" Of its cost, {public:,.0f} a year falls on the public budget (the base "
+                 f"policy: {base:,.0f}).")
+    return text
+
+
+def _signed(interval: list[float], verb: str, up: str, down: str,
+            down_verb: str | None = None) -> str:
+    """``verb X up (95 % interval ...)``, or with ``down`` when the estimate is negative."""
+    low, mean, high = interval
+    if mean < 0:
+        verb, up, (low, mean, high) = down_verb or verb, down, (-high, -mean, -low)
+    return f"{verb} {mean:,.0f} {up} (95 % interval {low:,.0f} to {high:,.0f})"
 
 
 def build_optimize_report(result: xr.Dataset, *, service: str = "fill_rate_p05",
@@ -47,8 +68,8 @@ def build_optimize_report(result: xr.Dataset, *, service: str = "fill_rate_p05",
     """The report as one HTML string (figure embedded)."""
     decisions = [str(name) for name in result.data_vars
                  if "." in str(name) and result[name].dims == ("candidate",)]
-    shown = ["annual_total_cost", "annual_total_cost_se", "fill_rate", service, "feasible",
-             "pareto", "recommended"]
+    shown = ["annual_total_cost", "annual_total_cost_se", "fill_rate", service,
+             "co2e_per_unit", "annual_public_cost", "feasible", "pareto", "recommended"]
     frame = result[decisions + [v for v in dict.fromkeys(shown) if v in result]].to_dataframe()
     frame = frame.sort_values("annual_total_cost").head(SHOWN)
     facts = pd.DataFrame({"value": [result.attrs.get("budget"), result.attrs.get("replicates"),
@@ -63,6 +84,9 @@ def build_optimize_report(result: xr.Dataset, *, service: str = "fill_rate_p05",
         _figure(figures.optimize_front(result, service=service),
                 "Every plan evaluated: annual cost against service; the star is the "
                 "recommendation, the dashed line the base policy's cost."),
+        *([_figure(choice, "The recommended plan against the base policy on the "
+                   "confirmation's replicates (bars: 95 % intervals).")]
+          if (choice := figures.optimize_choice(result)) is not None else []),
         f"<h2>The {SHOWN} cheapest plans</h2>", _table(frame),
         "<h2>How the search ran</h2>", _table(facts),
     ])

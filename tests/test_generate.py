@@ -71,3 +71,23 @@ def test_capacities_carry_the_demand() -> None:
 def test_bad_arguments_are_named(key: str, value: object, fragment: str) -> None:
     with pytest.raises(sim.ConfigError, match=fragment):
         generate_network(**{key: value})
+
+
+def test_a_generator_file_loads_like_a_network_file(tmp_path) -> None:
+    """configs/network/cluster.yaml holds generator settings: load_network builds it, the same
+    network the config path builds, and a wrong option is named."""
+    from pathlib import Path
+
+    from sim.io.mapping import network_to_mapping
+    from sim.studies.config import network_from_config
+
+    path = Path(__file__).parents[1] / "configs" / "network" / "cluster.yaml"
+    loaded = sim.load_network(path)
+    import yaml
+
+    assert network_to_mapping(loaded) == network_to_mapping(network_from_config(
+        yaml.safe_load(path.read_text(encoding="utf-8"))))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("generate: {firms_per_tier: [2, 2], colour: red}\n", encoding="utf-8")
+    with pytest.raises(sim.ConfigError, match="colour"):
+        sim.load_network(bad)

@@ -9,6 +9,8 @@ from typing import Any
 
 __all__ = ["run_optimize"]
 
+SERVICE = ("fill_rate", "fill_rate_p05", "lost_sales_cvar95")  # the front's service axis
+
 
 def run_optimize(plan: Any, cfg: Any, started: float) -> None:
     """Search the decisions (resuming a stored search), then write and print what it found."""
@@ -39,13 +41,16 @@ def run_optimize(plan: Any, cfg: Any, started: float) -> None:
              "resolved config": save_config(cfg, out)}
     import matplotlib.pyplot as plt
 
-    from analysis.figures import optimize_front
+    from analysis.figures import optimize_choice, optimize_front
     from sim.engines.results import save_figure_atomic
 
-    service = next((c.metric for c in plan.constraints if c.metric != "annual_total_cost"),
-                   "fill_rate")
+    service = next((c.metric for c in plan.constraints if c.metric in SERVICE), "fill_rate")
     paths["figure"] = save_figure_atomic(optimize_front(result, service=service),
                                          out / "optimize.png", dpi=120)
+    choice = optimize_choice(result)
+    if choice is not None:
+        paths["recommended against base"] = save_figure_atomic(
+            choice, out / "recommended.png", dpi=120)
     from analysis.optimize_report import write_optimize_report
 
     paths["report"] = write_optimize_report(result, out / "report.html", service=service,

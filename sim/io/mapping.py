@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from sim.io.text import read_text
-from sim.spec.errors import InputError, Issue, NetworkError
+from sim.spec.errors import ConfigError, InputError, Issue, NetworkError
 from sim.spec.network import DemandZone, Item, Lane, Network, Node, spec_fields
 from sim.spec.serialize import changed_fields, plain
 
@@ -209,5 +209,35 @@ def read_yaml_network(path: Path, *, source: str | None = None) -> Network:
         line = f" line {mark.line + 1}" if mark is not None else ""
         raise NetworkError(Issue(f"{path}{line}", "", None,
                                  f"not valid YAML: {yaml_problem(error)}")) from None
-    network = network_from_mapping(data or {}, where=str(path), name=path.stem)
+    if isinstance(data, Mapping) and "generate" in data:  # a generator's settings (cluster.yaml)
+        network = generated_network(data, where=str(path))
+    else:
+        network = network_from_mapping(data or {}, where=str(path), name=path.stem)
     return network if source is None else network.replace(source=source)
+
+
+GENERATED_OVERRIDES = ("name", "unmet_demand")
+
+
+def generated_network(data: Mapping[str, Any], *, where: str) -> Network:
+    """A network made by :func:`sim.spec.generate.generate_network` from a ``generate`` section.
+
+    Beside ``generate`` only ``name`` and ``unmet_demand`` may be given.
+    """
+    from sim.spec.generate import GENERATOR_OPTIONS, generate_network
+
+    extra = sorted(set(data) - {"generate", *GENERATED_OVERRIDES})
+    if extra:
+        raise ConfigError(Issue(where, extra[0], "...", "a generated network takes only "
+                                "name and unmet_demand beside `generate`"))
+    options = dict(data["generate"] or {})
+    unknown = sorted(set(options) - set(GENERATOR_OPTIONS))
+    if unknown:
+        raise ConfigError(Issue(f"{where}.generate", unknown[0], options[unknown[0]],
+                                f"unknown option; expected one of {', '.join(GENERATOR_OPTIONS)}"))
+    if "name" in data:
+        options["name"] = data["name"]
+    network = generate_network(**options)
+    if data.get("unmet_demand"):
+        network = network.replace(unmet_demand=data["unmet_demand"])
+    return network

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sim.io import load_network, network_from_mapping
+from sim.io.mapping import generated_network
 from sim.io.presets import policy_preset
 from sim.io.risk_register import disruptions_from_config
 from sim.measures.resilience import RecoveryRule, as_recovery_rule
 from sim.spec.errors import ConfigError, Issue, refuse_unknown_keys
-from sim.spec.generate import GENERATOR_OPTIONS, generate_network
 from sim.spec.network import Network
 from sim.spec.policy import policy_from_mapping
 
@@ -186,7 +186,7 @@ def network_from_config(data: Any) -> Network:
         raise ConfigError(Issue("network", "", data,
                                 "choose a network (network=demo) or give network.source=PATH"))
     if "generate" in data:
-        return _generated(data)
+        return generated_network(data, where="network")
     if "source" in data:
         extra = sorted(set(data) - {"source", *NETWORK_OVERRIDES})
         if extra:
@@ -196,25 +196,6 @@ def network_from_config(data: Any) -> Network:
         return load_network(str(data["source"]), name=data.get("name"),
                             unmet_demand=data.get("unmet_demand"))
     return network_from_mapping(data, where="network config")
-
-
-def _generated(data: Mapping[str, Any]) -> Network:
-    """A network made by :func:`sim.spec.generate.generate_network` from ``network.generate``."""
-    extra = sorted(set(data) - {"generate", *NETWORK_OVERRIDES})
-    if extra:
-        raise ConfigError(Issue("network", extra[0], "...", "a generated network takes only "
-                                "name and unmet_demand beside `generate`"))
-    options = dict(data["generate"] or {})
-    unknown = sorted(set(options) - set(GENERATOR_OPTIONS))
-    if unknown:
-        raise ConfigError(Issue("network.generate", unknown[0], options[unknown[0]],
-                                f"unknown option; expected one of {', '.join(GENERATOR_OPTIONS)}"))
-    if "name" in data:
-        options["name"] = data["name"]
-    network = generate_network(**options)
-    if data.get("unmet_demand"):
-        network = network.replace(unmet_demand=data["unmet_demand"])
-    return network
 
 
 def build_run(data: Mapping[str, Any]) -> RunSpec:
