@@ -454,32 +454,32 @@ class BatchEngine(PolicySteps):
         stock, shipped, in_transit = s.stock, s.shipped, s.in_transit
         nodes["stock"][:] = stock
         nodes["production"][:] = s.production
-        nodes["received"][:] = self.by_target @ s.delivered
+        product(self.by_target, s.delivered, nodes["received"])
         nodes["demand"][:] = node_demand
         nodes["served"][:] = s.served_node
         nodes["shortage"][:] = node_shortage
         if backorder:  # else nothing is backordered, and lost = shortage
-            nodes["backlog"][:] = self.by_zone_node @ s.backlog
+            product(self.by_zone_node, s.backlog, nodes["backlog"])
         else:
             nodes["lost"][:] = nodes["shortage"]
         nodes["shipped"][:] = s.shipped_node
         nodes["owed"][:] = s.owed_node
-        nodes["in_transit"][:] = self.by_target @ in_transit
-        nodes["in_transit_value"][:] = self.in_transit_value @ in_transit
+        product(self.by_target, in_transit, nodes["in_transit"])
+        product(self.in_transit_value, in_transit, nodes["in_transit_value"])
         nodes["capacity_factor"][:] = s.factor
         holding = nodes["holding_cost"]
         np.multiply(stock, full["unit_value"], out=holding)
         holding += self.input_value @ s.inputs
         holding *= full["holding_rate_day"]
-        nodes["pipeline_holding_cost"][:] = self.pipeline_holding @ in_transit
+        product(self.pipeline_holding, in_transit, nodes["pipeline_holding_cost"])
         freight_and_co2e = self.freight_and_co2e @ shipped
         nodes["transport_cost"][:] = freight_and_co2e[:n]
         penalties = nodes["shortage_cost"]
-        penalties[:] = self.shortage_penalty @ s.shortage
+        product(self.shortage_penalty, s.shortage, penalties)
         if backorder:
             penalties += self.backorder_penalty @ s.backlog
         premium, reservation = nodes["premium_cost"], nodes["reservation_cost"]
-        premium[:] = self.premium @ shipped
+        product(self.premium, shipped, premium)
         reservation[:] = full["fee_per_day"]
         if plan.dynamic:
             self._fill_sourcing_costs(s)

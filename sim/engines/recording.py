@@ -64,20 +64,13 @@ class _Moments:
         self.count = count
         self.sums = np.zeros(shape)
         self.m2 = np.zeros(shape)
-        self._ones = np.ones(count)
-        self._centred: np.ndarray | None = None  # reused: a fresh array a day costs page faults
 
     def add(self, day: int, values: np.ndarray) -> None:
         """Add one day of values shaped (..., replicate)."""
-        total = values @ self._ones  # BLAS: the fastest sum over replicates
-        if self._centred is None:
-            self._centred = np.empty_like(values)
-        centred = np.subtract(values, (total / self.count)[..., None], out=self._centred)
-        self.sums[day] = total
-        self.m2[day] = np.vecdot(centred, centred)
+        from sim.engines.kernels import moments  # numba, compiled on first use
 
-    def __getstate__(self) -> dict:
-        return {**self.__dict__, "_centred": None, "_ones": None}  # scratch, not state
+        rows = np.ascontiguousarray(values).reshape(-1, values.shape[-1])
+        moments(rows, self.sums[day].reshape(-1), self.m2[day].reshape(-1))
 
     def merge(self, other: _Moments) -> None:
         """Combine with another chunk's moments."""

@@ -1,0 +1,209 @@
+"""Compiled steps of the batch engine, where numpy cannot fuse the arithmetic (numba).
+
+Only steps that measurements showed to be dear are here (``benchmarks/bench_reference.py``).
+:func:`allocate` computes each replicate's column from that column alone, so its results do
+not depend on the chunk, with the same operations in the same order as the array code it
+replaced (``tests/test_kernels.py`` holds it to that code bit for bit); :func:`moments` sums over
+the replicates of a chunk, as the recorder it serves always did. numba does not contract
+a*b + c into fused multiply-adds unless ``fastmath`` is on; it is off. Kernels are compiled on
+first use (about a second) and cached beside this module.
+
+Measured lesson: a helper called once per element must take scalars, not arrays; numba
+reference-counts array arguments on every call, even of an inlined function, and that made the
+first version of :func:`allocate` 2x slower than numpy instead of 3.7x faster.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["allocate", "moments"]
+
+
+@numba.njit(cache=True)
+def allocate(quantity: np.ndarray, active: np.ndarray, room: np.ndarray, works: np.ndarray,
+             known_cap: np.ndarray, starts: np.ndarray, lanes: np.ndarray, primary: np.ndarray,
+             share: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Units of each input's order on each of its lanes (``InputBuffer.allocate``).
+
+    Inputs with no backup active and room on every primary for its share keep the static split;
+    elsewhere the passes: primaries up to their share, then their spare room, then active
+    backups' room, then a queue by known capacity. Every pass runs on every replicate, loops
+    over replicates innermost (the compiler vectorises them): a pass with nothing left to place
+    adds exact zeros, so running it where the agents skip it changes no bit.
+
+    Parameters
+    ----------
+    quantity : ndarray, shape (input, replicate)
+        Units to place.
+    active, works : ndarray of bool, shape (lane, replicate)
+        Active backups; lanes that work.
+    room, known_cap : ndarray, shape (lane, replicate)
+        Room left on each lane today; its known capacity (``inf``: unlimited).
+    starts, lanes : ndarray of int
+        Lanes of input ``g`` are ``lanes[starts[g]:starts[g + 1]]``, in lane order (the
+        rows of the subset's by-input incidence).
+    primary : ndarray of bool, shape (lane,)
+        Primary lanes.
+    share : ndarray, shape (lane,)
+        Static share of each lane.
+    out : ndarray, shape (lane, replicate)
+        Written: the units on each lane.
+    """
+    inputs, reps = quantity.shape
+    widest = 0
+    for g in range(inputs):
+        widest = max(widest, starts[g + 1] - starts[g])
+    x = np.empty((widest, reps))
+    tight, left = np.empty(reps, dtype=np.bool_), np.empty(reps)
+    for g in range(inputs):
+        group = lanes[starts[g]:starts[g + 1]]
+        q = quantity[g]
+        tight[:] = False
+        for j in range(group.size):
+            lane = group[j]
+            for r in range(reps):
+                static = (0.0 + q[r]) * share[lane]
+                out[lane, r] = static
+                off = (primary[lane] and (not works[lane, r] or room[lane, r] < static)) or \
+                    active[lane, r]
+                tight[r] = tight[r] or off
+                x[j, r] = min(room[lane, r], static) if primary[lane] and works[lane, r] \
+                    else 0.0
+        _left(q, x, group.size, left)
+        _spread(left, group, room, works, primary, active, False, x)
+        _left(q, x, group.size, left)
+        _spread(left, group, room, works, primary, active, True, x)
+        _queue(left, group, known_cap, works, primary, active, share, x)
+        for j in range(group.size):
+            for r in range(reps):
+                if tight[r]:
+                    out[group[j], r] = x[j, r]
+
+
+@numba.njit(inline="always")
+def _left(q, x, width, left):  # pragma: no cover - compiled
+    """What is left of the order after the lanes' units so far: max(0, q - sum)."""
+    left[:] = 0.0
+    for j in range(width):
+        for r in range(q.size):
+            left[r] += x[j, r]
+    for r in range(q.size):
+        left[r] = max(0.0, q[r] - left[r])
+
+
+@numba.njit(inline="always")
+def _room(room, placed, working, active, backups):  # pragma: no cover - compiled
+    """A lane's room in a pass.
+
+    Helpers called per element take scalars: arrays passed to a function, even an inlined one,
+    are reference-counted per call (measured 50x slower).
+    """
+    if backups:
+        return room if active else 0.0
+    return room - placed if working else 0.0
+
+
+@numba.njit(inline="always")
+def _spread(left, group, room, works, primary, active, backups, x):  # pragma: no cover
+    """Add ``left`` over the lanes in proportion to room (``agents._spread``).
+
+    Lanes of unlimited room take it all, equally. Over backups it also takes what it placed
+    from ``left`` (the agents' second pass).
+    """
+    reps = left.size
+    total, count = np.zeros(reps), np.zeros(reps)
+    for j in range(group.size):
+        for r in range(reps):
+            lane = group[j]
+            lane_room = _room(room[lane, r], x[j, r], primary[lane] and works[lane, r],
+                              active[lane, r], backups)
+            unlimited = np.isinf(lane_room)
+            count[r] += 1.0 if unlimited else 0.0
+            total[r] += 0.0 if unlimited else lane_room
+    ratio, each, added = np.empty(reps), np.empty(reps), np.zeros(reps)
+    for r in range(reps):
+        ratio[r] = min(left[r] / total[r] if total[r] > 0.0 else 1.0, 1.0)
+        each[r] = left[r] / count[r] if count[r] > 0.0 else 0.0
+    for j in range(group.size):
+        for r in range(reps):
+            lane = group[j]
+            lane_room = _room(room[lane, r], x[j, r], primary[lane] and works[lane, r],
+                              active[lane, r], backups)
+            unlimited = np.isinf(lane_room)
+            if count[r] > 0.0:
+                more = each[r] if unlimited else 0.0
+            else:
+                more = (0.0 if unlimited else lane_room) * ratio[r]
+            added[r] += more
+            x[j, r] += more
+    if backups:
+        for r in range(reps):
+            left[r] = max(0.0, left[r] - added[r])
+
+
+@numba.njit(inline="always")
+def _queue(left, group, known_cap, works, primary, active, share, x):  # pragma: no cover
+    """Queue what is left on the lanes that may deliver, in proportion to known capacity."""
+    reps = left.size
+    total = np.zeros(reps)
+    for j in range(group.size):
+        for r in range(reps):
+            lane = group[j]
+            total[r] += _weight(known_cap[lane, r], (primary[lane] and works[lane, r])
+                                or active[lane, r])
+    for j in range(group.size):
+        lane = group[j]
+        for r in range(reps):
+            queue = left[r] * share[lane]
+            if total[r] > 0.0:
+                weight = _weight(known_cap[lane, r], (primary[lane] and works[lane, r])
+                                 or active[lane, r])
+                queue = left[r] * weight / total[r]
+            x[j, r] = x[j, r] + queue
+
+
+@numba.njit(inline="always")
+def _weight(cap, usable):  # pragma: no cover - compiled
+    """A lane's weight in the queue: its known capacity (1 if unlimited), if it may deliver."""
+    return (cap if np.isfinite(cap) else 1.0) * (1.0 if usable else 0.0)
+
+
+@numba.njit(cache=True)
+def moments(values: np.ndarray, sums: np.ndarray, m2: np.ndarray) -> None:  # pragma: no cover
+    """Sum and centred sum of squares of each row of ``values`` (row, replicate).
+
+    Two passes over each row while it is in cache, with eight interleaved partial sums (the
+    compiler vectorises them); numpy needed three passes and a written temporary (measured
+    2.5x slower on the demo's day block at R = 1,000).
+    """
+    rows, reps = values.shape
+    width = 8
+    whole = reps - reps % width
+    partial = np.zeros(width)
+    for i in range(rows):
+        row = values[i]
+        partial[:] = 0.0
+        for r in range(0, whole, width):
+            for k in range(width):
+                partial[k] += row[r + k]
+        total = 0.0
+        for k in range(width):
+            total += partial[k]
+        for r in range(whole, reps):
+            total += row[r]
+        mean = total / reps
+        partial[:] = 0.0
+        for r in range(0, whole, width):
+            for k in range(width):
+                centred = row[r + k] - mean
+                partial[k] += centred * centred
+        square = 0.0
+        for k in range(width):
+            square += partial[k]
+        for r in range(whole, reps):
+            centred = row[r] - mean
+            square += centred * centred
+        sums[i] = total
+        m2[i] = square

@@ -1,0 +1,130 @@
+"""The compiled steps of the batch engine equal the array code they replaced, bit for bit.
+
+:func:`sim.engines.kernels.allocate` replaced a sequence of numpy passes; the passes are kept
+here as the reference and both are run on random states of the demo's lanes with a choice
+(primaries, backups, unlimited and closed lanes, rooms tighter and looser than the split).
+The engines' agreement with the agents is checked in ``tests/test_equivalence.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import sim
+from sim.compile.plan import plan_policy
+from sim.engines.batch import BatchEngine
+from sim.engines.batch_parts import LaneSubset
+from sim.io.presets import as_policy
+
+POLICY = {"sourcing": {"dynamic": True, "backup": {"activation_lag_days": 2}},
+          "expedite": {"enabled": True}}
+
+
+def _choice() -> LaneSubset:
+    network = sim.load_network("configs/network/demo.yaml")
+    return BatchEngine(plan_policy(as_policy(POLICY), network)).choice
+
+
+CHOICE = _choice()
+
+
+def _off_static(c, static, room, works, active):
+    off = (c.primary & (~works | (room < static))) | active
+    return c.same_input @ off.astype(float) > 0
+
+
+def _spread(c, amount, room):
+    unlimited = np.isinf(room)
+    finite = np.where(unlimited, 0.0, room) if unlimited.any() else room
+    total = c.by_input @ finite
+    ratio = np.ones_like(total)
+    np.divide(amount, total, out=ratio, where=total > 0)
+    np.minimum(ratio, 1.0, out=ratio)
+    out = finite * (c.input_of_lane @ ratio)
+    if unlimited.any():
+        count = c.by_input @ unlimited.astype(float)
+        each = np.zeros_like(total)
+        np.divide(amount, count, out=each, where=count > 0)
+        out = np.where(c.input_of_lane @ count > 0,
+                       np.where(unlimited, c.input_of_lane @ each, 0.0), out)
+    return out
+
+
+def _allocate_all(c, quantity, static, active, room, works, known_cap):
+    primary = c.primary & works
+    share = c.static_share[:, None]
+    x = np.minimum(room, static) * primary
+    left = np.maximum(0.0, quantity - c.by_input @ x)
+    if left.any():
+        x += _spread(c, left, np.where(primary, room - x, 0.0))
+        left = np.maximum(0.0, quantity - c.by_input @ x)
+    if active.any() and left.any():
+        y = _spread(c, left, np.where(active, room, 0.0))
+        left = np.maximum(0.0, left - c.by_input @ y)
+        x += y
+    if not left.any():
+        return x
+    left = c.input_of_lane @ left
+    weights = np.where(np.isfinite(known_cap), known_cap, 1.0) * (primary | active)
+    total = c.same_input @ weights
+    queue = left * share
+    np.divide(left * weights, total, out=queue, where=total > 0)
+    return x + queue
+
+
+def reference_allocate(c, quantity, active, room, works, known_cap):
+    """The array passes the kernel replaced (``PolicySteps._allocate`` before the kernel)."""
+    static = (c.input_of_lane @ quantity) * c.static_share[:, None]
+    tight = _off_static(c, static, room, works, active)
+    if not tight.any():
+        return static
+    cols = np.flatnonzero(tight.any(axis=0))
+    full = _allocate_all(c, quantity[:, cols], static[:, cols], active[:, cols], room[:, cols],
+                         works[:, cols], known_cap[:, cols])
+    static[:, cols] = np.where(tight[:, cols], full, static[:, cols])
+    return static
+
+
+@st.composite
+def lane_states(draw: st.DrawFn) -> tuple[np.ndarray, ...]:
+    """Random states of the choice lanes over a few replicates."""
+    lanes, inputs = CHOICE.lanes.size, CHOICE.inputs.size
+    reps = draw(st.integers(1, 6))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    quantity = rng.choice([0.0, 1.0, 37.5, 120.0, 400.0], (inputs, reps)) * rng.random((inputs,
+                                                                                         reps))
+    known_cap = rng.choice([0.0, 20.0, 80.0, 250.0, np.inf], (lanes, reps))
+    works = (rng.random((lanes, reps)) < draw(st.floats(0.3, 1.0))) & (known_cap > 0)
+    owed = rng.random((lanes, reps)) * rng.choice([0.0, 50.0, 300.0], (lanes, 1))
+    room = np.where(works, np.maximum(0.0, known_cap - owed), 0.0)
+    active = CHOICE.backup & works & (rng.random((lanes, reps)) < draw(st.floats(0.0, 1.0)))
+    return quantity, active, room, works, known_cap
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(state=lane_states())
+def test_compiled_allocation_equals_the_array_passes(state: tuple[np.ndarray, ...]) -> None:
+    engine = BatchEngine.__new__(BatchEngine)
+    engine.choice = CHOICE
+    quantity, active, room, works, known_cap = state
+    expected = reference_allocate(CHOICE, quantity, active, room, works, known_cap)
+    np.testing.assert_array_equal(engine._allocate(quantity, active, room, works, known_cap),
+                                  expected)
+
+
+def test_the_allocation_test_reaches_every_pass() -> None:
+    """The random states above do take the passes (not only the static split)."""
+    rng = np.random.default_rng(7)
+    lanes, inputs = CHOICE.lanes.size, CHOICE.inputs.size
+    quantity = np.full((inputs, 50), 300.0)
+    known_cap = rng.choice([20.0, 80.0, np.inf], (lanes, 50))
+    works = rng.random((lanes, 50)) < 0.7
+    room = np.where(works, known_cap * rng.random((lanes, 50)), 0.0)
+    active = CHOICE.backup & works
+    static = (CHOICE.input_of_lane @ quantity) * CHOICE.static_share[:, None]
+    assert _off_static(CHOICE, static, room, works, active).any()
+    out = reference_allocate(CHOICE, quantity, active, room, works, known_cap)
+    assert (out[CHOICE.backup[:, 0]] > 0).any()  # backups took some
+    assert not np.array_equal(out, static)
