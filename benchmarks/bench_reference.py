@@ -1,0 +1,191 @@
+"""The batch engine against the compiled reference kernel, measured in one run.
+
+For each network and recording mode it times, on the same draws, the batch engine's run of a
+chunk (``BatchEngine.run`` with its recorders: what ``simulation_s`` measures) and the compiled
+bare day of ``benchmarks/reference_kernel.py`` recording the same things, and prints the engine's
+*share* of the reference: reference time / engine time (1.0 = as fast as the compiled loop).
+Everything-on runs (every shipped disruption, every measure) are timed against the bare run of
+the same engine and against the bare reference; scenario sampling (``Scenario.draw``) against the
+whole run. Per-phase times show where the engine's day goes. Medians of ``--repeats`` runs, one
+thread (BLAS limited to one), in this process.
+
+    python benchmarks/bench_reference.py           # demo R = 1,000 and chain 38 R = 64
+    python benchmarks/bench_reference.py --quick   # fewer days and replicates
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")  # one thread, as the engine runs in each worker
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+from bench_engines import CHAIN38, DEMO, EVERY_MEASURE, every_disruption  # noqa: E402
+
+WARMUP = 30
+
+
+def _setup(network_path: str, days: int, replicates: int, everything: bool):
+    import sim
+    from sim.compile.plan import plan_policy
+    from sim.compile.scenario import Scenario
+    from sim.io.presets import as_policy
+
+    network = sim.load_network(network_path)
+    policy = as_policy(EVERY_MEASURE if everything else None)
+    plan = plan_policy(policy, network)
+    scenario = Scenario(network, days=days, warmup_days=WARMUP, seed=1,
+                        disruptions=tuple(every_disruption()) if everything else ())
+    return plan, scenario, scenario.draw(replicates)
+
+
+def _engine_time(plan, draws, days: int, mode: str, phases: dict | None = None) -> float:
+    from sim.engines.batch import BatchEngine
+    from sim.engines.day import PHASES
+    from sim.engines.recording import Recording
+
+    engine = BatchEngine(plan)
+    if phases is not None:  # instance attributes shadow the phase methods `run` looks up
+        for name in PHASES:
+            setattr(engine, name, _timed(getattr(engine, name), phases, name))
+    recording = Recording(mode, draws.replicates, days, plan.layout)
+    started = time.perf_counter()
+    engine.run(draws, WARMUP, recording)
+    recording.result()
+    return time.perf_counter() - started
+
+
+def _timed(phase, totals: dict, name: str):
+    def wrapper(state, t):
+        started = time.perf_counter()
+        phase(state, t)
+        totals[name] += time.perf_counter() - started
+    return wrapper
+
+
+def _reference_time(plan, draws, mode: str) -> float:
+    from reference_kernel import run_reference
+
+    started = time.perf_counter()
+    run_reference(plan, draws, WARMUP, mode)
+    return time.perf_counter() - started
+
+
+def _median(repeats: int, function, *args) -> float:
+    return statistics.median(function(*args) for _ in range(repeats))
+
+
+def bench_network(label: str, path: str, days: int, replicates: int, repeats: int,
+                  everything: bool) -> list[str]:
+    """Lines of the table for one network."""
+    lines = []
+    plan, _, draws = _setup(path, days, replicates, everything=False)
+    bare = {}
+    for mode in ("kpis", "summary"):
+        reference = _median(repeats, _reference_time, plan, draws, mode)
+        engine = _median(repeats, _engine_time, plan, draws, days, mode)
+        bare[mode] = (engine, reference)
+        lines.append(f"{label:8} {replicates:>6} {'bare':10} {mode:8} {engine:9.3f} "
+                     f"{reference:9.3f} {reference / engine:7.0%} {'':>9} {'':>9}")
+    if everything:
+        plan_all, scenario_all, draws_all = _setup(path, days, replicates, everything=True)
+        sampling = _median(repeats, _draw_time, scenario_all, replicates)
+        for mode in ("kpis", "summary"):
+            engine = _median(repeats, _engine_time, plan_all, draws_all, days, mode)
+            reference = bare[mode][1]
+            slower = engine / bare[mode][0]
+            lines.append(f"{label:8} {replicates:>6} {'everything':10} {mode:8} {engine:9.3f} "
+                         f"{reference:9.3f} {reference / engine:7.0%} {slower:8.2f}x "
+                         f"{sampling / (sampling + engine):9.0%}")
+    return lines
+
+
+def _draw_time(scenario, replicates: int) -> float:
+    started = time.perf_counter()
+    scenario.draw(replicates)
+    return time.perf_counter() - started
+
+
+def phase_table(path: str, days: int, replicates: int, everything: bool) -> list[str]:
+    """Seconds per phase of the engine's day (summary recording), with recording as a phase."""
+    plan, _, draws = _setup(path, days, replicates, everything)
+    phases: dict[str, float] = defaultdict(float)
+    total = _engine_time(plan, draws, days, "summary", phases)
+    phases["recording and the rest"] = total - sum(phases.values())
+    return [f"  {name:24} {seconds:8.3f} s {seconds / total:6.1%}"
+            for name, seconds in phases.items()]
+
+
+def worker_scaling(path: str, days: int, replicates: int) -> str:
+    """Wall time of ``sim.simulate`` with one worker and with two (two chunks), and the ratio."""
+    import sim
+    from sim.engines.runner import auto_chunk_size
+
+    network = sim.load_network(path)
+    walls = {}
+    for workers in (1, 2):
+        started = time.perf_counter()
+        sim.simulate(network, days=days, replicates=replicates, seed=1, workers=workers,
+                     warmup_days=WARMUP)
+        walls[workers] = time.perf_counter() - started
+    plan, _, _ = _setup(path, 1, 1, everything=False)
+    chunk = auto_chunk_size(plan.layout, replicates)
+    return (f"# workers, {path}, R = {replicates} (chunks of {chunk}): one {walls[1]:.1f} s, "
+            f"two {walls[2]:.1f} s, speed-up {walls[1] / walls[2]:.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer days and replicates")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per case (median shown)")
+    args = parser.parse_args()
+
+    import mesa
+    import numba
+    from reference_kernel import run_reference
+
+    import sim
+
+    days = 120 if args.quick else 365
+    demo_reps, chain_reps = (200, 16) if args.quick else (1000, 64)
+    print(f"# {date.today()} | {platform.processor() or platform.machine()} | "
+          f"{platform.python_version()} | sim {sim.__version__} | numpy {np.__version__} | "
+          f"numba {numba.__version__} | mesa {mesa.__version__} | {days} days + {WARMUP} warm-up")
+    plan, _, draws = _setup(DEMO, 5, 2, everything=False)
+    started = time.perf_counter()
+    for mode in ("kpis", "summary", "trace"):  # compile outside the timings
+        run_reference(plan, draws, WARMUP, mode)
+    print(f"# reference kernel compiled in {time.perf_counter() - started:.1f} s")
+    print(f"{'network':8} {'reps':>6} {'case':10} {'record':8} {'engine s':>9} {'ref s':>9} "
+          f"{'share':>7} {'vs bare':>9} {'sampling':>9}")
+    for line in bench_network("demo", DEMO, days, demo_reps, args.repeats, everything=True):
+        print(line, flush=True)
+    for line in bench_network("chain38", CHAIN38, days, chain_reps, args.repeats,
+                              everything=False):
+        print(line, flush=True)
+    print("# share = reference time / engine time on the same draws; vs bare = engine time "
+          "everything on / bare; sampling = Scenario.draw / (draw + engine)")
+    if not args.quick:
+        print(worker_scaling(CHAIN38, days, 2 * chain_reps), flush=True)
+    for label, path, reps, everything in (("demo bare", DEMO, demo_reps, False),
+                                          ("demo everything on", DEMO, demo_reps, True),
+                                          ("chain38 bare", CHAIN38, chain_reps, False)):
+        print(f"# phases, {label}, R = {reps}, summary recording")
+        for line in phase_table(path, days, reps, everything):
+            print(line)
+
+
+if __name__ == "__main__":
+    main()
