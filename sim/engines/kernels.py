@@ -113,29 +113,27 @@ def _spread(left, group, room, works, primary, active, backups, x):  # pragma: n
     from ``left`` (the agents' second pass).
     """
     reps = left.size
+    rooms = np.empty((group.size, reps))  # each lane's room in this pass, before it changes
     total, count = np.zeros(reps), np.zeros(reps)
     for j in range(group.size):
+        lane = group[j]
         for r in range(reps):
-            lane = group[j]
-            lane_room = _room(room[lane, r], x[j, r], primary[lane] and works[lane, r],
-                              active[lane, r], backups)
-            unlimited = np.isinf(lane_room)
+            rooms[j, r] = _room(room[lane, r], x[j, r], primary[lane] and works[lane, r],
+                                active[lane, r], backups)
+            unlimited = np.isinf(rooms[j, r])
             count[r] += 1.0 if unlimited else 0.0
-            total[r] += 0.0 if unlimited else lane_room
+            total[r] += 0.0 if unlimited else rooms[j, r]
     ratio, each, added = np.empty(reps), np.empty(reps), np.zeros(reps)
     for r in range(reps):
         ratio[r] = min(left[r] / total[r] if total[r] > 0.0 else 1.0, 1.0)
         each[r] = left[r] / count[r] if count[r] > 0.0 else 0.0
     for j in range(group.size):
         for r in range(reps):
-            lane = group[j]
-            lane_room = _room(room[lane, r], x[j, r], primary[lane] and works[lane, r],
-                              active[lane, r], backups)
-            unlimited = np.isinf(lane_room)
+            unlimited = np.isinf(rooms[j, r])
             if count[r] > 0.0:
                 more = each[r] if unlimited else 0.0
             else:
-                more = (0.0 if unlimited else lane_room) * ratio[r]
+                more = (0.0 if unlimited else rooms[j, r]) * ratio[r]
             added[r] += more
             x[j, r] += more
     if backups:
