@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -226,13 +227,13 @@ def _plan(policy: Policy, network: Network) -> PolicyPlan:
     premium[role == 2] = policy.expedite.premium_per_unit
     for mode, extra in policy.green.mode_premium_per_unit.items():
         premium[np.array([lane.mode == mode for lane in network.lanes], dtype=bool)] += extra
-    contracted = _contracted_backups(policy, layout, backup & ~same_source)
+    contracted = _contracted_backups(policy, layout, backup & ~same_source & ~from_warehouse)
     lag[backup & ~same_source & ~contracted & ~from_warehouse] = NEVER
     if not policy.dynamic_sourcing:  # static shares never activate a backup: no contract
         lag[backup] = NEVER
     contracted &= lag != NEVER
-    fees = _running_fees(policy, layout, contracted)
     index = network.node_index
+    fees = _running_fees(policy, layout, contracted, index)
     method, pos, delay = _forecast_settings(policy, layout)
     group = np.full(n, -1, dtype=np.int64)
     for g, members in enumerate(policy.pooling.groups):
@@ -310,18 +311,18 @@ def _warehouse_lanes(policy: Policy, layout: Layout) -> np.ndarray:
     return sources[layout.lane_source]
 
 
-def _contracted_backups(policy: Policy, layout: Layout, other_source: np.ndarray
+def _contracted_backups(policy: Policy, layout: Layout, from_supplier: np.ndarray
                         ) -> np.ndarray:
     """Backup lanes from another supplier under contract: those listed, or all of them."""
-    contracted = other_source & ~_warehouse_lanes(policy, layout)  # lanes from a supplier
+    contracted = from_supplier.copy()
     listed = policy.sourcing.backup.lanes
     if listed is not None:
         contracted &= np.array([lane in listed for lane in layout.lane_ids], dtype=bool)
     return contracted
 
 
-def _running_fees(policy: Policy, layout: Layout, contracted: np.ndarray
-                  ) -> dict[str, np.ndarray]:
+def _running_fees(policy: Policy, layout: Layout, contracted: np.ndarray,
+                  index: Mapping[str, int]) -> dict[str, np.ndarray]:
     """Fees per node per day: all of them, the public budget's part, and public nodes' share.
 
     Backup contracts pay a fee per lane plus one per unit/day of capacity reserved; shared
@@ -347,7 +348,6 @@ def _running_fees(policy: Policy, layout: Layout, contracted: np.ndarray
         buyers = np.bincount(layout.lane_target, minlength=n) > 0
         notice[buyers] = warning.fee_per_notice_day * warning.notice_days
     warehouse, share = np.zeros(n), np.zeros(n)
-    index = {node: k for k, node in enumerate(layout.node_ids)}
     for h in policy.shared_warehouses:
         warehouse[index[h.id]] += h.fee_per_day
         share[index[h.id]] = h.public_share

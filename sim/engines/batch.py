@@ -115,6 +115,7 @@ class BatchEngine(PolicySteps):
         self.warehouses = np.flatnonzero(layout.kind == WAREHOUSE)
         self.warehouse_input = layout.input_first[self.warehouses]  # a warehouse has one input
         self.lanes_capped = bool(np.isfinite(layout.lane_capacity).any())
+        self.public_costs = plan.public_costs  # a property of arrays: once, not every day
         # policy parts
         self.static_share = static
         self.has_expedite = (self.by_input @ (role == 2).astype(float)) > 0  # (k,) inputs
@@ -496,7 +497,7 @@ class BatchEngine(PolicySteps):
         nodes["cost"] += premium
         nodes["cost"] += reservation
         nodes["cost"] += nodes["fixed_cost"]
-        if plan.public_costs:
+        if self.public_costs:
             self._fill_public_cost(s)
         np.multiply(s.production, full["production_co2e"], out=nodes["co2e"])
         nodes["co2e"] += freight_and_co2e[n:]

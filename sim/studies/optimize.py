@@ -34,7 +34,7 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from sim.measures.compare import recorded_days
+from sim.measures.compare import pareto_front, recorded_days
 from sim.spec.checks import choice, fail
 from sim.spec.units import DAYS_PER_YEAR
 from sim.studies.study import _Runner, set_path
@@ -389,10 +389,10 @@ def _to_confirm(result: xr.Dataset, objective: str, constraints: Sequence[Constr
         return []
     columns = [sign * result[objective].values]
     columns += [(-1.0 if c.op == ">=" else 1.0) * result[c.metric].values for c in constraints]
-    scores = np.stack(columns, axis=1)[feasible]  # every column: lower is better
-    on_front = [k for k in range(len(feasible))
-                if not ((scores <= scores[k]).all(axis=1)
-                        & (scores < scores[k]).any(axis=1)).any()]
+    scores = xr.Dataset({f"score{k}": ("candidate", column[feasible])  # lower is better
+                         for k, column in enumerate(columns)})
+    front = pareto_front(scores, {str(name): -1 for name in scores.data_vars}).values
+    on_front = [int(k) for k in np.flatnonzero(front)]
     if len(on_front) > top:
         on_front = [on_front[round(float(x))] for x in np.linspace(0, len(on_front) - 1, top)]
     chosen = [feasible[k] for k in on_front]
