@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 import sim
 from sim.compile.plan import plan_policy
+from sim.spec.disruptions import disruption_from_mapping
+from sim.spec.policy import policy_from_mapping
 
 __all__ = ["all_disruptions", "disruptions", "networks", "policies"]
 
@@ -148,22 +150,22 @@ def all_disruptions(draw: st.DrawFn, network: sim.Network, days: int) -> list:
                 "duration_days": draw(st.integers(1, 8)), "closure": 0.0,
                 "lead_time_factor": 2.0}, "probability": 0.7, "delay_days": 2}]}
                 if bool(lanes) and draw(st.booleans()) else {})
-            out.append(sim.spec.disruptions.disruption_from_mapping({
+            out.append(disruption_from_mapping({
                 "kind": "node_outage", "node": draw(st.sampled_from(nodes)),
                 "severity": draw(st.sampled_from([1.0, 0.6])), **timing(), **ramp(),
                 **trigger}))
         elif kind == "lane" and lanes:
             closure = draw(st.sampled_from([0.0, 1.0, 0.5]))
             stretch = draw(st.sampled_from([1.5, 3.0] if closure == 0 else [1.0, 1.5, 3.0]))
-            out.append(sim.spec.disruptions.disruption_from_mapping({
+            out.append(disruption_from_mapping({
                 "kind": "lane_disruption", "lane": draw(st.sampled_from(lanes)),
                 "closure": closure, "lead_time_factor": stretch, **timing(), **ramp()}))
         elif kind == "demand" and zones:
-            out.append(sim.spec.disruptions.disruption_from_mapping({
+            out.append(disruption_from_mapping({
                 "kind": "demand_shock", "zone": draw(st.sampled_from(zones)),
                 "factor": draw(st.sampled_from([0.5, 1.6])), **timing(), **ramp()}))
         elif kind == "region":
-            out.append(sim.spec.disruptions.disruption_from_mapping({
+            out.append(disruption_from_mapping({
                 "kind": "regional_event", "region": draw(st.sampled_from(regions)),
                 "severity": 0.8, "lane_closure": draw(st.sampled_from([0.0, 1.0])),
                 "lead_time_factor": draw(st.sampled_from([1.0, 2.0])),
@@ -223,11 +225,11 @@ def policies(draw: st.DrawFn, network: sim.Network) -> sim.Policy:
                                  "public_share": draw(st.sampled_from([0.0, 1.0]))}
     if draw(st.booleans()):
         data["green"] = {"prefer_low_emission": 0.5}
-    policy = sim.spec.policy.policy_from_mapping(data)
+    policy = policy_from_mapping(data)
     try:
         plan_policy(policy, network)
     except sim.ConfigError:  # a static share rule with no split within capacity: drop the rules
         data.get("sourcing", {}).update(prefer_green=0.0, max_region_share=None)
         data.pop("green", None)
-        policy = sim.spec.policy.policy_from_mapping(data)
+        policy = policy_from_mapping(data)
     return policy
