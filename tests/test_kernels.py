@@ -3,20 +3,32 @@
 :func:`sim.engines.kernels.allocate` replaced a sequence of numpy passes; the passes are kept
 here as the reference and both are run on random states of the demo's lanes with a choice
 (primaries, backups, unlimited and closed lanes, rooms tighter and looser than the split).
+The dynamic-sourcing kernels (:mod:`sim.engines.kernels_sourcing`) replaced methods kept in
+``tests/array_policy.py``: whole runs with every measure and disruption on go through both, on
+the demo and on random networks, and every recorded number must be equal.
 The engines' agreement with the agents is checked in ``tests/test_equivalence.py``.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+import yaml
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import sim
 from sim.compile.plan import plan_policy
+from sim.compile.scenario import Scenario
 from sim.engines.batch import BatchEngine
 from sim.engines.batch_parts import LaneSubset
+from sim.engines.recording import ChunkRecord, Recording
 from sim.io.presets import as_policy
+from sim.io.risk_register import disruptions_from_config
+from sim.testing.strategies import all_disruptions, networks, policies
+from tests.array_policy import ArrayEngine
+from tests.conftest import DEMO, REPO
 
 POLICY = {"sourcing": {"dynamic": True, "backup": {"activation_lag_days": 2}},
           "expedite": {"enabled": True}}
@@ -106,7 +118,7 @@ def lane_states(draw: st.DrawFn) -> tuple[np.ndarray, ...]:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(state=lane_states())
 def test_compiled_allocation_equals_the_array_passes(state: tuple[np.ndarray, ...]) -> None:
-    engine = BatchEngine.__new__(BatchEngine)
+    engine = ArrayEngine.__new__(ArrayEngine)
     engine.choice = CHOICE
     quantity, active, room, works, known_cap = state
     expected = reference_allocate(CHOICE, quantity, active, room, works, known_cap)
@@ -128,3 +140,71 @@ def test_the_allocation_test_reaches_every_pass() -> None:
     out = reference_allocate(CHOICE, quantity, active, room, works, known_cap)
     assert (out[CHOICE.backup[:, 0]] > 0).any()  # backups took some
     assert not np.array_equal(out, static)
+
+
+def _run(engine: type[BatchEngine], plan, draws, warmup_days: int, days: int) -> ChunkRecord:
+    recording = Recording("full", draws.replicates, days, plan.layout)
+    engine(plan).run(draws, warmup_days, recording)
+    return recording.result()
+
+
+def _assert_same_runs(plan, scenario: Scenario, replicates: int) -> ChunkRecord:
+    """Run both forms of dynamic sourcing on the same draws; every recorded number equal."""
+    draws = scenario.draw(replicates)
+    days = scenario.days
+    expected = _run(ArrayEngine, plan, draws, scenario.warmup_days, days)
+    actual = _run(BatchEngine, plan, draws, scenario.warmup_days, days)
+    assert expected.trace is not None and actual.trace is not None
+    for part in ("nodes", "lanes", "inputs"):
+        np.testing.assert_array_equal(getattr(actual.trace, part),
+                                      getattr(expected.trace, part), err_msg=part)
+    for name, values in expected.kpis.items():
+        np.testing.assert_array_equal(actual.kpis[name], values, err_msg=name)
+    return actual
+
+
+EVERY_MEASURE = {  # as benchmarks/bench_engines.py measures it
+    "inventory": {"rule": "base_stock", "safety_factor": 2.0},
+    "sourcing": {"dynamic": True, "detection_delay_days": 2, "switch_over_days": 1,
+                 "switch_cost": 300, "max_region_share": 0.8, "prefer_green": 0.2,
+                 "reroute_after_days": 3,
+                 "backup": {"activation_lag_days": 5, "premium_per_unit": 1.5,
+                            "reservation_fee_per_day": 20}},
+    "forecast": {"method": "moving_average", "window_days": 7, "signal": "pos",
+                 "info_delay_days": 1, "vmi": ["dc_north"]},
+    "expedite": {"enabled": True, "premium_per_unit": 2.0},
+    "pooling": {"groups": [["dc_north", "dc_south"]], "cost_per_unit": 0.8},
+    "reserves": [{"node": "dc_south", "units": 500, "threshold": 0.9, "release_per_day": 50}],
+    "shared_warehouses": [{"id": "cluster_store", "members": ["plant"], "item": "controller",
+                           "units": 600, "fee_per_day": 80}],
+    "early_warning": {"notice_days": 7},
+}
+
+
+def test_sourcing_kernels_equal_the_array_steps_with_every_shipped_disruption() -> None:
+    network = sim.load_network(DEMO)
+    plan = plan_policy(as_policy(EVERY_MEASURE), network)
+    events: list = []
+    for path in sorted((REPO / "configs" / "disruption").glob("*.yaml")):
+        events.extend(yaml.safe_load(path.read_text())["events"])
+    shocks = tuple(disruptions_from_config(events))
+    scenario = Scenario(plan.network, days=200, warmup_days=10, seed=3, disruptions=shocks)
+    run = _assert_same_runs(plan, scenario, replicates=60)
+    for kpi in ("backup_units", "rerouted_units", "expedited_units"):
+        assert run.kpis[kpi].sum() > 0, kpi  # the steps compiled did act
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_sourcing_kernels_equal_the_array_steps_on_random_networks(data: st.DataObject) -> None:
+    network = data.draw(networks(max_tiers=5, max_lead=12, extra_lanes=True))
+    policy = data.draw(policies(network))
+    assume(policy.sourcing.dynamic)
+    reroute = data.draw(st.sampled_from([None, 1, 3]))
+    policy = replace(policy, sourcing=replace(policy.sourcing, reroute_after_days=reroute))
+    plan = plan_policy(policy, network)
+    days = data.draw(st.integers(10, 40))
+    scenario = Scenario(plan.network, days=days, warmup_days=data.draw(st.integers(0, 8)),
+                        seed=data.draw(st.integers(0, 2**32)),
+                        disruptions=data.draw(all_disruptions(network, days=days)))
+    _assert_same_runs(plan, scenario, replicates=data.draw(st.integers(1, 6)))

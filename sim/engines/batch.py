@@ -125,6 +125,10 @@ class BatchEngine(PolicySteps):
         self.expediting_in_choice = self.expediting.within(self.choice)
         self.expediting_inputs_in_choice = np.searchsorted(self.choice.inputs,
                                                            self.expediting.inputs)
+        self.choice_arrays = None
+        if plan.dynamic:  # numba: imported only for the engines that run the kernels
+            from sim.engines.kernels_sourcing import choice_arrays
+            self.choice_arrays = choice_arrays(self.choice)
         self.forecasting = np.flatnonzero(plan.forecast_method > 0)
         self.pos = sparse.csr_matrix(plan.pos_weights) if plan.forecast_pos.any() else None
         groups = plan.pool_group

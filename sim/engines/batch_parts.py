@@ -132,7 +132,7 @@ class SourcingState:
         # the split of a nominal order and what it was computed for, per replicate
         self.split_works = np.zeros(shape, dtype=bool)  # differs from day 0's: computed then
         self.split_active = np.zeros(shape, dtype=bool)
-        self.split_known = self.known_cap
+        self.split_known = np.full(shape, np.inf)  # its own array: the kernels write it
         self.split_tight = np.zeros(replicates, dtype=bool)
         self.split_level_base = np.zeros((inputs, replicates))
         self.split_slope = np.zeros((inputs, replicates))

@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.engines.batch_parts import Knowledge, LaneSubset, SourcingState
-from sim.engines.day import scaled
-from sim.spec.units import SHORT_TOLERANCE, STALL_TOLERANCE
 
 __all__ = ["PolicySteps"]
 
@@ -23,6 +21,7 @@ class PolicySteps:
     if TYPE_CHECKING:  # set by BatchEngine.__init__
         plan: Any
         choice: LaneSubset
+        choice_arrays: Any  # kernels_sourcing.ChoiceArrays of `choice`, if sourcing is dynamic
         expediting: LaneSubset
         expediting_in_choice: np.ndarray
         expediting_inputs_in_choice: np.ndarray
@@ -63,14 +62,14 @@ class PolicySteps:
         Returns the known capacity factor of each lane (for the expedite split) and its known
         capacity for its buyer [units/day].
         """
-        c = self.choice
-        source = known.nodes.factors[c.sources]
-        closure = known.closed.factors[c.lanes]
-        usable = known.slowed.factors[c.lanes] <= self.plan.stretch_tolerance
-        known_lane = source * closure
-        known_lane *= usable
-        cap = np.minimum(scaled(c.lane_capacity, closure), scaled(c.source_room, source))
-        return known_lane, np.where(usable, cap, 0.0)
+        from sim.engines.kernels_sourcing import known_lanes  # numba: compiled on first use
+
+        shape = (self.choice.lanes.size, known.nodes.factors.shape[1])
+        known_lane, known_cap = np.empty(shape), np.empty(shape)
+        known_lanes(self.choice_arrays, known.nodes.factors, known.closed.factors,
+                    known.slowed.factors, float(self.plan.stretch_tolerance), known_lane,
+                    known_cap)
+        return known_lane, known_cap
 
     def _review_lanes(self, state: SourcingState, owed: np.ndarray, shipped: np.ndarray,
                       position: np.ndarray, level: np.ndarray, forecast: np.ndarray,
@@ -81,94 +80,13 @@ class PolicySteps:
         ``position`` the owed orders that will not come in time and the pipeline arriving beyond
         the split's horizon, and writes the levels of inputs with a choice into ``level``.
         ``last_arrival`` (choice lane,): days from today to the latest arrival a lane can have
-        in transit; ring slots further out hold a past cycle's values.
+        in transit. Compiled (:func:`sim.engines.kernels_sourcing.review_lanes`).
         """
-        c = self.choice
-        owed_c = owed[c.lanes]
-        stalled = (owed_c > STALL_TOLERANCE) & (shipped[c.lanes] <= STALL_TOLERANCE)
-        state.stalled_days = (state.stalled_days + 1) * stalled
-        works = c.regular & (state.known_cap > 0) & (state.stalled_days < self.plan.reroute_after)
-        state.works = works
-        state.room = np.where(works, np.maximum(0.0, state.known_cap - owed_c), 0.0)
-        m = forecast[c.nodes]
-        bad = c.regular & ~works & (owed_c > 0)
-        if bad.any():
-            self._move_stuck_orders(state, owed_c, bad, c.bom * m, position)
-        elif state.rerouting.any() or state.first_reroute.any():  # nothing stuck any more
-            state.cancel[c.lanes] = 0.0
-            state.rerouting[:] = state.first_reroute[:] = False
-        # today's split of a nominal order, and the protection it gives: it changes only
-        # with what works, the active backups and what is known (replicate by replicate)
-        active = c.backup & works & (state.short_days > c.lag)
-        changed = (works != state.split_works).any(axis=0) | \
-            (active != state.split_active).any(axis=0)
-        if state.known_cap is not state.split_known:
-            changed |= (state.known_cap != state.split_known).any(axis=0)
-        if changed.any():
-            state.split_works, state.split_active = works, active
-            state.split_known = state.known_cap
-            self._split_protection(state, np.flatnonzero(changed))
-        cols = np.flatnonzero(state.split_tight)
-        if cols.size:  # elsewhere the static split: the plan's level, already there
-            level[np.ix_(c.inputs, cols)] = state.split_level_base[:, cols] + \
-                state.split_slope[:, cols] * m[:, cols]
-        horizon_lane = state.horizon_lane
-        # lanes that may have arrivals after the horizon: up to their latest arrival day
-        beyond = np.flatnonzero((horizon_lane < last_arrival[:, None]).any(axis=1))
-        if beyond.size:  # pipeline that lands after any order placed today
-            slots = ring.shape[0]
-            rows, horizon_rows = c.lanes[beyond], horizon_lane[beyond]
-            last = last_arrival[beyond][:, None]
-            days = np.arange(int(horizon_rows.min()) + 1, int(last.max()) + 1)
-            # (day, lane, replicate), gathering only these lanes' rows of those slots
-            ahead = ring[((t + days) % slots)[:, None], rows[None, :]]
-            live = (days[:, None, None] > horizon_rows) & (days[:, None, None] <= last)
-            late = np.zeros((c.lanes.size, horizon_lane.shape[1]))
-            late[beyond] = (ahead * live).sum(axis=0)  # day by day, as the agents add
-            position[c.inputs] -= c.by_input @ late
+        from sim.engines.kernels_sourcing import review_lanes, sourcing_arrays
 
-    def _move_stuck_orders(self, state: SourcingState, owed_c: np.ndarray, bad: np.ndarray,
-                           need: np.ndarray, position: np.ndarray) -> None:
-        """Owed orders on lanes that do not work: uncounted, cancelled within spare room."""
-        c = self.choice
-        ready = state.works & (c.primary | (state.short_days >= c.lag))
-        ready_room = c.by_input @ np.where(ready, state.room, 0.0)
-        spare = np.maximum(0.0, ready_room - need)
-        stuck = c.by_input @ np.where(bad, owed_c, 0.0)
-        ratio = np.zeros_like(stuck)
-        np.divide(spare, stuck, out=ratio, where=stuck > 0)
-        np.minimum(ratio, 1.0, out=ratio)
-        cancel = np.where(bad, owed_c * (c.input_of_lane @ ratio), 0.0)  # ratio per input
-        cancel[cancel <= STALL_TOLERANCE] = 0.0  # rounding, not a switch (nor its cost)
-        state.cancel[c.lanes] = cancel
-        state.first_reroute = (cancel > 0) & ~state.rerouting
-        state.rerouting = (state.rerouting | (cancel > 0)) & bad
-        position[c.inputs] -= np.where(ready_room > 0, stuck, 0.0)
-
-    def _split_protection(self, state: SourcingState, cols: np.ndarray) -> None:
-        """The split of a nominal day's order and its protection (``level_of_split``).
-
-        For the replicates ``cols``: whether some input's split is not the static one, the
-        level's parts there (``split_level_base + split_slope x m``) and each lane's horizon.
-        """
-        c = self.choice
-        works, active = state.split_works[:, cols], state.split_active[:, cols]
-        nominal = np.repeat(c.nominal_need, cols.size, axis=1)
-        capacity = np.where(works, state.known_cap[:, cols], 0.0)
-        nominal_lane = c.input_of_lane @ nominal
-        tight = self._off_static(nominal_lane * c.static_share[:, None], capacity, works, active)
-        tight &= nominal_lane > 0
-        state.split_tight[cols] = tight.any(axis=0)
-        amounts = self._allocate(nominal, active, capacity, works, state.known_cap[:, cols])
-        split = np.repeat(c.static_share[:, None], cols.size, axis=1)
-        np.divide(amounts, nominal_lane, out=split, where=tight)
-        mean = c.period_sum @ split
-        variance = c.pair_sum @ (split[c.pair_first] * split[c.pair_second])
-        state.split_level_base[:, cols] = c.level_fixed + c.safety_unit * np.sqrt(variance)
-        state.split_slope[:, cols] = c.slope_unit * mean
-        periods = (c.period[:, None] * (split > 0))[c.grouped]
-        state.horizon_lane[:, cols] = c.input_of_lane @ np.maximum.reduceat(
-            periods, c.group_starts, axis=0)
+        review_lanes(self.choice_arrays, sourcing_arrays(state), owed, shipped, forecast,
+                     float(self.plan.reroute_after), t, ring,
+                     last_arrival.astype(np.int64, copy=False), position, level)
 
     def _choose_sources(self, state: SourcingState, quantity: np.ndarray,
                         expedited: np.ndarray | None, split: np.ndarray | None,
@@ -178,61 +96,19 @@ class PolicySteps:
 
         Counts the days each input is short (its order beyond its primaries' room), activates
         backups past their lag, and marks in ``activated`` the backups first used in a
-        shortfall.
+        shortfall. Compiled (:func:`sim.engines.kernels_sourcing.choose_sources`).
         """
-        c = self.choice
-        regular = quantity[c.inputs]
-        expedite_lane = None
-        if expedited is not None:
-            exp_c = np.zeros_like(regular)
-            exp_c[self.expediting_inputs_in_choice] = expedited
-            regular = regular - exp_c
-            split_c = np.zeros((c.lanes.size, regular.shape[1]))
-            split_c[self.expediting_in_choice] = split
-            expedite_lane = (c.input_of_lane @ exp_c) * split_c
-        working = c.primary & state.works
-        primary_room = c.by_input @ np.where(working, state.room, 0.0)
-        foreseen = c.by_input @ np.where(working, state.foreseen_cap, 0.0)
-        need = c.bom * forecast[c.nodes]  # today's order or a normal day's, now or foreseen
-        short = (np.maximum(regular, need) - primary_room > SHORT_TOLERANCE) | \
-            (need - foreseen > SHORT_TOLERANCE)
-        short = c.input_of_lane @ short.astype(float) > 0
-        state.short_days = (state.short_days + 1) * (c.backup & short)
-        active = c.backup & state.works & (state.short_days > c.lag)
-        amounts = self._allocate(regular, active, state.room, state.works, state.known_cap)
-        first_use = active & (amounts > 0) & ~state.engaged
-        state.engaged = (state.engaged | first_use) & short
-        activated[c.lanes] = first_use.astype(float)
-        pending[c.lanes] = amounts if expedite_lane is None else amounts + expedite_lane
+        from sim.engines.kernels_sourcing import choose_sources, sourcing_arrays
 
-    def _allocate(self, quantity: np.ndarray, active: np.ndarray, room: np.ndarray,
-                  works: np.ndarray, known_cap: np.ndarray) -> np.ndarray:
-        """Units of each input's order on each lane within ``room`` (``InputBuffer.allocate``).
-
-        Inputs with no backup active and room on every primary for its share get the static
-        split; the others go through the passes. Compiled (:func:`sim.engines.kernels.allocate`):
-        in arrays the passes were 15 % of a run with every measure and disruption on.
-        """
-        from sim.engines.kernels import allocate  # numba: compiled on first use, not at import
-
-        c = self.choice
-        out = np.empty((c.lanes.size, quantity.shape[1]))
-        allocate(np.ascontiguousarray(quantity), np.ascontiguousarray(active),
-                 np.ascontiguousarray(room), np.ascontiguousarray(works),
-                 np.ascontiguousarray(known_cap), c.by_input.indptr, c.by_input.indices,
-                 c.primary[:, 0], c.static_share, out)
-        return out
-
-    def _off_static(self, static: np.ndarray, room: np.ndarray, works: np.ndarray,
-                    active: np.ndarray) -> np.ndarray:
-        """Lanes of inputs whose split is not ``static`` (``InputBuffer._plain``, negated).
-
-        An input keeps its static split when no backup is active and every primary works with
-        room for its static amount.
-        """
-        c = self.choice
-        off = (c.primary & (~works | (room < static))) | active
-        return c.same_input @ off.astype(float) > 0
+        replicates = quantity.shape[1]
+        inputs, lanes = self.expediting_inputs_in_choice, self.expediting_in_choice
+        if expedited is None or split is None:
+            expedited, split = np.zeros((0, replicates)), np.zeros((0, replicates))
+            inputs, lanes = inputs[:0], lanes[:0]
+        split = np.ascontiguousarray(np.broadcast_to(split, (lanes.size, replicates)))
+        choose_sources(self.choice_arrays, sourcing_arrays(state), quantity, forecast,
+                       np.ascontiguousarray(expedited), split, inputs, lanes, pending,
+                       activated)
 
     def _expedited(self, quantity: np.ndarray, known_lane: np.ndarray | None,
                    forecast: np.ndarray, net: np.ndarray,

@@ -1,0 +1,373 @@
+"""Compiled steps of dynamic sourcing (numba): what is known of lanes, their review, the choice.
+
+With every measure and disruption on, these steps were half of the batch engine's day on the
+demo (``benchmarks/bench_reference.py``): a few dozen numpy calls a day on arrays of a dozen
+lanes by the replicates, each call's overhead larger than its arithmetic. Each kernel does the
+same operations in the same order as the array code it replaced (kept in
+``tests/array_policy.py``; ``tests/test_kernels.py`` holds a whole run with every measure on to it
+bit for bit), column by column, so nothing depends on the chunk. Sums over an input's lanes
+follow the CSR order of the incidence matrices, as scipy's products add them; numba does not
+contract ``a * b + c`` into fused multiply-adds (``fastmath`` is off).
+
+The arrays of the lane subset are passed as a :class:`ChoiceArrays`, the state as a
+:class:`SourcingArrays`: numba unboxes named tuples of arrays, and a kernel is called a few
+times a day, so their cost (microseconds) does not matter; helpers called per element take
+scalars (see :mod:`sim.engines.kernels`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+import numba
+import numpy as np
+
+from sim.engines.kernels import allocate
+from sim.spec.units import SHORT_TOLERANCE, STALL_TOLERANCE
+
+if TYPE_CHECKING:
+    from sim.engines.batch_parts import LaneSubset, SourcingState
+
+__all__ = ["ChoiceArrays", "SourcingArrays", "choice_arrays", "choose_sources", "known_lanes",
+           "review_lanes", "sourcing_arrays"]
+
+
+class ChoiceArrays(NamedTuple):
+    """The constant arrays of the lanes of inputs with a choice (a ``LaneSubset``).
+
+    ``starts``/``members``: lanes of local input ``g`` are ``members[starts[g]:starts[g + 1]]``
+    (local lane indices, in lane order). The ``*_starts/_index/_weight`` triples are CSR rows of
+    the protection's sums: ``period_sum`` (over lanes) and ``pair_sum`` (over lane pairs
+    ``pair_first``, ``pair_second``).
+    """
+
+    lanes: np.ndarray  # engine lane of each local lane
+    inputs: np.ndarray  # engine input of each local input
+    nodes: np.ndarray  # the node each input belongs to
+    sources: np.ndarray  # the source node of each lane
+    starts: np.ndarray
+    members: np.ndarray
+    input_of: np.ndarray  # local input of each local lane
+    regular: np.ndarray  # bool: not an expedite lane
+    primary: np.ndarray
+    backup: np.ndarray
+    lag: np.ndarray  # activation lag [days] of each lane
+    lane_capacity: np.ndarray
+    source_room: np.ndarray
+    bom: np.ndarray  # units of the input per unit of its node's output
+    static_share: np.ndarray
+    nominal_need: np.ndarray  # units a nominal day orders of each input
+    period: np.ndarray  # protection period 1 + L of each lane [days]
+    period_starts: np.ndarray
+    period_index: np.ndarray
+    period_weight: np.ndarray
+    pair_starts: np.ndarray
+    pair_index: np.ndarray
+    pair_weight: np.ndarray
+    pair_first: np.ndarray
+    pair_second: np.ndarray
+    level_fixed: np.ndarray
+    safety_unit: np.ndarray
+    slope_unit: np.ndarray
+
+
+class SourcingArrays(NamedTuple):
+    """The state of dynamic sourcing the kernels update in place (a ``SourcingState``)."""
+
+    known_cap: np.ndarray
+    foreseen_cap: np.ndarray
+    works: np.ndarray
+    room: np.ndarray
+    short_days: np.ndarray
+    stalled_days: np.ndarray
+    engaged: np.ndarray
+    split_works: np.ndarray
+    split_active: np.ndarray
+    split_known: np.ndarray
+    split_tight: np.ndarray
+    split_level_base: np.ndarray
+    split_slope: np.ndarray
+    horizon_lane: np.ndarray
+    rerouting: np.ndarray
+    first_reroute: np.ndarray
+    cancel: np.ndarray  # every lane of the network: only the choice lanes' rows are written
+
+
+def choice_arrays(c: LaneSubset) -> ChoiceArrays:
+    """The arrays of a lane subset, flat and contiguous, in the types the kernels take."""
+    def flat(values: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+        return np.ascontiguousarray(np.asarray(values).reshape(-1), dtype=dtype)
+
+    local = np.repeat(np.arange(c.inputs.size), np.diff(c.by_input.indptr))
+    input_of = np.empty(c.lanes.size, dtype=np.int64)
+    input_of[c.by_input.indices] = local
+    return ChoiceArrays(
+        lanes=flat(c.lanes, np.int64), inputs=flat(c.inputs, np.int64),
+        nodes=flat(c.nodes, np.int64), sources=flat(c.sources, np.int64),
+        starts=flat(c.by_input.indptr, np.int64), members=flat(c.by_input.indices, np.int64),
+        input_of=input_of, regular=flat(c.regular, np.bool_), primary=flat(c.primary, np.bool_),
+        backup=flat(c.backup, np.bool_), lag=flat(c.lag), lane_capacity=flat(c.lane_capacity),
+        source_room=flat(c.source_room), bom=flat(c.bom), static_share=flat(c.static_share),
+        nominal_need=flat(c.nominal_need), period=flat(c.period),
+        period_starts=flat(c.period_sum.indptr, np.int64),
+        period_index=flat(c.period_sum.indices, np.int64),
+        period_weight=flat(c.period_sum.data),
+        pair_starts=flat(c.pair_sum.indptr, np.int64),
+        pair_index=flat(c.pair_sum.indices, np.int64), pair_weight=flat(c.pair_sum.data),
+        pair_first=flat(c.pair_first, np.int64), pair_second=flat(c.pair_second, np.int64),
+        level_fixed=flat(c.level_fixed), safety_unit=flat(c.safety_unit),
+        slope_unit=flat(c.slope_unit))
+
+
+def sourcing_arrays(state: SourcingState) -> SourcingArrays:
+    """The state's arrays as the kernels take them (the same arrays: updated in place)."""
+    return SourcingArrays(*(getattr(state, name) for name in SourcingArrays._fields))
+
+
+@numba.njit(cache=True)
+def known_lanes(c: ChoiceArrays, node_factor: np.ndarray, closed_factor: np.ndarray,
+                slowed_factor: np.ndarray, stretch_tolerance: float,
+                known_lane: np.ndarray, known_cap: np.ndarray) -> None:  # pragma: no cover
+    """What buyers know of the lanes with a choice (``SupplyChainModel._known_capacity``).
+
+    Writes each lane's known capacity factor (``known_lane``, for the expedite split) and known
+    capacity for its buyer (``known_cap``, units/day; 0 where stretched past tolerance).
+    """
+    for j in range(c.lanes.size):
+        lane, source = c.lanes[j], c.sources[j]
+        for r in range(known_cap.shape[1]):
+            by_source, closure = node_factor[source, r], closed_factor[lane, r]
+            usable = slowed_factor[lane, r] <= stretch_tolerance
+            known_lane[j, r] = by_source * closure * (1.0 if usable else 0.0)
+            lane_cap = c.lane_capacity[j] * closure if closure > 0 else 0.0
+            source_cap = c.source_room[j] * by_source if by_source > 0 else 0.0
+            known_cap[j, r] = min(lane_cap, source_cap) if usable else 0.0
+
+
+@numba.njit(cache=True)
+def review_lanes(c: ChoiceArrays, s: SourcingArrays, owed: np.ndarray, shipped: np.ndarray,
+                 forecast: np.ndarray, reroute_after: float, t: int, ring: np.ndarray,
+                 last_arrival: np.ndarray, position: np.ndarray,
+                 level: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Stalls, what works, rooms and cancellations; today's levels from the split.
+
+    ``InputBuffer.review_lanes``, ``level_of_split`` and ``late_pipeline``: subtracts from
+    ``position`` (input, replicate) the owed orders that will not come in time and the pipeline
+    arriving beyond the split's horizon, and writes the levels of inputs with a choice into
+    ``level``. ``last_arrival`` (choice lane,): days from today to the latest arrival a lane can
+    have in transit (ring slots further out hold a past cycle's values).
+    """
+    lanes, reps = s.works.shape
+    changed = np.zeros(reps, dtype=np.bool_)
+    for j in range(lanes):
+        lane = c.lanes[j]
+        for r in range(reps):
+            owed_j = owed[lane, r]
+            stalled = owed_j > STALL_TOLERANCE and shipped[lane, r] <= STALL_TOLERANCE
+            s.stalled_days[j, r] = s.stalled_days[j, r] + 1.0 if stalled else 0.0
+            works = c.regular[j] and s.known_cap[j, r] > 0 and \
+                s.stalled_days[j, r] < reroute_after
+            s.works[j, r] = works
+            s.room[j, r] = max(0.0, s.known_cap[j, r] - owed_j) if works else 0.0
+            active = c.backup[j] and works and s.short_days[j, r] > c.lag[j]
+            changed[r] = changed[r] or works != s.split_works[j, r] or \
+                active != s.split_active[j, r] or s.known_cap[j, r] != s.split_known[j, r]
+            s.split_works[j, r], s.split_active[j, r] = works, active
+            s.split_known[j, r] = s.known_cap[j, r]
+    _move_stuck_orders(c, s, owed, forecast, position)
+    cols = np.flatnonzero(changed)
+    if cols.size:
+        _split_protection(c, s, cols)
+    for g in range(c.inputs.size):
+        for r in range(reps):
+            if s.split_tight[r]:
+                level[c.inputs[g], r] = s.split_level_base[g, r] + \
+                    s.split_slope[g, r] * forecast[c.nodes[g], r]
+    _subtract_late_pipeline(c, s.horizon_lane, t, ring, last_arrival, position)
+
+
+@numba.njit(cache=True)
+def _move_stuck_orders(c, s, owed, forecast, position):  # pragma: no cover - compiled
+    """Owed orders on lanes that do not work: uncounted, cancelled within spare room.
+
+    Column by column; where nothing is stuck it cancels nothing and clears the rerouting
+    flags, as the array code did for the whole chunk.
+    """
+    reps = s.works.shape[1]
+    ready_room, stuck = np.zeros(reps), np.zeros(reps)
+    for g in range(c.inputs.size):
+        ready_room[:] = 0.0
+        stuck[:] = 0.0
+        group = c.members[c.starts[g]:c.starts[g + 1]]
+        for j in group:
+            lane = c.lanes[j]
+            for r in range(reps):
+                ready = s.works[j, r] and (c.primary[j] or s.short_days[j, r] >= c.lag[j])
+                ready_room[r] += s.room[j, r] if ready else 0.0
+                bad = c.regular[j] and not s.works[j, r] and owed[lane, r] > 0
+                stuck[r] += owed[lane, r] if bad else 0.0
+        for r in range(reps):
+            need = c.bom[g] * forecast[c.nodes[g], r]
+            spare = max(0.0, ready_room[r] - need)
+            ratio = min(spare / stuck[r], 1.0) if stuck[r] > 0 else 0.0
+            for j in group:
+                lane = c.lanes[j]
+                bad = c.regular[j] and not s.works[j, r] and owed[lane, r] > 0
+                cancel = owed[lane, r] * ratio if bad else 0.0
+                if cancel <= STALL_TOLERANCE:
+                    cancel = 0.0  # rounding, not a switch (nor its cost)
+                s.cancel[lane, r] = cancel
+                s.first_reroute[j, r] = cancel > 0 and not s.rerouting[j, r]
+                s.rerouting[j, r] = (s.rerouting[j, r] or cancel > 0) and bad
+            position[c.inputs[g], r] -= stuck[r] if ready_room[r] > 0 else 0.0
+
+
+@numba.njit(cache=True)
+def _split_protection(c, s, cols):  # pragma: no cover - compiled
+    """The split of a nominal day's order in the replicates ``cols`` and its protection.
+
+    ``level_of_split``: whether some input's split is not the static one, the level's parts
+    there (``split_level_base + split_slope x m``) and each lane's horizon.
+    """
+    lanes, inputs, n = c.lanes.size, c.inputs.size, cols.size
+    nominal = np.empty((inputs, n))
+    capacity, known = np.empty((lanes, n)), np.empty((lanes, n))
+    works, active = np.empty((lanes, n), dtype=np.bool_), np.empty((lanes, n), dtype=np.bool_)
+    for j in range(lanes):
+        for i in range(n):
+            r = cols[i]
+            works[j, i], active[j, i] = s.split_works[j, r], s.split_active[j, r]
+            known[j, i] = s.known_cap[j, r]
+            capacity[j, i] = known[j, i] if works[j, i] else 0.0
+    for g in range(inputs):
+        nominal[g] = c.nominal_need[g]
+    amounts = np.empty((lanes, n))
+    allocate(nominal, active, capacity, works, known, c.starts, c.members, c.primary,
+             c.static_share, amounts)
+    split = np.empty(lanes)
+    for i in range(n):
+        r = cols[i]
+        any_tight = False
+        for g in range(inputs):
+            nominal_lane = 0.0 + nominal[g, i]  # as input_of_lane @ nominal adds it
+            group = c.members[c.starts[g]:c.starts[g + 1]]
+            off = False
+            for j in group:
+                static = nominal_lane * c.static_share[j]
+                off = off or (c.primary[j] and (not works[j, i] or capacity[j, i] < static)) \
+                    or active[j, i]
+            tight = off and nominal_lane > 0
+            any_tight = any_tight or tight
+            for j in group:
+                split[j] = amounts[j, i] / nominal_lane if tight else c.static_share[j]
+        s.split_tight[r] = any_tight
+        for g in range(inputs):
+            mean, variance, horizon = 0.0, 0.0, -np.inf
+            for k in range(c.period_starts[g], c.period_starts[g + 1]):
+                mean += c.period_weight[k] * split[c.period_index[k]]
+            for k in range(c.pair_starts[g], c.pair_starts[g + 1]):
+                pair = c.pair_index[k]
+                variance += c.pair_weight[k] * \
+                    (split[c.pair_first[pair]] * split[c.pair_second[pair]])
+            s.split_level_base[g, r] = c.level_fixed[g] + c.safety_unit[g] * np.sqrt(variance)
+            s.split_slope[g, r] = c.slope_unit[g] * mean
+            group = c.members[c.starts[g]:c.starts[g + 1]]
+            for j in group:
+                horizon = max(horizon, c.period[j] * (1.0 if split[j] > 0 else 0.0))
+            for j in group:
+                s.horizon_lane[j, r] = 0.0 + horizon
+
+
+@numba.njit(cache=True)
+def _subtract_late_pipeline(c, horizon_lane, t, ring, last_arrival,
+                            position):  # pragma: no cover - compiled
+    """Take from ``position`` the units in transit that land after the split's horizon.
+
+    Only lanes with such arrivals in some replicate count, days summed in increasing order
+    from the earliest horizon among them (as the array code added its day axis).
+    """
+    lanes, reps = horizon_lane.shape
+    beyond = np.zeros(lanes, dtype=np.bool_)
+    first, last_day = np.inf, 0
+    for j in range(lanes):
+        for r in range(reps):
+            beyond[j] = beyond[j] or horizon_lane[j, r] < last_arrival[j]
+    if not beyond.any():
+        return
+    for j in range(lanes):
+        if beyond[j]:
+            last_day = max(last_day, last_arrival[j])
+            for r in range(reps):
+                first = min(first, horizon_lane[j, r])
+    slots = ring.shape[0]
+    late = np.zeros((lanes, reps))
+    for j in range(lanes):
+        if not beyond[j]:
+            continue
+        lane = c.lanes[j]
+        for day in range(int(first) + 1, last_day + 1):
+            slot = (t + day) % slots
+            for r in range(reps):
+                live = day > horizon_lane[j, r] and day <= last_arrival[j]
+                late[j, r] += ring[slot, lane, r] * (1.0 if live else 0.0)
+    for g in range(c.inputs.size):
+        total = np.zeros(reps)
+        for j in c.members[c.starts[g]:c.starts[g + 1]]:
+            for r in range(reps):
+                total[r] += late[j, r]
+        for r in range(reps):
+            position[c.inputs[g], r] -= total[r]
+
+
+@numba.njit(cache=True)
+def choose_sources(c: ChoiceArrays, s: SourcingArrays, quantity: np.ndarray,
+                   forecast: np.ndarray, expedited: np.ndarray, split: np.ndarray,
+                   expedite_inputs: np.ndarray, expedite_lanes: np.ndarray,
+                   pending: np.ndarray, activated: np.ndarray) -> None:  # pragma: no cover
+    """Split orders of inputs with a choice by what lanes deliver (``StockingPoint.order``).
+
+    Counts the days each input is short (its order beyond its primaries' room), activates
+    backups past their lag, and marks in ``activated`` the backups first used in a shortfall.
+    ``expedited`` (expediting input, replicate) and ``split`` (expedite lane, replicate) are
+    the urgent units and their split; ``expedite_inputs`` / ``expedite_lanes`` place them among
+    the choice's inputs and lanes (both empty without expediting).
+    """
+    lanes, reps = s.works.shape
+    inputs = c.inputs.size
+    urgent, urgent_split = np.zeros((inputs, reps)), np.zeros((lanes, reps))
+    for k in range(expedite_inputs.size):
+        urgent[expedite_inputs[k]] = expedited[k]
+    for k in range(expedite_lanes.size):
+        urgent_split[expedite_lanes[k]] = split[k]
+    regular = np.empty((inputs, reps))
+    short = np.empty((inputs, reps), dtype=np.bool_)
+    active = np.empty((lanes, reps), dtype=np.bool_)
+    room, foreseen = np.zeros(reps), np.zeros(reps)
+    for g in range(inputs):
+        room[:], foreseen[:] = 0.0, 0.0
+        group = c.members[c.starts[g]:c.starts[g + 1]]
+        for j in group:
+            for r in range(reps):
+                working = c.primary[j] and s.works[j, r]
+                room[r] += s.room[j, r] if working else 0.0
+                foreseen[r] += s.foreseen_cap[j, r] if working else 0.0
+        for r in range(reps):
+            regular[g, r] = quantity[c.inputs[g], r] - urgent[g, r]
+            need = c.bom[g] * forecast[c.nodes[g], r]
+            short[g, r] = max(regular[g, r], need) - room[r] > SHORT_TOLERANCE or \
+                need - foreseen[r] > SHORT_TOLERANCE
+        for j in group:
+            for r in range(reps):
+                counted = c.backup[j] and short[g, r]
+                s.short_days[j, r] = s.short_days[j, r] + 1.0 if counted else 0.0
+                active[j, r] = c.backup[j] and s.works[j, r] and s.short_days[j, r] > c.lag[j]
+    amounts = np.empty((lanes, reps))
+    allocate(regular, active, s.room, s.works, s.known_cap, c.starts, c.members, c.primary,
+             c.static_share, amounts)
+    for j in range(lanes):
+        lane, g = c.lanes[j], c.input_of[j]
+        for r in range(reps):
+            first_use = active[j, r] and amounts[j, r] > 0 and not s.engaged[j, r]
+            s.engaged[j, r] = (s.engaged[j, r] or first_use) and short[g, r]
+            activated[lane, r] = 1.0 if first_use else 0.0
+            pending[lane, r] = amounts[j, r] + (0.0 + urgent[g, r]) * urgent_split[j, r]
