@@ -11,7 +11,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -218,7 +218,13 @@ def _merge_stream(records: Iterable[ChunkRecord]) -> ChunkRecord:
 
 def run_plan(plan: RunPlan, replicates: int, *, chunk_size: int | None = None,
              workers: int = 1) -> ChunkRecord:
-    """Run all replicates of a plan in chunks; in ``workers`` processes when above 1."""
+    """Run all replicates of a plan in chunks, in ``workers`` processes (this one included).
+
+    With more than one, ``workers - 1`` processes are spawned and this process runs chunks too
+    while they start and whenever the next chunk to merge is not ready: the spawned ones take a
+    second or two to import and their records cross a pipe (with chain 38 a chunk's summary is
+    240 MB), so a run no longer waits on both for every chunk.
+    """
     size = chunk_size or auto_chunk_size(plan.policy_plan.layout, replicates)
     if plan.engine == "mesa" and not chunk_size:
         size = min(size, MESA_CHUNK)
@@ -226,7 +232,34 @@ def run_plan(plan: RunPlan, replicates: int, *, chunk_size: int | None = None,
     if workers <= 1 or len(chunks) == 1:
         return _merge_stream(run_chunk(plan, chunk) for chunk in chunks)
     context = multiprocessing.get_context("spawn")
-    with _worker_environment(), ProcessPoolExecutor(max_workers=workers,
+    with _worker_environment(), ProcessPoolExecutor(max_workers=min(workers, len(chunks)) - 1,
                                                     mp_context=context) as pool:
-        # map yields in submission order (replicate order) as results come in
-        return _merge_stream(pool.map(run_chunk, [plan] * len(chunks), chunks))
+        return _merge_stream(_shared_chunks(pool, plan, chunks, min(workers, len(chunks)) - 1))
+
+
+def _shared_chunks(pool: ProcessPoolExecutor, plan: RunPlan, chunks: list[np.ndarray],
+                   helpers: int) -> Iterator[ChunkRecord]:
+    """Chunk records in replicate order, run by ``helpers`` spawned workers and this process.
+
+    Chunks are handed out in order: the pool keeps ``helpers`` running; this process takes the
+    next chunk itself whenever the record due next is not ready yet, else waits for it.
+    """
+    done: dict[int, ChunkRecord | Future[ChunkRecord]] = {}
+    handed = 0
+
+    def keep_pool_busy() -> None:
+        nonlocal handed
+        while handed < len(chunks) and sum(
+                isinstance(job, Future) and not job.done() for job in done.values()) < helpers:
+            done[handed] = pool.submit(run_chunk, plan, chunks[handed])
+            handed += 1
+
+    for due in range(len(chunks)):
+        keep_pool_busy()
+        while handed < len(chunks) and isinstance(done[due], Future) and \
+                not done[due].done():  # type: ignore[union-attr]
+            done[handed] = run_chunk(plan, chunks[handed])
+            handed += 1
+            keep_pool_busy()
+        job = done.pop(due)
+        yield job.result() if isinstance(job, Future) else job

@@ -120,7 +120,8 @@ def simulate(
         Replicates simulated together; automatic by default
         (:func:`sim.engines.runner.auto_chunk_size`). Results do not depend on it.
     workers : int
-        Worker processes running chunks in parallel. Results do not depend on it.
+        Processes running chunks in parallel, this one included (``workers - 1`` are spawned).
+        Results do not depend on it.
     quantile_replicates : int
         Daily quantiles (summary mode) are taken over the first this many replicates.
     mute_disruptions : sequence of int
