@@ -6,6 +6,7 @@ here as the reference and both are run on random states of the demo's lanes with
 The dynamic-sourcing kernels (:mod:`sim.engines.kernels_sourcing`) replaced methods kept in
 ``tests/array_policy.py``: whole runs with every measure and disruption on go through both, on
 the demo and on random networks, and every recorded number must be equal.
+The compiled sparse product and group minimum equal scipy's product and numpy's reduceat.
 The engines' agreement with the agents is checked in ``tests/test_equivalence.py``.
 """
 
@@ -17,12 +18,13 @@ import numpy as np
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from scipy import sparse
 
 import sim
 from sim.compile.plan import plan_policy
 from sim.compile.scenario import Scenario
-from sim.engines.batch import BatchEngine
-from sim.engines.batch_parts import LaneSubset
+from sim.engines.batch import BatchEngine, product
+from sim.engines.batch_parts import GroupMin, LaneSubset
 from sim.engines.recording import ChunkRecord, Recording
 from sim.io.presets import as_policy
 from sim.io.risk_register import disruptions_from_config
@@ -208,3 +210,40 @@ def test_sourcing_kernels_equal_the_array_steps_on_random_networks(data: st.Data
                         seed=data.draw(st.integers(0, 2**32)),
                         disruptions=data.draw(all_disruptions(network, days=days)))
     _assert_same_runs(plan, scenario, replicates=data.draw(st.integers(1, 6)))
+
+
+@st.composite
+def sparse_products(draw: st.DrawFn) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Random CSR matrices (empty rows, repeated columns, any weights) and dense operands."""
+    rows, columns, vectors = (draw(st.integers(1, 12)) for _ in range(3))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    mask = rng.random((rows, columns)) < draw(st.floats(0.0, 1.0))
+    weights = rng.choice([1.0, -0.5, 0.1, 3.7], (rows, columns)) * mask
+    x = rng.choice([0.0, -0.0, 1e-17, 2.5, 1e6, np.inf], (columns, vectors)) * \
+        rng.random((columns, vectors))
+    return sparse.csr_matrix(weights), x
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=sparse_products())
+def test_compiled_sparse_product_equals_scipy(case: tuple[sparse.csr_matrix, np.ndarray]) -> None:
+    matrix, x = case
+    out = np.full((matrix.shape[0], x.shape[1]), np.nan)  # every cell must be written
+    product(matrix, x, out)
+    np.testing.assert_array_equal(out, matrix @ x)
+
+
+@settings(max_examples=200, deadline=None)
+@given(sizes=st.lists(st.integers(1, 12), min_size=1, max_size=6),
+       seed=st.integers(0, 2**32 - 1), replicates=st.integers(1, 9))
+def test_compiled_group_minimum_equals_reduceat(sizes: list[int], seed: int,
+                                                replicates: int) -> None:
+    rng = np.random.default_rng(seed)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    values = rng.choice([0.0, 1.5, 7.0, np.inf, np.nan], (sum(sizes) + 1, replicates)) * \
+        rng.random((sum(sizes) + 1, replicates))
+    values[-1] = np.inf  # GroupMin's padding row
+    wide = GroupMin(starts, np.asarray(sizes), sum(sizes))
+    wide.padded = False  # the compiled path, whatever the widths
+    np.testing.assert_array_equal(wide(values),
+                                  np.minimum.reduceat(values[:-1], starts, axis=0))

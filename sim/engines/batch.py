@@ -36,7 +36,7 @@ from sim.compile.effects import (
     knowledge_events,
 )
 from sim.compile.effects import ring_size as ring_size_of
-from sim.compile.grouping import incidence, product
+from sim.compile.grouping import incidence
 from sim.compile.layout import MANUFACTURER, WAREHOUSE
 from sim.compile.plan import PolicyPlan
 from sim.compile.scenario import ScenarioDraws
@@ -48,6 +48,21 @@ from sim.measures.trace import LANE, NODE, DayBlock
 from sim.spec.units import DAYS_PER_YEAR
 
 __all__ = ["BatchEngine"]
+
+
+def product(matrix: sparse.csr_matrix, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``matrix @ x`` written into ``out``, compiled (:func:`sim.engines.kernels.csr_product`).
+
+    The same sums in the same order as scipy's product (``sim.compile.grouping.product``), so
+    the same bits, without zeroing ``out`` in a pass of its own first.
+    """
+    from sim.engines.kernels import csr_product  # numba: compiled on first use, not at import
+
+    if x.ndim == 2 and x.flags.c_contiguous and out.flags.c_contiguous:
+        csr_product(matrix.indptr, matrix.indices, matrix.data, x, out)
+    else:
+        out[...] = matrix @ x
+    return out
 
 
 class _Chunk:
