@@ -132,17 +132,20 @@ class EffectSchedule:
         chosen = chosen[order]
         self.kind = kind
         self.start = chosen["start"] + shift  # a shifted schedule: what is known `shift` late
-        self.end = chosen["end"] + shift
+        self.end = (chosen["end"] + shift).astype(np.int64)
         self.ramp = np.ascontiguousarray(chosen["ramp_days"])
         self.exponential = chosen["ramp_kind"] == RAMP_EXPONENTIAL
         self.severity = np.ascontiguousarray(chosen["severity"])
-        self.cell = chosen["target"] * replicates + chosen["replicate"]  # flat (target, rep)
-        self.stop = self.end + self.ramp  # first day without effect
+        # flat (target, rep)
+        self.cell = (chosen["target"] * replicates + chosen["replicate"]).astype(np.int64)
+        self.stop = (self.end + self.ramp).astype(np.int64)  # first day without effect
         self.factors = np.ones((targets, replicates))
         self._flat = self.factors.reshape(-1)
         self._mark = np.zeros(self._flat.size, dtype=bool)  # scratch: cells being recomputed
         self.version = 0
-        self._active = np.zeros(0, dtype=np.int64)  # indices of events that may act
+        # indices of events that may act: the first `_count` (sim.compile.schedule_kernel)
+        self._active = np.zeros(chosen.size, dtype=np.int64)
+        self._count = 0
         self._next = 0
         self._day = -1
         # days on which some cell changes: an event starts, ends, or ramps
@@ -169,25 +172,15 @@ class EffectSchedule:
         self._day = day
         if skipped:
             return self.factors
-        stop = int(self._started_by[min(day, self._started_by.size - 1)])
-        starting = np.arange(self._next, stop)
-        self._next = stop
-        before = self._active
-        active = np.concatenate([before, starting])
-        alive = self.stop[active] > day
-        self._active = active[alive]
-        # cells to recompute: where an event started, stopped or ramps since the last call
-        ramping = self._active[self.end[self._active] <= day]
-        touched = np.concatenate([starting, active[~alive], ramping])
-        if first:
-            touched = active
-        if touched.size == 0:
+        from sim.compile.schedule_kernel import step  # numba: compiled on first use
+
+        begun = int(self._started_by[min(day, self._started_by.size - 1)])
+        self._count, acting, touched = step(day, first, self._next, begun, self._active,
+                                            self._count, self.end, self.stop, self.cell,
+                                            self._flat, self._mark)
+        self._next = begun
+        if not touched:
             return self.factors
-        cells = self.cell[touched]
-        self._flat[cells] = 1.0
-        self._mark[cells] = True
-        acting = self._active[self._mark[self.cell[self._active]]]
-        self._mark[cells] = False
         if acting.size:
             weight = self._weight(acting, day)
             if self.kind in (NODE_CAPACITY, LANE_CAPACITY):

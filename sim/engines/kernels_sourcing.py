@@ -159,6 +159,7 @@ def review_lanes(c: ChoiceArrays, s: SourcingArrays, owed: np.ndarray, shipped: 
     """
     lanes, reps = s.works.shape
     changed = np.zeros(reps, dtype=np.bool_)
+    stuck = np.zeros(reps, dtype=np.bool_)  # some lane owes but does not work, or did
     for j in range(lanes):
         lane = c.lanes[j]
         for r in range(reps):
@@ -174,7 +175,11 @@ def review_lanes(c: ChoiceArrays, s: SourcingArrays, owed: np.ndarray, shipped: 
                 active != s.split_active[j, r] or s.known_cap[j, r] != s.split_known[j, r]
             s.split_works[j, r], s.split_active[j, r] = works, active
             s.split_known[j, r] = s.known_cap[j, r]
-    _move_stuck_orders(c, s, owed, forecast, position)
+            stuck[r] = stuck[r] or (c.regular[j] and not works and owed_j > 0) or \
+                s.rerouting[j, r] or s.first_reroute[j, r]
+    columns = np.flatnonzero(stuck)
+    if columns.size:
+        _move_stuck_orders(c, s, owed, forecast, position, columns)
     cols = np.flatnonzero(changed)
     if cols.size:
         _split_protection(c, s, cols)
@@ -187,29 +192,26 @@ def review_lanes(c: ChoiceArrays, s: SourcingArrays, owed: np.ndarray, shipped: 
 
 
 @numba.njit(cache=True)
-def _move_stuck_orders(c, s, owed, forecast, position):  # pragma: no cover - compiled
+def _move_stuck_orders(c, s, owed, forecast, position, columns):  # pragma: no cover
     """Owed orders on lanes that do not work: uncounted, cancelled within spare room.
 
-    Column by column; where nothing is stuck it cancels nothing and clears the rerouting
-    flags, as the array code did for the whole chunk.
+    For the replicates ``columns``, where some lane is stuck or was rerouting: elsewhere no
+    lane owes without working and none is flagged, so (cancellations being positive only on
+    rerouting lanes) there is nothing to cancel or clear, as in the array code.
     """
-    reps = s.works.shape[1]
-    ready_room, stuck = np.zeros(reps), np.zeros(reps)
     for g in range(c.inputs.size):
-        ready_room[:] = 0.0
-        stuck[:] = 0.0
         group = c.members[c.starts[g]:c.starts[g + 1]]
-        for j in group:
-            lane = c.lanes[j]
-            for r in range(reps):
+        for r in columns:
+            ready_room, stuck = 0.0, 0.0
+            for j in group:
+                lane = c.lanes[j]
                 ready = s.works[j, r] and (c.primary[j] or s.short_days[j, r] >= c.lag[j])
-                ready_room[r] += s.room[j, r] if ready else 0.0
+                ready_room += s.room[j, r] if ready else 0.0
                 bad = c.regular[j] and not s.works[j, r] and owed[lane, r] > 0
-                stuck[r] += owed[lane, r] if bad else 0.0
-        for r in range(reps):
+                stuck += owed[lane, r] if bad else 0.0
             need = c.bom[g] * forecast[c.nodes[g], r]
-            spare = max(0.0, ready_room[r] - need)
-            ratio = min(spare / stuck[r], 1.0) if stuck[r] > 0 else 0.0
+            spare = max(0.0, ready_room - need)
+            ratio = min(spare / stuck, 1.0) if stuck > 0 else 0.0
             for j in group:
                 lane = c.lanes[j]
                 bad = c.regular[j] and not s.works[j, r] and owed[lane, r] > 0
@@ -219,7 +221,7 @@ def _move_stuck_orders(c, s, owed, forecast, position):  # pragma: no cover - co
                 s.cancel[lane, r] = cancel
                 s.first_reroute[j, r] = cancel > 0 and not s.rerouting[j, r]
                 s.rerouting[j, r] = (s.rerouting[j, r] or cancel > 0) and bad
-            position[c.inputs[g], r] -= stuck[r] if ready_room[r] > 0 else 0.0
+            position[c.inputs[g], r] -= stuck if ready_room > 0 else 0.0
 
 
 @numba.njit(cache=True)
@@ -283,33 +285,29 @@ def _subtract_late_pipeline(c, horizon_lane, t, ring, last_arrival,
                             position):  # pragma: no cover - compiled
     """Take from ``position`` the units in transit that land after the split's horizon.
 
-    Only lanes with such arrivals in some replicate count, days summed in increasing order
-    from the earliest horizon among them (as the array code added its day axis).
+    Only lanes with such arrivals in some replicate count, their days summed in increasing
+    order (as the array code added its day axis; days it added where nothing was live added
+    exact zeros).
     """
     lanes, reps = horizon_lane.shape
-    beyond = np.zeros(lanes, dtype=np.bool_)
-    first, last_day = np.inf, 0
-    for j in range(lanes):
-        for r in range(reps):
-            beyond[j] = beyond[j] or horizon_lane[j, r] < last_arrival[j]
-    if not beyond.any():
-        return
-    for j in range(lanes):
-        if beyond[j]:
-            last_day = max(last_day, last_arrival[j])
-            for r in range(reps):
-                first = min(first, horizon_lane[j, r])
     slots = ring.shape[0]
     late = np.zeros((lanes, reps))
+    beyond = False
     for j in range(lanes):
-        if not beyond[j]:
+        first = np.inf  # the earliest horizon of this lane: days after it may be late
+        for r in range(reps):
+            first = min(first, horizon_lane[j, r])
+        if not first < last_arrival[j]:
             continue
+        beyond = True
         lane = c.lanes[j]
-        for day in range(int(first) + 1, last_day + 1):
+        for day in range(int(first) + 1, last_arrival[j] + 1):  # increasing, as numpy added
             slot = (t + day) % slots
             for r in range(reps):
-                live = day > horizon_lane[j, r] and day <= last_arrival[j]
+                live = day > horizon_lane[j, r]
                 late[j, r] += ring[slot, lane, r] * (1.0 if live else 0.0)
+    if not beyond:
+        return
     for g in range(c.inputs.size):
         total = np.zeros(reps)
         for j in c.members[c.starts[g]:c.starts[g + 1]]:
