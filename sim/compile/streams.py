@@ -58,9 +58,11 @@ def _mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def stream_words(seed: int, replicates: np.ndarray, stream: int) -> np.ndarray | None:
-    """The words ``SeedSequence(seed, spawn_key=(r, stream)).generate_state(4, uint64)``
-    as uint32, shape (replicate, 8); ``None`` where the shortcut does not apply (replicate or
-    stream numbers of more than 32 bits, a big-endian machine): build those one by one.
+    """The seed words of stream ``stream`` of each replicate, shape (replicate, 8), uint32.
+
+    Those of ``SeedSequence(seed, spawn_key=(r, stream)).generate_state(4, uint64)``; ``None``
+    where the shortcut does not apply (replicate or stream numbers of more than 32 bits, a
+    big-endian machine): build those one by one.
     """
     replicates = np.asarray(replicates, dtype=np.int64)
     if sys.byteorder != "little" or stream >= 2**32 or (replicates.size and (
