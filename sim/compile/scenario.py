@@ -190,7 +190,9 @@ class ReplicateStreams(Sequence[np.random.Generator]):
         if self._words is None:  # numbers beyond the shortcut: numpy's own seeding
             return np.random.default_rng(
                 self._scenario.seed_sequence(self._replicates[position], self._stream))
-        return np.random.Generator(np.random.PCG64(SeededWords(self._words[position])))
+        # numpy's stubs name SeedSequence; PCG64 takes any ISeedSequence (numpy.random docs)
+        words = SeededWords(self._words[position])
+        return np.random.Generator(np.random.PCG64(words))  # type: ignore[arg-type]
 
 
 def _shock_demand(demand: np.ndarray, events: np.ndarray, horizon: int) -> None:

@@ -14,6 +14,7 @@ against numpy's).
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import numpy as np
 from numpy.random.bit_generator import ISeedSequence
@@ -53,7 +54,7 @@ class _Hash:
 
 
 def _mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    result = _MIX_MULT_L * x - _MIX_MULT_R * y
+    result: np.ndarray = _MIX_MULT_L * x - _MIX_MULT_R * y
     return result ^ (result >> _XSHIFT)
 
 
@@ -93,7 +94,7 @@ class SeededWords(ISeedSequence):
     def __init__(self, words: np.ndarray) -> None:
         self._words = words
 
-    def generate_state(self, n_words: int, dtype: type = np.uint32) -> np.ndarray:
+    def generate_state(self, n_words: int, dtype: Any = np.uint32) -> np.ndarray:
         """The words, as ``SeedSequence.generate_state`` gives them (4 uint64 for PCG64)."""
         if np.dtype(dtype) != np.uint64 or n_words != _STATE_WORDS // 2:
             raise ValueError("precomputed words serve PCG64's 4 uint64 words only")
