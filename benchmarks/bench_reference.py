@@ -127,24 +127,26 @@ def phase_table(path: str, days: int, replicates: int, everything: bool) -> list
             for name, seconds in phases.items()]
 
 
-def worker_scaling(path: str, days: int, chunks: int = 2) -> str:
+def worker_scaling(path: str, days: int, replicates: int = 128) -> str:
     """Wall time of the batch engine's ``sim.simulate`` on one worker and on two, and the ratio.
 
-    Replicates are ``chunks`` automatic chunks, so two workers have equal shares.
+    ``replicates`` in the automatic chunks (8 of 16 on chain 38); with two workers this process
+    runs chunks too (``sim.engines.runner.run_plan``).
     """
     import sim
     from sim.engines.runner import auto_chunk_size
 
     network = sim.load_network(path)
     plan, _, _ = _setup(path, 1, 1, everything=False)
-    chunk = auto_chunk_size(plan.layout, 10**9)
+    chunk = auto_chunk_size(plan.layout, replicates)
     walls = {}
     for workers in (1, 2):
         started = time.perf_counter()
-        sim.simulate(network, days=days, replicates=chunks * chunk, seed=1, engine="batch",
+        sim.simulate(network, days=days, replicates=replicates, seed=1, engine="batch",
                      workers=workers, warmup_days=WARMUP)
         walls[workers] = time.perf_counter() - started
-    return (f"# workers, {path}, batch engine, R = {chunks * chunk} ({chunks} chunks of {chunk}), "
+    chunks = -(-replicates // chunk)
+    return (f"# workers, {path}, batch engine, R = {replicates} ({chunks} chunks of {chunk}), "
             f"summary: one {walls[1]:.1f} s, two {walls[2]:.1f} s, "
             f"speed-up {walls[1] / walls[2]:.2f}x")
 

@@ -31,10 +31,13 @@ __all__ = ["ENGINES", "RunPlan", "auto_chunk_size", "merge_chunks", "run_chunk",
 
 # Measured on this 2-core machine (benchmarks/chunk_size.py, summary recording): a day costs a
 # fixed overhead that grows with the network (Python calls, per-row work of sparse products) plus
-# a per-replicate part. The demo (12 lanes) runs fastest at 1,000-2,000 replicates per chunk and
-# slows beyond 4,000 as arrays outgrow the cache; chain 38 (15,666 lanes) at 32-64, and 4x slower
-# at 2. Both optima are near a million (replicate x lane) elements per chunk.
-CHUNK_ELEMENTS = 1_000_000
+# a per-replicate part that is cheapest while a (lane x replicate) array stays in a core's cache.
+# The demo (18 lanes) runs fastest at 1,000-2,000 replicates per chunk (fixed costs dominate);
+# Willems chain 38 (15,666 lanes) at 16 (19 % faster than at 64, 13 % than at 8, where merging
+# 240 MB summaries per chunk adds up); chain 22 (249 lanes) 33 % faster at 1,052 than at 2,048
+# and faster still below (2026-12-02, after the sparse products were compiled). 2**18 elements is
+# 2 MiB of float64 per array, this machine's L2 per core.
+CHUNK_ELEMENTS = 262_144
 MAX_CHUNK = 2048
 # The Mesa engine steps one model per replicate of a chunk in lockstep: a few dozen at a time
 # keep its memory that of a few models, whatever the network.
