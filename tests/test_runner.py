@@ -1,4 +1,4 @@
-"""How chunks are shared between this process and spawned workers (``sim.engines.runner``)."""
+"""How blocks of chunks are shared between this process and spawned workers (``runner``)."""
 
 from __future__ import annotations
 
@@ -16,34 +16,49 @@ def test_chunks_come_in_replicate_order_and_this_process_runs_some(
         monkeypatch: pytest.MonkeyPatch) -> None:
     here, main = [], threading.get_ident()
 
-    def run_chunk(plan: object, replicates: np.ndarray) -> tuple[str, int]:
+    def run_block(plan: object, block: list[np.ndarray]) -> tuple[str, int]:
+        replicates = block[0]
         if threading.get_ident() == main:
             here.append(int(replicates[0]))
         else:
             time.sleep(0.05)  # a worker slower than this process
         return "record", int(replicates[0])
 
-    monkeypatch.setattr(runner, "run_chunk", run_chunk)
-    chunks = list(runner._chunks(20, 2))
+    monkeypatch.setattr(runner, "run_block", run_block)
+    blocks = [[chunk] for chunk in runner._chunks(20, 2)]
     with ThreadPoolExecutor(1) as pool:
-        records = list(runner._shared_chunks(pool, None, chunks, helpers=1))  # type: ignore[arg-type]
+        records = list(runner._shared_blocks(pool, None, blocks, helpers=1))  # type: ignore[arg-type]
     assert [first for _, first in records] == list(range(0, 20, 2))
-    assert here and len(here) < len(chunks)  # both ran chunks
+    assert here and len(here) < len(blocks)  # both ran blocks
     assert 0 not in here  # the first chunk went to the worker, this process went on
 
 
 def test_a_fast_worker_leaves_this_process_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
     here, main = [], threading.get_ident()
 
-    def run_chunk(plan: object, replicates: np.ndarray) -> int:
+    def run_block(plan: object, block: list[np.ndarray]) -> int:
+        replicates = block[0]
         if threading.get_ident() == main:
             here.append(int(replicates[0]))
             time.sleep(0.2)  # this process is slow: the worker does the rest meanwhile
         return int(replicates[0])
 
-    monkeypatch.setattr(runner, "run_chunk", run_chunk)
-    chunks = list(runner._chunks(6, 1))
+    monkeypatch.setattr(runner, "run_block", run_block)
+    blocks = [[chunk] for chunk in runner._chunks(6, 1)]
     with ThreadPoolExecutor(2) as pool:
-        records = list(runner._shared_chunks(pool, None, chunks, helpers=2))  # type: ignore[arg-type]
+        records = list(runner._shared_blocks(pool, None, blocks, helpers=2))  # type: ignore[arg-type]
     assert records == list(range(6))
     assert len(here) <= 2
+
+
+def test_chunks_run_in_blocks_of_consecutive_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[int]] = []
+
+    def run_block(plan: object, block: list[np.ndarray]) -> list[int]:
+        seen.append([int(chunk[0]) for chunk in block])
+        return [int(chunk[0]) for chunk in block]
+
+    monkeypatch.setattr(runner, "run_block", run_block)
+    monkeypatch.setattr(runner, "_merge_stream", list)
+    plan = type("Plan", (), {"engine": "batch", "policy_plan": None})()
+    assert runner.run_plan(plan, 10, chunk_size=1) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]

@@ -27,7 +27,8 @@ from sim.measures.kpis import CALM_VARS, RESILIENCE_VARS
 from sim.measures.resilience import RecoveryRule
 from sim.measures.trace import Trace
 
-__all__ = ["ENGINES", "RunPlan", "auto_chunk_size", "merge_chunks", "run_chunk", "run_plan"]
+__all__ = ["ENGINES", "RunPlan", "auto_chunk_size", "merge_chunks", "run_block", "run_chunk",
+           "run_plan"]
 
 # Measured on this 2-core machine (benchmarks/chunk_size.py, summary recording): a day costs a
 # fixed overhead that grows with the network (Python calls, per-row work of sparse products) plus
@@ -39,6 +40,10 @@ __all__ = ["ENGINES", "RunPlan", "auto_chunk_size", "merge_chunks", "run_chunk",
 # 2 MiB of float64 per array, this machine's L2 per core.
 CHUNK_ELEMENTS = 262_144
 MAX_CHUNK = 2048
+BLOCK_CHUNKS = 4
+"""Chunks a process runs and merges before handing back one record: with small chunks of a large
+network, sending every chunk's summary from the workers cost more than two workers saved
+(chain 38, 8 chunks of 16: 1.22x over one worker)."""
 # The Mesa engine steps one model per replicate of a chunk in lockstep: a few dozen at a time
 # keep its memory that of a few models, whatever the network.
 MESA_CHUNK = 32
@@ -223,45 +228,53 @@ def run_plan(plan: RunPlan, replicates: int, *, chunk_size: int | None = None,
              workers: int = 1) -> ChunkRecord:
     """Run all replicates of a plan in chunks, in ``workers`` processes (this one included).
 
-    With more than one, ``workers - 1`` processes are spawned and this process runs chunks too
-    while they start and whenever the next chunk to merge is not ready: the spawned ones take a
-    second or two to import and their records cross a pipe (with chain 38 a chunk's summary is
-    240 MB), so a run no longer waits on both for every chunk.
+    Chunks go in blocks of :data:`BLOCK_CHUNKS` (the same blocks for any number of workers, so
+    the merged sums are too). With more than one worker, ``workers - 1`` processes are spawned
+    and this process runs blocks too, while they start and whenever the block due next is not
+    ready: the spawned ones take a second or two to import, and each block's record crosses a
+    pipe (with chain 38 a summary is 240 MB).
     """
     size = chunk_size or auto_chunk_size(plan.policy_plan.layout, replicates)
     if plan.engine == "mesa" and not chunk_size:
         size = min(size, MESA_CHUNK)
     chunks = list(_chunks(replicates, size))
-    if workers <= 1 or len(chunks) == 1:
-        return _merge_stream(run_chunk(plan, chunk) for chunk in chunks)
+    blocks = [chunks[i:i + BLOCK_CHUNKS] for i in range(0, len(chunks), BLOCK_CHUNKS)]
+    if workers <= 1 or len(blocks) == 1:
+        return _merge_stream(run_block(plan, block) for block in blocks)
+    helpers = min(workers, len(blocks)) - 1
     context = multiprocessing.get_context("spawn")
-    with _worker_environment(), ProcessPoolExecutor(max_workers=min(workers, len(chunks)) - 1,
+    with _worker_environment(), ProcessPoolExecutor(max_workers=helpers,
                                                     mp_context=context) as pool:
-        return _merge_stream(_shared_chunks(pool, plan, chunks, min(workers, len(chunks)) - 1))
+        return _merge_stream(_shared_blocks(pool, plan, blocks, helpers))
 
 
-def _shared_chunks(pool: ProcessPoolExecutor, plan: RunPlan, chunks: list[np.ndarray],
+def run_block(plan: RunPlan, chunks: list[np.ndarray]) -> ChunkRecord:
+    """Run consecutive chunks and merge them: one record to send back, not one per chunk."""
+    return _merge_stream(run_chunk(plan, chunk) for chunk in chunks)
+
+
+def _shared_blocks(pool: ProcessPoolExecutor, plan: RunPlan, blocks: list[list[np.ndarray]],
                    helpers: int) -> Iterator[ChunkRecord]:
-    """Chunk records in replicate order, run by ``helpers`` spawned workers and this process.
+    """Block records in replicate order, run by ``helpers`` spawned workers and this process.
 
-    Chunks are handed out in order: the pool keeps ``helpers`` running; this process takes the
-    next chunk itself whenever the record due next is not ready yet, else waits for it.
+    Blocks are handed out in order: the pool keeps ``helpers`` running; this process takes the
+    next block itself whenever the record due next is not ready yet, else waits for it.
     """
     done: dict[int, ChunkRecord | Future[ChunkRecord]] = {}
     handed = 0
 
     def keep_pool_busy() -> None:
         nonlocal handed
-        while handed < len(chunks) and sum(
+        while handed < len(blocks) and sum(
                 isinstance(job, Future) and not job.done() for job in done.values()) < helpers:
-            done[handed] = pool.submit(run_chunk, plan, chunks[handed])
+            done[handed] = pool.submit(run_block, plan, blocks[handed])
             handed += 1
 
-    for due in range(len(chunks)):
+    for due in range(len(blocks)):
         keep_pool_busy()
-        while handed < len(chunks) and isinstance(done[due], Future) and \
+        while handed < len(blocks) and isinstance(done[due], Future) and \
                 not done[due].done():  # type: ignore[union-attr]
-            done[handed] = run_chunk(plan, chunks[handed])
+            done[handed] = run_block(plan, blocks[handed])
             handed += 1
             keep_pool_busy()
         job = done.pop(due)
