@@ -22,26 +22,12 @@ import sys
 import time
 from datetime import date
 
+from sim.testing import DEMO_EVERY_MEASURE
+
 DEMO = "configs/network/demo.yaml"
 CHAIN38 = "example:willems-2008/chain-38.csv"
 DAYS = 365
-# Every measure at once on the demo (for the "everything on" cases)
-EVERY_MEASURE = {
-    "inventory": {"rule": "base_stock", "safety_factor": 2.0},
-    "sourcing": {"dynamic": True, "detection_delay_days": 2, "switch_over_days": 1,
-                 "switch_cost": 300, "max_region_share": 0.8, "prefer_green": 0.2,
-                 "backup": {"activation_lag_days": 5, "premium_per_unit": 1.5,
-                            "reservation_fee_per_day": 20}},
-    "forecast": {"method": "moving_average", "window_days": 7, "signal": "pos",
-                 "info_delay_days": 1, "vmi": ["dc_north"]},
-    "expedite": {"enabled": True, "premium_per_unit": 2.0},
-    "pooling": {"groups": [["dc_north", "dc_south"]], "cost_per_unit": 0.8},
-    "reserves": [{"node": "dc_south", "units": 500, "threshold": 0.9, "release_per_day": 50}],
-    "shared_warehouses": [{"id": "cluster_store", "members": ["plant"], "item": "controller",
-                           "units": 600, "fee_per_day": 80}],
-    "early_warning": {"notice_days": 7},
-    "green": {"prefer_low_emission": 0.3},
-}
+EVERY_MEASURE = DEMO_EVERY_MEASURE  # every measure at once on the demo ("everything on")
 
 
 def every_disruption() -> list:

@@ -28,6 +28,7 @@ from sim.engines.batch_parts import GroupMin, LaneSubset
 from sim.engines.recording import ChunkRecord, Recording
 from sim.io.presets import as_policy
 from sim.io.risk_register import disruptions_from_config
+from sim.testing import DEMO_EVERY_MEASURE
 from sim.testing.strategies import all_disruptions, networks, policies
 from tests.array_policy import ArrayEngine
 from tests.conftest import DEMO, REPO
@@ -165,22 +166,8 @@ def _assert_same_runs(plan, scenario: Scenario, replicates: int) -> ChunkRecord:
     return actual
 
 
-EVERY_MEASURE = {  # as benchmarks/bench_engines.py measures it
-    "inventory": {"rule": "base_stock", "safety_factor": 2.0},
-    "sourcing": {"dynamic": True, "detection_delay_days": 2, "switch_over_days": 1,
-                 "switch_cost": 300, "max_region_share": 0.8, "prefer_green": 0.2,
-                 "reroute_after_days": 3,
-                 "backup": {"activation_lag_days": 5, "premium_per_unit": 1.5,
-                            "reservation_fee_per_day": 20}},
-    "forecast": {"method": "moving_average", "window_days": 7, "signal": "pos",
-                 "info_delay_days": 1, "vmi": ["dc_north"]},
-    "expedite": {"enabled": True, "premium_per_unit": 2.0},
-    "pooling": {"groups": [["dc_north", "dc_south"]], "cost_per_unit": 0.8},
-    "reserves": [{"node": "dc_south", "units": 500, "threshold": 0.9, "release_per_day": 50}],
-    "shared_warehouses": [{"id": "cluster_store", "members": ["plant"], "item": "controller",
-                           "units": 600, "fee_per_day": 80}],
-    "early_warning": {"notice_days": 7},
-}
+EVERY_MEASURE = {**DEMO_EVERY_MEASURE,  # and stalled lanes count as short after 3 days
+                 "sourcing": {**DEMO_EVERY_MEASURE["sourcing"], "reroute_after_days": 3}}
 
 
 def test_sourcing_kernels_equal_the_array_steps_with_every_shipped_disruption() -> None:

@@ -74,13 +74,9 @@ class PolicySteps:
     def _review_lanes(self, state: SourcingState, owed: np.ndarray, shipped: np.ndarray,
                       position: np.ndarray, level: np.ndarray, forecast: np.ndarray,
                       ring: np.ndarray, t: int, last_arrival: np.ndarray) -> None:
-        """Stalls, what works, rooms and cancellations; today's levels from the split.
+        """Stalls, what works, rooms, cancellations and levels (``InputBuffer.review_lanes``).
 
-        ``InputBuffer.review_lanes``, ``level_of_split`` and ``late_pipeline``: subtracts from
-        ``position`` the owed orders that will not come in time and the pipeline arriving beyond
-        the split's horizon, and writes the levels of inputs with a choice into ``level``.
-        ``last_arrival`` (choice lane,): days from today to the latest arrival a lane can have
-        in transit. Compiled (:func:`sim.engines.kernels_sourcing.review_lanes`).
+        Compiled: :func:`sim.engines.kernels_sourcing.review_lanes` says what it writes.
         """
         from sim.engines.kernels_sourcing import review_lanes, sourcing_arrays
 
@@ -92,11 +88,9 @@ class PolicySteps:
                         expedited: np.ndarray | None, split: np.ndarray | None,
                         pending: np.ndarray, activated: np.ndarray,
                         forecast: np.ndarray) -> None:
-        """Split orders of inputs with a choice by what lanes deliver (``StockingPoint.order``).
+        """Split orders by what lanes deliver, backups past their lag (``StockingPoint.order``).
 
-        Counts the days each input is short (its order beyond its primaries' room), activates
-        backups past their lag, and marks in ``activated`` the backups first used in a
-        shortfall. Compiled (:func:`sim.engines.kernels_sourcing.choose_sources`).
+        Compiled: :func:`sim.engines.kernels_sourcing.choose_sources` says what it writes.
         """
         from sim.engines.kernels_sourcing import choose_sources, sourcing_arrays
 

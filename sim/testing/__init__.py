@@ -20,10 +20,30 @@ import xarray as xr
 from sim.compile.layout import Layout
 from sim.spec.network import Network
 
-__all__ = ["ATOL", "RTOL", "assert_conserved", "assert_datasets_close", "assert_engines_agree"]
+__all__ = ["ATOL", "DEMO_EVERY_MEASURE", "RTOL", "assert_conserved", "assert_datasets_close",
+           "assert_engines_agree"]
 
 RTOL, ATOL = 1e-9, 1e-8
 """How closely the engines agree: relative, and absolute for values near zero."""
+
+DEMO_EVERY_MEASURE: dict[str, Any] = {
+    "inventory": {"rule": "base_stock", "safety_factor": 2.0},
+    "sourcing": {"dynamic": True, "detection_delay_days": 2, "switch_over_days": 1,
+                 "switch_cost": 300, "max_region_share": 0.8, "prefer_green": 0.2,
+                 "backup": {"activation_lag_days": 5, "premium_per_unit": 1.5,
+                            "reservation_fee_per_day": 20}},
+    "forecast": {"method": "moving_average", "window_days": 7, "signal": "pos",
+                 "info_delay_days": 1, "vmi": ["dc_north"]},
+    "expedite": {"enabled": True, "premium_per_unit": 2.0},
+    "pooling": {"groups": [["dc_north", "dc_south"]], "cost_per_unit": 0.8},
+    "reserves": [{"node": "dc_south", "units": 500, "threshold": 0.9, "release_per_day": 50}],
+    "shared_warehouses": [{"id": "cluster_store", "members": ["plant"], "item": "controller",
+                           "units": 600, "fee_per_day": 80}],
+    "early_warning": {"notice_days": 7},
+    "green": {"prefer_low_emission": 0.3},
+}
+"""Every measure of the policy library at once, on the demo network (``make bench``'s
+"everything on", with every shipped disruption config; the compiled steps' tests)."""
 
 
 def assert_conserved(ds: xr.Dataset, network: Network, *, atol: float = 1e-7) -> None:
