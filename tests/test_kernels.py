@@ -24,7 +24,7 @@ import sim
 from sim.compile.plan import plan_policy
 from sim.compile.scenario import Scenario
 from sim.engines.batch import BatchEngine, product
-from sim.engines.batch_parts import GroupMin, LaneSubset
+from sim.engines.batch_parts import CompiledCSR, GroupMin, LaneSubset
 from sim.engines.recording import ChunkRecord, Recording
 from sim.io.presets import as_policy
 from sim.io.risk_register import disruptions_from_config
@@ -218,6 +218,30 @@ def test_compiled_sparse_product_equals_scipy(case: tuple[sparse.csr_matrix, np.
     out = np.full((matrix.shape[0], x.shape[1]), np.nan)  # every cell must be written
     product(matrix, x, out)
     np.testing.assert_array_equal(out, matrix @ x)
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=sparse_products(), shape=st.sampled_from(["matrix", "vector", "strided", "int"]))
+def test_compiled_csr_matmul_equals_scipy(case: tuple[sparse.csr_matrix, np.ndarray],
+                                          shape: str) -> None:
+    """``CompiledCSR @ x`` is SciPy's product, bit for bit, compiled or handed back to SciPy."""
+    matrix, x = case
+    x = {"matrix": x, "vector": x[:, 0].copy(), "strided": x[:, ::2],
+         "int": (x != 0).astype(np.int64)}[shape]
+    got, expected = CompiledCSR(matrix) @ x, matrix @ x
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_engine_products_are_compiled_and_survive_pickling() -> None:
+    import pickle
+
+    engine = BatchEngine(plan_policy(as_policy(DEMO_EVERY_MEASURE), sim.load_network(DEMO)))
+    assert isinstance(engine.by_zone_node, CompiledCSR)
+    assert isinstance(engine.choice.by_input, CompiledCSR)
+    copy = pickle.loads(pickle.dumps(engine.by_target))
+    x = np.arange(engine.by_target.shape[1] * 3, dtype=float).reshape(-1, 3)
+    np.testing.assert_array_equal(copy @ x, engine.by_target.matrix @ x)
 
 
 @settings(max_examples=200, deadline=None)

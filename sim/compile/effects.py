@@ -61,6 +61,7 @@ KINDS = {"node_capacity": NODE_CAPACITY, "lane_capacity": LANE_CAPACITY,
          "lane_lead": LANE_LEAD, "demand": DEMAND}
 RAMP_LINEAR, RAMP_EXPONENTIAL = 0, 1
 _COMBINE = {NODE_CAPACITY: "min", LANE_CAPACITY: "min", LANE_LEAD: "max", DEMAND: "product"}
+_RULE_CODE = {"min": 0, "max": 1, "product": 2}  # sim.compile.schedule_kernel.COMBINE_*
 
 
 def events_array(n: int) -> np.ndarray:
@@ -133,9 +134,12 @@ class EffectSchedule:
         self.kind = kind
         self.start = chosen["start"] + shift  # a shifted schedule: what is known `shift` late
         self.end = (chosen["end"] + shift).astype(np.int64)
-        self.ramp = np.ascontiguousarray(chosen["ramp_days"])
-        self.exponential = chosen["ramp_kind"] == RAMP_EXPONENTIAL
-        self.severity = np.ascontiguousarray(chosen["severity"])
+        self.ramp = np.ascontiguousarray(chosen["ramp_days"], dtype=np.int64)
+        self.severity = np.ascontiguousarray(chosen["severity"], dtype=np.float64)
+        self.table_start, self.table = _exponential_table(
+            self.ramp, chosen["ramp_kind"] == RAMP_EXPONENTIAL)
+        self._loss = kind in (NODE_CAPACITY, LANE_CAPACITY)
+        self._rule = _RULE_CODE[_COMBINE[kind]]
         # flat (target, rep)
         self.cell = (chosen["target"] * replicates + chosen["replicate"]).astype(np.int64)
         self.stop = (self.end + self.ramp).astype(np.int64)  # first day without effect
@@ -172,38 +176,35 @@ class EffectSchedule:
         self._day = day
         if skipped:
             return self.factors
-        from sim.compile.schedule_kernel import step  # numba: compiled on first use
+        from sim.compile.schedule_kernel import advance  # numba: compiled on first use
 
         begun = int(self._started_by[min(day, self._started_by.size - 1)])
-        self._count, acting, touched = step(day, first, self._next, begun, self._active,
-                                            self._count, self.end, self.stop, self.cell,
-                                            self._flat, self._mark)
+        self._count, touched = advance(day, first, self._next, begun, self._active, self._count,
+                                       self.end, self.stop, self.cell, self.severity, self.ramp,
+                                       self.table_start, self.table, self._loss, self._rule,
+                                       self._flat, self._mark)
         self._next = begun
-        if not touched:
-            return self.factors
-        if acting.size:
-            weight = self._weight(acting, day)
-            if self.kind in (NODE_CAPACITY, LANE_CAPACITY):
-                values = 1.0 - self.severity[acting] * weight
-            else:
-                values = 1.0 + (self.severity[acting] - 1.0) * weight
-            rule = _COMBINE[self.kind]
-            ufunc = np.minimum if rule == "min" else np.maximum if rule == "max" else \
-                np.multiply
-            ufunc.at(self._flat, self.cell[acting], values)
-        self.version += 1
+        if touched:
+            self.version += 1
         return self.factors
 
-    def _weight(self, rows: np.ndarray, day: int) -> np.ndarray:
-        """As :func:`event_weight`, for active events (started, not yet faded out)."""
-        since_end = day - self.end[rows]
-        fading = since_end >= 0
-        weight = np.ones(rows.size)
-        if fading.any():
-            i, r = since_end[fading], self.ramp[rows[fading]]
-            weight[fading] = np.where(self.exponential[rows[fading]],
-                                      0.05 ** ((i + 1.0) / r), (r - i) / (r + 1.0))
-        return weight
+
+def _exponential_table(ramp: np.ndarray,
+                       exponential: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each event's exponential ramp weights start in a table of them, and the table.
+
+    ``table[start[e] + i] = 0.05 ** ((i + 1) / ramp[e])``, computed by numpy as
+    :func:`event_weight` computes it (so with its bits), once per ramp length; -1 for events
+    with a linear ramp.
+    """
+    where = exponential & (ramp > 0)
+    lengths = np.unique(ramp[where])
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    pieces = [0.05 ** ((np.arange(r) + 1.0) / r) for r in lengths]
+    table = np.concatenate(pieces) if pieces else np.zeros(0)
+    start = np.full(ramp.size, -1, dtype=np.int64)
+    start[where] = offsets[np.searchsorted(lengths, ramp[where])]
+    return start, np.ascontiguousarray(table, dtype=np.float64)
 
 
 def ring_size(max_lead: int, events: np.ndarray) -> int:

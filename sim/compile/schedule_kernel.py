@@ -1,10 +1,11 @@
-"""The bookkeeping of :class:`sim.compile.effects.EffectSchedule`, compiled (numba).
+"""One day of :class:`sim.compile.effects.EffectSchedule`, compiled (numba).
 
-Which events act on a day and which cells (target, replicate) must be recomputed: about twenty
-numpy calls on arrays of a few dozen events each, a day, for each of up to nine schedules of a
-run with every disruption and measure on (``benchmarks/bench_reference.py``). The factors
-themselves (ramp weights use ``pow``, which numpy and numba take from different maths
-libraries) stay in numpy, so they keep their bits.
+Which events act on a day, which cells (target, replicate) must be recomputed, and their
+factors: about twenty numpy calls on arrays of a few dozen events each, a day, for each of up to
+nine schedules of a run with every disruption and measure on (``benchmarks/bench_reference.py``),
+now one call. Exponential ramp weights use ``pow``, which numpy and numba may take from different
+maths libraries, so the schedule computes them with numpy, once per ramp length, and the kernel
+reads them from a table: the factors keep the reference's bits (:func:`effect_factors`).
 """
 
 from __future__ import annotations
@@ -12,14 +13,18 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["step"]
+__all__ = ["COMBINE_MAX", "COMBINE_MIN", "COMBINE_PRODUCT", "advance"]
+
+COMBINE_MIN, COMBINE_MAX, COMBINE_PRODUCT = 0, 1, 2
 
 
 @numba.njit(cache=True)
-def step(day: int, first: bool, begun_before: int, begun: int, active: np.ndarray, count: int,
-         end: np.ndarray, stop: np.ndarray, cell: np.ndarray, flat: np.ndarray,
-         mark: np.ndarray) -> tuple[int, np.ndarray, bool]:  # pragma: no cover - compiled
-    """Move the active events to ``day``; reset the cells to recompute; the events acting there.
+def advance(day: int, first: bool, begun_before: int, begun: int, active: np.ndarray,
+            count: int, end: np.ndarray, stop: np.ndarray, cell: np.ndarray,
+            severity: np.ndarray, ramp: np.ndarray, table_start: np.ndarray,
+            table: np.ndarray, loss: bool, rule: int, flat: np.ndarray,
+            mark: np.ndarray) -> tuple[int, bool]:  # pragma: no cover - compiled
+    """Move the active events to ``day`` and recompute the factors of the cells that change.
 
     Parameters
     ----------
@@ -37,8 +42,21 @@ def step(day: int, first: bool, begun_before: int, begun: int, active: np.ndarra
     end, stop, cell : ndarray of int64
         Each event's end day, its first day without effect and its flat cell
         (target x replicates + replicate).
+    severity : ndarray of float64
+        Each event's severity.
+    ramp, table_start : ndarray of int64
+        Each event's ramp days, and where its exponential weights start in ``table`` (-1 for a
+        linear ramp).
+    table : ndarray of float64
+        Exponential weights: ``table[table_start + i] = 0.05 ** ((i + 1) / ramp)``.
+    loss : bool
+        Whether severity is a capacity loss (factor ``1 - s w``) or a multiplier (``1 + (s - 1)
+        w``).
+    rule : int
+        How simultaneous events combine: :data:`COMBINE_MIN`, :data:`COMBINE_MAX` or
+        :data:`COMBINE_PRODUCT`, in event order (as ``np.minimum.at`` and the others).
     flat : ndarray
-        The factors, flat: touched cells are set to 1.0.
+        The factors, flat: recomputed cells are rewritten.
     mark : ndarray of bool
         Scratch, one per cell: all False on entry and on exit.
 
@@ -46,10 +64,8 @@ def step(day: int, first: bool, begun_before: int, begun: int, active: np.ndarra
     -------
     count : int
         Events now active.
-    acting : ndarray of int64
-        The active events on a touched cell, in order (their effects are to be combined).
     touched : bool
-        Whether any cell was touched (else nothing changed).
+        Whether any cell was recomputed (else the factors are as before).
     """
     candidates = np.empty(count + begun - begun_before, dtype=np.int64)
     candidates[:count] = active[:count]
@@ -67,14 +83,32 @@ def step(day: int, first: bool, begun_before: int, begun: int, active: np.ndarra
             flat[cell[event]] = 1.0
             mark[cell[event]] = True
             touched = True
-    if not touched:
-        return kept, active[:0], False
-    acting = np.empty(kept, dtype=np.int64)
-    n_acting = 0
-    for event in active[:kept]:
-        if mark[cell[event]]:
-            acting[n_acting] = event
-            n_acting += 1
-    for event in candidates:
-        mark[cell[event]] = False
-    return kept, acting[:n_acting], True
+    if touched:
+        for event in active[:kept]:
+            where = cell[event]
+            if mark[where]:
+                value = _factor(day - end[event], ramp[event], table_start[event], table,
+                                severity[event], loss)
+                flat[where] = _combined(flat[where], value, rule)
+        for event in candidates:
+            mark[cell[event]] = False
+    return kept, touched
+
+
+@numba.njit(inline="always")
+def _factor(since_end, ramp, start, table, severity, loss):  # pragma: no cover - compiled
+    """An active event's factor: full severity before its end, then weighted by its ramp."""
+    weight = 1.0
+    if since_end >= 0:
+        weight = table[start + since_end] if start >= 0 else (ramp - since_end) / (ramp + 1.0)
+    return 1.0 - severity * weight if loss else 1.0 + (severity - 1.0) * weight
+
+
+@numba.njit(inline="always")
+def _combined(old, value, rule):  # pragma: no cover - compiled
+    """``old`` combined with ``value`` as ``np.minimum``, ``np.maximum`` or ``np.multiply``."""
+    if rule == COMBINE_PRODUCT:
+        return old * value
+    if rule == COMBINE_MIN:
+        return value if value < old or value != value else old
+    return value if value > old or value != value else old

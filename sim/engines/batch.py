@@ -40,7 +40,13 @@ from sim.compile.grouping import incidence
 from sim.compile.layout import MANUFACTURER, WAREHOUSE
 from sim.compile.plan import PolicyPlan
 from sim.compile.scenario import ScenarioDraws
-from sim.engines.batch_parts import GroupMin, Knowledge, LaneSubset, SourcingState
+from sim.engines.batch_parts import (
+    GroupMin,
+    Knowledge,
+    LaneSubset,
+    SourcingState,
+    compiled_products,
+)
 from sim.engines.batch_policy import PolicySteps
 from sim.engines.day import PHASES, stretched_lead
 from sim.engines.recording import Recording
@@ -145,6 +151,8 @@ class BatchEngine(PolicySteps):
             from sim.engines.kernels_sourcing import choice_arrays
             self.choice_arrays = choice_arrays(self.choice)
         self.forecasting = np.flatnonzero(plan.forecast_method > 0)
+        self.moving = np.flatnonzero(plan.forecast_method == 1)  # moving averages
+        self.smoothing = np.flatnonzero(plan.forecast_method == 2)  # exponential smoothing
         self.pos = sparse.csr_matrix(plan.pos_weights) if plan.forecast_pos.any() else None
         groups = plan.pool_group
         pooled = np.flatnonzero(groups >= 0)
@@ -170,6 +178,7 @@ class BatchEngine(PolicySteps):
             "nominal": layout.mean_outflow,
             "expedite_cover": plan.expedite_cover,
         }
+        compiled_products(self)  # the day's products without SciPy's overhead per call
 
     def run(self, draws: ScenarioDraws, warmup_days: int, recording: Recording | None) -> None:
         """Simulate every day of a chunk, handing recorded days to ``recording``.
@@ -249,8 +258,9 @@ class BatchEngine(PolicySteps):
         s.lane_rows = np.arange(e)
         s.backlog_node = np.zeros((n, r))
         s.forecast = s.full["nominal"].copy()
-        s.history = np.repeat(s.full["nominal"][None], plan.window, axis=0) if \
-            (plan.forecast_method == 1).any() else None
+        # the last `window` signals of the moving-average nodes only, (slot, node, replicate)
+        s.history = np.repeat(s.full["nominal"][self.moving][None], plan.window, axis=0) if \
+            self.moving.size else None
         s.reserve = np.repeat(plan.reserve_units[:, None], r, axis=1)
         s.service_yesterday = np.ones((n, r))
         s.released = np.zeros((n, r))

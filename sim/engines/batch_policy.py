@@ -26,6 +26,8 @@ class PolicySteps:
         expediting_in_choice: np.ndarray
         expediting_inputs_in_choice: np.ndarray
         forecasting: np.ndarray
+        moving: np.ndarray
+        smoothing: np.ndarray
         by_zone_node: Any
         node_of_zone: Any
         pos: Any
@@ -47,13 +49,11 @@ class PolicySteps:
                     signal[rows] = nominal[rows]
                 else:
                     signal[rows] = (self.pos @ demand_days[t - delay])[rows]
-        rows = self.forecasting
-        method = plan.forecast_method
-        if history is not None:
-            moving = rows[method[rows] == 1]
-            history[t % plan.window, moving] = signal[moving]
-            forecast[moving] = history[:, moving].sum(axis=0) / plan.window
-        smooth = rows[method[rows] == 2]
+        if history is not None:  # the signals of the moving-average nodes only
+            moving = self.moving
+            history[t % plan.window] = signal[moving]
+            forecast[moving] = history.sum(axis=0) / plan.window
+        smooth = self.smoothing
         forecast[smooth] = plan.alpha * signal[smooth] + (1.0 - plan.alpha) * forecast[smooth]
 
     def _known_lanes(self, known: Knowledge) -> tuple[np.ndarray, np.ndarray]:
