@@ -1,8 +1,9 @@
-"""The dynamic-sourcing steps in arrays, as the batch engine ran them before they were compiled.
+"""The policy steps in arrays, as the batch engine ran them before they were compiled.
 
-:mod:`sim.engines.kernels_sourcing` replaced these methods of ``PolicySteps``; they are kept
-here, unchanged, as the reference the kernels are held to bit for bit (``tests/test_kernels.py``
-runs a whole chunk through both). :class:`ArrayEngine` is the batch engine with them.
+:mod:`sim.engines.kernels_sourcing` replaced the dynamic-sourcing methods of ``PolicySteps``, and
+:func:`sim.engines.kernels.pool_transfers` the pooling; they are kept here, unchanged, as the
+reference the kernels are held to bit for bit (``tests/test_kernels.py`` runs a whole chunk
+through both). :class:`ArrayEngine` is the batch engine with them.
 """
 
 from __future__ import annotations
@@ -196,6 +197,36 @@ class ArrayPolicySteps:
         c = self.choice
         off = (c.primary & (~works | (room < static))) | active
         return c.same_input @ off.astype(float) > 0
+
+
+    def _pool(self, request: np.ndarray, served: np.ndarray, served_node: np.ndarray,
+              stock: np.ndarray, outflow_left: np.ndarray,
+              transferred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Lateral transshipment within pooling groups (see ``StockingPoint.pool``)."""
+        members = self.pooled
+        pool_of_member = self.pool.tocsr().T.tocsr()
+        unmet_zone = request - served
+        unmet = (self.by_zone_node @ unmet_zone)[members]
+        spare = np.maximum(0.0, np.minimum(stock[members], outflow_left[members]))
+        spare_group, unmet_group = self.pool @ spare, self.pool @ unmet
+        moved = pool_of_member @ np.minimum(spare_group, unmet_group)
+        spare_all, unmet_all = pool_of_member @ spare_group, pool_of_member @ unmet_group
+        with np.errstate(divide="ignore", invalid="ignore"):
+            given = np.where((spare > 0) & (moved > 0), moved * spare / spare_all, 0.0)
+            taken = np.where((unmet > 0) & (moved > 0), moved * unmet / unmet_all, 0.0)
+        transferred.fill(0.0)
+        transferred[members] = taken - given
+        stock[members] = np.maximum(0.0, stock[members] - given)
+        outflow_left = outflow_left.copy()
+        outflow_left[members] -= given
+        taken_node = np.zeros_like(stock)
+        taken_node[members] = taken
+        unmet_node = self.by_zone_node @ unmet_zone
+        with np.errstate(divide="ignore", invalid="ignore"):
+            extra = np.where(unmet_zone > 0, (self.node_of_zone @ taken_node) * unmet_zone
+                             / (self.node_of_zone @ unmet_node), 0.0)
+        served = served + extra
+        return served, served_node + self.by_zone_node @ extra, outflow_left
 
 
 class ArrayEngine(ArrayPolicySteps, BatchEngine):

@@ -179,7 +179,7 @@ def test_sourcing_kernels_equal_the_array_steps_with_every_shipped_disruption() 
     shocks = tuple(disruptions_from_config(events))
     scenario = Scenario(plan.network, days=200, warmup_days=10, seed=3, disruptions=shocks)
     run = _assert_same_runs(plan, scenario, replicates=60)
-    for kpi in ("backup_units", "rerouted_units", "expedited_units"):
+    for kpi in ("backup_units", "rerouted_units", "expedited_units", "transferred_units"):
         assert run.kpis[kpi].sum() > 0, kpi  # the steps compiled did act
 
 
@@ -258,3 +258,54 @@ def test_compiled_group_minimum_equals_reduceat(sizes: list[int], seed: int,
     wide.padded = False  # the compiled path, whatever the widths
     np.testing.assert_array_equal(wide(values),
                                   np.minimum.reduceat(values[:-1], starts, axis=0))
+
+
+VALUES = [0.0, -0.0, -1.0, 1e-12, 0.5, 2.0, 7.0, np.inf, np.nan]
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(1, 6), reps=st.integers(1, 9))
+def test_rationing_kernel_equals_the_numpy_steps(seed: int, rows: int, reps: int) -> None:
+    """``rationed``: what np.maximum, np.minimum and a masked np.divide gave, NaN and inf too."""
+    from sim.engines.kernels import rationed
+
+    rng = np.random.default_rng(seed)
+    stock, outflow, wanted = (rng.choice(VALUES, (rows, reps)) for _ in range(3))
+    available = np.maximum(0.0, np.minimum(stock, outflow))
+    expected = np.ones((rows, reps))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.divide(available, wanted, out=expected, where=wanted > available)
+    out = np.full((rows, reps), -5.0)
+    rationed(stock, outflow, wanted, out)
+    np.testing.assert_array_equal(out, expected)
+    assert np.array_equal(np.signbit(out), np.signbit(expected))
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), lanes=st.integers(1, 5), reps=st.integers(1, 7),
+       day=st.integers(0, 60))
+def test_stretched_shipments_land_where_the_index_arithmetic_put_them(
+        seed: int, lanes: int, reps: int, day: int) -> None:
+    """``ship_stretched``: the slots of :func:`stretched_lead` lead times, as the array code."""
+    from sim.engines.day import stretched_lead
+    from sim.engines.kernels import ship_stretched
+    from sim.spec.units import ROUNDING
+
+    rng = np.random.default_rng(seed)
+    lead = rng.integers(1, 6, lanes)
+    stretch = rng.choice([1.0, 1.0000000001, 1.5, 2.0, 2.35, 3.0], (lanes, reps))
+    slots = int(np.ceil(lead.max() * 3.0)) + 1
+    ring = rng.random((slots, lanes, reps))
+    shipped = rng.random((lanes, reps))
+    latest = rng.integers(0, day + 12, lanes)
+    days = stretched_lead(lead[:, None], stretch)
+    expected = ring.copy()
+    cells = lanes * reps
+    offsets = days * cells + np.arange(cells).reshape(lanes, reps)
+    index = offsets + (day % slots) * cells
+    index[index >= ring.size] -= ring.size
+    expected.reshape(-1)[index] += shipped
+    expected_latest = np.maximum(latest, day + days.max(axis=1))
+    ship_stretched(ring, lead, stretch, day, ROUNDING, shipped, latest)
+    np.testing.assert_array_equal(ring, expected)
+    np.testing.assert_array_equal(latest, expected_latest)

@@ -48,10 +48,10 @@ from sim.engines.batch_parts import (
     compiled_products,
 )
 from sim.engines.batch_policy import PolicySteps
-from sim.engines.day import PHASES, stretched_lead
+from sim.engines.day import PHASES
 from sim.engines.recording import Recording
 from sim.measures.trace import LANE, NODE, DayBlock
-from sim.spec.units import DAYS_PER_YEAR
+from sim.spec.units import DAYS_PER_YEAR, ROUNDING
 
 __all__ = ["BatchEngine"]
 
@@ -154,12 +154,14 @@ class BatchEngine(PolicySteps):
         self.moving = np.flatnonzero(plan.forecast_method == 1)  # moving averages
         self.smoothing = np.flatnonzero(plan.forecast_method == 2)  # exponential smoothing
         self.pos = sparse.csr_matrix(plan.pos_weights) if plan.forecast_pos.any() else None
+        pos = plan.forecast_pos  # point-of-sale nodes by information delay: (delay, nodes)
+        self.pos_delays = [(int(delay), np.flatnonzero(pos & (plan.info_delay == delay)))
+                           for delay in np.unique(plan.info_delay[pos])]
         groups = plan.pool_group
         pooled = np.flatnonzero(groups >= 0)
         self.pooled = pooled
         if pooled.size:
             self.pool = incidence(groups[pooled], int(groups.max()) + 1)  # (group, pooled)
-            self.pool_of_member = self.pool.T.tocsr()
         self._columns = {  # per-entity constants, broadcast to (entity, replicate) per chunk
             "capacity": layout.capacity, "fg_level": levels.fg_level,
             "level_base": levels.level_base, "order_gap": levels.order_gap,
@@ -250,9 +252,6 @@ class BatchEngine(PolicySteps):
         s.ring = np.zeros((s.ring_size, e, r))  # (arrival day % ring_size, lane, replicate)
         ahead = lead[None, :] > np.arange(layout.max_lead)[:, None]  # (day, lane): due that day
         s.ring[:layout.max_lead] = np.where(ahead, flow[None, :], 0.0)[:, :, None]
-        s.ring_flat = s.ring.reshape(-1)
-        s.slowed_version = -1
-        s.lane_offsets = (np.arange(e)[:, None] * r + np.arange(r)[None, :]).astype(np.int64)
         s.backlog = np.zeros((z, r))
         s.demand_days = np.ascontiguousarray(draws.demand.transpose(1, 2, 0))  # (day, zone, rep)
         s.lane_rows = np.arange(e)
@@ -354,6 +353,8 @@ class BatchEngine(PolicySteps):
         Mesa: ``DemandZone.arrive``, ``StockingPoint.release_reserve`` and ``serve``, then
         ``offer_to_pool`` and ``pool``.
         """
+        from sim.engines.kernels import rationed  # numba: compiled on first use, not at import
+
         plan, full = self.plan, s.full
         if plan.uses_reserves:
             release = (s.reserve > 0) & (s.service_yesterday < full["reserve_threshold"])
@@ -364,9 +365,7 @@ class BatchEngine(PolicySteps):
         demand = s.demand = s.demand_days[t]
         request = demand + s.backlog
         request_node = self.by_zone_node @ request
-        available = np.maximum(0.0, np.minimum(s.stock, s.outflow))
-        s.fraction.fill(1.0)
-        np.divide(available, request_node, out=s.fraction, where=request_node > available)
+        rationed(s.stock, s.outflow, request_node, s.fraction)
         served = request * product(self.node_of_zone, s.fraction, s.zone_fraction)
         served_node = self.by_zone_node @ served
         np.maximum(s.stock - served_node, 0.0, out=s.stock)
@@ -381,15 +380,15 @@ class BatchEngine(PolicySteps):
 
     def ship(self, s: _Chunk, t: int) -> None:
         """Ship what is owed downstream, within lane capacity (``StockingPoint.ship``)."""
+        from sim.engines.kernels import rationed, ship_stretched  # numba: compiled on first use
+
         owed, shipped, lead = s.owed, s.shipped, self.layout.lane_lead
         if s.capped:
             np.minimum(owed, s.lane_cap, out=s.wants)
             want_node = self.by_source @ s.wants
         else:  # wants are what is owed, whose sums are already known
             want_node = s.owed_node
-        available = np.maximum(0.0, np.minimum(s.stock, s.outflow_left))
-        s.fraction.fill(1.0)
-        np.divide(available, want_node, out=s.fraction, where=want_node > available)
+        rationed(s.stock, s.outflow_left, want_node, s.fraction)
         product(self.source_of_lane, s.fraction, shipped)
         shipped *= s.wants
         owed -= shipped
@@ -402,16 +401,7 @@ class BatchEngine(PolicySteps):
                 s.latest_arrival = t + lead
             return
         stretch = s.lanes_slowed.at(t)
-        if s.lanes_slowed.version != s.slowed_version:  # lead times change with events only
-            s.slowed_version = s.lanes_slowed.version
-            days = stretched_lead(lead[:, None], stretch)
-            e_r = owed.size
-            s.slot_offset = days * e_r + s.lane_offsets  # slot (t + days) at t = 0
-            s.longest = days.max(axis=1)
-        s.latest_arrival = np.maximum(s.latest_arrival, t + s.longest)
-        index = s.slot_offset + (t % s.ring_size) * owed.size
-        index[index >= s.ring.size] -= s.ring.size  # wrap: the slot of (t + days) % size
-        s.ring_flat[index] += shipped
+        ship_stretched(s.ring, lead, stretch, t, ROUNDING, shipped, s.latest_arrival)
 
     def order(self, s: _Chunk, t: int) -> None:
         """Order inputs up to their levels, over the lanes that work.

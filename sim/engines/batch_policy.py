@@ -31,8 +31,8 @@ class PolicySteps:
         by_zone_node: Any
         node_of_zone: Any
         pos: Any
+        pos_delays: list[tuple[int, np.ndarray]]
         pool: Any
-        pool_of_member: Any
         pooled: np.ndarray
 
     def _update_forecast(self, t: int, demand: np.ndarray, orders_received: np.ndarray,
@@ -42,9 +42,7 @@ class PolicySteps:
         plan = self.plan
         signal = (self.by_zone_node @ demand) + orders_received
         if self.pos is not None:
-            pos = plan.forecast_pos
-            for delay in np.unique(plan.info_delay[pos]):
-                rows = pos & (plan.info_delay == delay)
+            for delay, rows in self.pos_delays:
                 if t - delay < 0:
                     signal[rows] = nominal[rows]
                 else:
@@ -129,25 +127,21 @@ class PolicySteps:
     def _pool(self, request: np.ndarray, served: np.ndarray, served_node: np.ndarray,
               stock: np.ndarray, outflow_left: np.ndarray,
               transferred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Lateral transshipment within pooling groups (see ``StockingPoint.pool``)."""
-        members = self.pooled
+        """Lateral transshipment within pooling groups (see ``StockingPoint.pool``).
+
+        The members' transfers are compiled (:func:`sim.engines.kernels.pool_transfers`);
+        ``stock`` and ``outflow_left`` are updated in place, and the units taken are spread
+        over each taker's zones by their unmet demand.
+        """
+        from sim.engines.kernels import pool_transfers  # numba: compiled on first use
+
         unmet_zone = request - served
-        unmet = (self.by_zone_node @ unmet_zone)[members]
-        spare = np.maximum(0.0, np.minimum(stock[members], outflow_left[members]))
-        spare_group, unmet_group = self.pool @ spare, self.pool @ unmet
-        moved = self.pool_of_member @ np.minimum(spare_group, unmet_group)
-        spare_all, unmet_all = self.pool_of_member @ spare_group, self.pool_of_member @ unmet_group
-        with np.errstate(divide="ignore", invalid="ignore"):
-            given = np.where((spare > 0) & (moved > 0), moved * spare / spare_all, 0.0)
-            taken = np.where((unmet > 0) & (moved > 0), moved * unmet / unmet_all, 0.0)
-        transferred.fill(0.0)
-        transferred[members] = taken - given
-        stock[members] = np.maximum(0.0, stock[members] - given)
-        outflow_left = outflow_left.copy()
-        outflow_left[members] -= given
-        taken_node = np.zeros_like(stock)
-        taken_node[members] = taken
         unmet_node = self.by_zone_node @ unmet_zone
+        taken_node = np.empty_like(stock)
+        pool = self.pool
+        pool_transfers(pool.indptr, pool.indices, pool.data, self.pooled,
+                       np.ascontiguousarray(unmet_node[self.pooled]), stock, outflow_left,
+                       transferred, taken_node)
         with np.errstate(divide="ignore", invalid="ignore"):
             extra = np.where(unmet_zone > 0, (self.node_of_zone @ taken_node) * unmet_zone
                              / (self.node_of_zone @ unmet_node), 0.0)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.compile.layout import Layout
+from sim.engines.batch_parts import compiled_products
 from sim.measures.kpis import NETWORK_SERIES, KpiAccumulator, NodeTotals, network_series
 from sim.measures.trace import NODE_VARS, DayBlock, Trace
 
@@ -169,6 +170,8 @@ class Recording:
         self.replicate_ids = replicate_ids
         self.node_totals = NodeTotals(layout)
         self.kpis = KpiAccumulator(r, days, layout, self.node_totals)
+        for recorder in (self.node_totals, self.kpis):  # a day's sums without SciPy's overhead
+            compiled_products(recorder)
         self.trace = TraceRecorder(r, days, layout) if mode == "full" else None
         self.summary = (SummaryAccumulator(replicate_ids, days, layout, quantile_replicates)
                         if mode == "summary" else None)
