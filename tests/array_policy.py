@@ -1,7 +1,7 @@
 """The policy steps in arrays, as the batch engine ran them before they were compiled.
 
 :mod:`sim.engines.kernels_sourcing` replaced the dynamic-sourcing methods of ``PolicySteps``, and
-:func:`sim.engines.kernels.pool_transfers` the pooling; they are kept here, unchanged, as the
+:mod:`sim.engines.kernels` expediting and pooling; they are kept here, unchanged, as the
 reference the kernels are held to bit for bit (``tests/test_kernels.py`` runs a whole chunk
 through both). :class:`ArrayEngine` is the batch engine with them.
 """
@@ -198,6 +198,24 @@ class ArrayPolicySteps:
         off = (c.primary & (~works | (room < static))) | active
         return c.same_input @ off.astype(float) > 0
 
+
+    def _expedited(self, quantity: np.ndarray, known_lane: np.ndarray | None,
+                   forecast: np.ndarray, net: np.ndarray,
+                   owed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The urgent part of orders over expedite lanes, and its split over them."""
+        x = self.expediting
+        known = 1.0 if known_lane is None else known_lane[self.expediting_in_choice]
+        weights = x.expedite_share * known
+        total = x.by_input @ weights
+        total_lane = x.input_of_lane @ total
+        split = np.zeros(np.broadcast_shapes(weights.shape, total_lane.shape))
+        np.divide(weights, total_lane, out=split, where=total_lane > 0)
+        room = x.by_input @ np.where(x.expedite_lane,
+                                     np.maximum(0.0, x.lane_capacity - owed[x.lanes]), 0.0)
+        gap = forecast[x.nodes] * x.cover - net[x.nodes]
+        ordered = quantity[x.inputs]
+        urgent = np.minimum(np.minimum(ordered, x.bom * np.maximum(0.0, gap)), room)
+        return np.where(total > 0, urgent, 0.0), split
 
     def _pool(self, request: np.ndarray, served: np.ndarray, served_node: np.ndarray,
               stock: np.ndarray, outflow_left: np.ndarray,

@@ -170,14 +170,32 @@ EVERY_MEASURE = {**DEMO_EVERY_MEASURE,  # and stalled lanes count as short after
                  "sourcing": {**DEMO_EVERY_MEASURE["sourcing"], "reroute_after_days": 3}}
 
 
-def test_sourcing_kernels_equal_the_array_steps_with_every_shipped_disruption() -> None:
-    network = sim.load_network(DEMO)
-    plan = plan_policy(as_policy(EVERY_MEASURE), network)
+def _every_shipped_disruption() -> tuple:
     events: list = []
     for path in sorted((REPO / "configs" / "disruption").glob("*.yaml")):
         events.extend(yaml.safe_load(path.read_text())["events"])
-    shocks = tuple(disruptions_from_config(events))
-    scenario = Scenario(plan.network, days=200, warmup_days=10, seed=3, disruptions=shocks)
+    return tuple(disruptions_from_config(events))
+
+
+def test_expedite_and_pool_kernels_equal_the_array_steps_with_static_sourcing() -> None:
+    """Without dynamic sourcing the expedite split is the static one's: its own code path."""
+    static = {name: rule for name, rule in EVERY_MEASURE.items()  # these need dynamic sourcing
+              if name not in ("early_warning", "shared_warehouses")}
+    static["sourcing"] = {**EVERY_MEASURE["sourcing"], "dynamic": False}
+    plan = plan_policy(as_policy(static), sim.load_network(DEMO))
+    assert plan.expedite and not plan.dynamic and plan.uses_pooling
+    scenario = Scenario(plan.network, days=150, warmup_days=10, seed=5,
+                        disruptions=_every_shipped_disruption())
+    run = _assert_same_runs(plan, scenario, replicates=40)
+    for kpi in ("expedited_units", "transferred_units"):
+        assert run.kpis[kpi].sum() > 0, kpi
+
+
+def test_sourcing_kernels_equal_the_array_steps_with_every_shipped_disruption() -> None:
+    network = sim.load_network(DEMO)
+    plan = plan_policy(as_policy(EVERY_MEASURE), network)
+    scenario = Scenario(plan.network, days=200, warmup_days=10, seed=3,
+                        disruptions=_every_shipped_disruption())
     run = _assert_same_runs(plan, scenario, replicates=60)
     for kpi in ("backup_units", "rerouted_units", "expedited_units", "transferred_units"):
         assert run.kpis[kpi].sum() > 0, kpi  # the steps compiled did act

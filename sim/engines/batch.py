@@ -146,6 +146,12 @@ class BatchEngine(PolicySteps):
         self.expediting_in_choice = self.expediting.within(self.choice)
         self.expediting_inputs_in_choice = np.searchsorted(self.choice.inputs,
                                                            self.expediting.inputs)
+        x = self.expediting  # its arrays as the expedite kernel takes them, flat
+        self.expedite_arrays = (x.by_input.indptr.astype(np.int64), x.by_input.indices.astype(
+            np.int64), x.by_input.data, np.ascontiguousarray(x.expedite_share[:, 0]))
+        self.expedite_lanes = tuple(np.ascontiguousarray(a) for a in (
+            x.expedite_lane[:, 0], x.lane_capacity[:, 0].astype(float), x.lanes, x.nodes,
+            x.inputs, x.cover[:, 0].astype(float), x.bom[:, 0].astype(float)))
         self.choice_arrays = None
         if plan.dynamic:  # numba: imported only for the engines that run the kernels
             from sim.engines.kernels_sourcing import choice_arrays

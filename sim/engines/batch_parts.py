@@ -27,26 +27,30 @@ class CompiledCSR:
     everything-on demo makes some 14,000 such products a run). Anything else goes to SciPy.
     """
 
-    __slots__ = ("data", "indices", "indptr", "matrix", "shape")
+    __slots__ = ("columns", "data", "indices", "indptr", "kernel", "matrix", "rows", "shape")
 
     def __init__(self, matrix: sparse.csr_matrix) -> None:
+        from sim.engines.kernels import csr_product  # numba: compiled on first use
+
         self.matrix = matrix
         self.indptr, self.indices, self.data = matrix.indptr, matrix.indices, matrix.data
         self.shape = matrix.shape
+        self.rows, self.columns = matrix.shape
+        self.kernel = csr_product if self.data.dtype == np.float64 else None
 
     def __matmul__(self, x: Any) -> Any:
-        if not (isinstance(x, np.ndarray) and x.dtype == np.float64 and x.flags.c_contiguous
-                and 0 < x.ndim < 3 and x.shape[0] == self.shape[1]
-                and self.data.dtype == np.float64):
-            return self.matrix @ x
-        from sim.engines.kernels import csr_product  # numba: compiled on first use
-
-        rows = self.shape[0]
-        out = np.empty((rows, *x.shape[1:]))
-        columns = x.shape[1] if x.ndim == 2 else 1
-        csr_product(self.indptr, self.indices, self.data, x.reshape(x.shape[0], columns),
-                    out.reshape(rows, columns))
-        return out
+        # the checks are the cost of a product of a dozen rows: the common case first
+        if type(x) is np.ndarray and x.dtype == np.float64 and x.flags.c_contiguous \
+                and self.kernel is not None and x.ndim and x.shape[0] == self.columns:
+            if x.ndim == 2:
+                out = np.empty((self.rows, x.shape[1]))
+                self.kernel(self.indptr, self.indices, self.data, x, out)
+                return out
+            if x.ndim == 1:
+                out = np.empty(self.rows)
+                self.kernel(self.indptr, self.indices, self.data, x[:, None], out[:, None])
+                return out
+        return self.matrix @ x
 
     def tocsr(self) -> sparse.csr_matrix:
         """The SciPy matrix, for code that wants one (as ``csr_matrix.tocsr`` does)."""

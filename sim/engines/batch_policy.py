@@ -24,6 +24,8 @@ class PolicySteps:
         choice_arrays: Any  # kernels_sourcing.ChoiceArrays of `choice`, if sourcing is dynamic
         expediting: LaneSubset
         expediting_in_choice: np.ndarray
+        expedite_arrays: tuple[np.ndarray, ...]  # the subset's CSR rows and shares, flat
+        expedite_lanes: tuple[np.ndarray, ...]  # its lanes' constants, flat
         expediting_inputs_in_choice: np.ndarray
         forecasting: np.ndarray
         moving: np.ndarray
@@ -108,21 +110,21 @@ class PolicySteps:
         """The urgent part of orders that goes over expedite lanes, and its split over them.
 
         Returns ``(expedited, split)``: units per expediting input and the fraction of them on
-        each of its lanes (``StockingPoint.order``).
+        each of its lanes (``StockingPoint.order``). Compiled:
+        :func:`sim.engines.kernels.expedite_orders` says how.
         """
-        x = self.expediting
-        known = 1.0 if known_lane is None else known_lane[self.expediting_in_choice]
-        weights = x.expedite_share * known
-        total = x.by_input @ weights
-        total_lane = x.input_of_lane @ total
-        split = np.zeros(np.broadcast_shapes(weights.shape, total_lane.shape))
-        np.divide(weights, total_lane, out=split, where=total_lane > 0)
-        room = x.by_input @ np.where(x.expedite_lane,
-                                     np.maximum(0.0, x.lane_capacity - owed[x.lanes]), 0.0)
-        gap = forecast[x.nodes] * x.cover - net[x.nodes]
-        ordered = quantity[x.inputs]
-        urgent = np.minimum(np.minimum(ordered, x.bom * np.maximum(0.0, gap)), room)
-        return np.where(total > 0, urgent, 0.0), split
+        from sim.engines.kernels import expedite_orders  # numba: compiled on first use
+
+        x, replicates = self.expediting, quantity.shape[1]
+        known = np.zeros((0, replicates)) if known_lane is None else known_lane
+        expedited = np.empty((x.inputs.size, replicates))
+        split = np.empty((x.lanes.size, replicates))
+        starts, members, weights, share = self.expedite_arrays
+        lane, capacity, lanes, nodes, inputs, cover, bom = self.expedite_lanes
+        expedite_orders(starts, members, weights, share, known, self.expediting_in_choice, lane,
+                        capacity, lanes, nodes, inputs, cover, bom, owed, forecast, net,
+                        quantity, expedited, split)
+        return expedited, split
 
     def _pool(self, request: np.ndarray, served: np.ndarray, served_node: np.ndarray,
               stock: np.ndarray, outflow_left: np.ndarray,

@@ -18,8 +18,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["allocate", "csr_product", "group_min", "moments", "pool_transfers", "rationed",
-           "ship_stretched"]
+__all__ = ["allocate", "csr_product", "expedite_orders", "group_min", "moments", "pool_transfers",
+           "rationed", "ship_stretched"]
 
 
 @numba.njit(cache=True)
@@ -349,3 +349,52 @@ def pool_transfers(starts: np.ndarray, members: np.ndarray, weights: np.ndarray,
                 stock[node, k] = 0.0 if 0.0 > left else left
                 outflow_left[node, k] -= given
                 taken_node[node, k] = taken
+
+
+@numba.njit(cache=True)
+def expedite_orders(starts: np.ndarray, members: np.ndarray, weights: np.ndarray,
+                    share: np.ndarray, known: np.ndarray, known_row: np.ndarray,
+                    expedite_lane: np.ndarray, lane_capacity: np.ndarray, lanes: np.ndarray,
+                    nodes: np.ndarray, inputs: np.ndarray, cover: np.ndarray, bom: np.ndarray,
+                    owed: np.ndarray, forecast: np.ndarray, net: np.ndarray,
+                    quantity: np.ndarray, expedited: np.ndarray,
+                    split: np.ndarray) -> None:  # pragma: no cover - compiled
+    """The urgent part of the orders of inputs with expedite lanes, and its split over them.
+
+    For input ``g`` of the subset (lanes ``members[starts[g]:starts[g + 1]]``, CSR rows of its
+    incidence with ``weights``), each lane weighs its expedite share times what is known of it
+    (``known[known_row[j]]``; 1 with no knowledge, ``known`` then empty); ``split`` is each
+    lane's weight over its input's total (0 where the total is 0). The urgent units are the
+    order, capped by the gap between ``cover`` days of forecast and the net stock (times the
+    BOM) and by the expedite lanes' room; ``expedited`` holds them where some lane weighs.
+    ``StockingPoint.order``; the arithmetic of the numpy version, ties and NaN as
+    ``np.minimum`` and ``np.maximum`` give them.
+    """
+    reps = quantity.shape[1]
+    has_known = known.shape[0] > 0
+    total, room = np.empty(reps), np.empty(reps)
+    for g in range(inputs.size):
+        total[:] = 0.0
+        room[:] = 0.0
+        for entry in range(starts[g], starts[g + 1]):
+            j, w = members[entry], weights[entry]
+            for r in range(reps):
+                lane_weight = share[j] * known[known_row[j], r] if has_known else share[j]
+                total[r] += w * lane_weight
+                spare = lane_capacity[j] - owed[lanes[j], r]
+                spare = 0.0 if 0.0 > spare else spare
+                room[r] += w * (spare if expedite_lane[j] else 0.0)
+        for entry in range(starts[g], starts[g + 1]):
+            j = members[entry]
+            for r in range(reps):
+                lane_weight = share[j] * known[known_row[j], r] if has_known else share[j]
+                lane_total = 0.0 + total[r]  # as input_of_lane @ total adds it
+                split[j, r] = lane_weight / lane_total if lane_total > 0 else 0.0
+        node, item = nodes[g], inputs[g]
+        for r in range(reps):
+            gap = forecast[node, r] * cover[g] - net[node, r]
+            needed = bom[g] * (0.0 if 0.0 > gap else gap)
+            ordered = quantity[item, r]
+            urgent = ordered if (ordered < needed or ordered != ordered) else needed
+            urgent = urgent if (urgent < room[r] or urgent != urgent) else room[r]
+            expedited[g, r] = urgent if total[r] > 0 else 0.0
