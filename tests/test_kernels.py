@@ -327,3 +327,84 @@ def test_stretched_shipments_land_where_the_index_arithmetic_put_them(
     ship_stretched(ring, lead, stretch, day, ROUNDING, shipped, latest)
     np.testing.assert_array_equal(ring, expected)
     np.testing.assert_array_equal(latest, expected_latest)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(1, 6), reps=st.integers(1, 9))
+def test_order_and_capacity_kernels_equal_the_numpy_steps(seed: int, rows: int,
+                                                          reps: int) -> None:
+    """``order_up_to`` and ``scaled_capacity``: the numpy steps they replaced, sign of 0 too."""
+    from sim.engines.kernels import order_up_to, scaled_capacity
+
+    rng = np.random.default_rng(seed)
+    position, level, gap = (rng.choice(VALUES, (rows, reps)) for _ in range(3))
+    with np.errstate(invalid="ignore"):  # inf - inf
+        expected = np.where(position <= level, level + gap - position, 0.0)
+    np.maximum(expected, 0.0, out=expected)
+    out = np.full((rows, reps), -5.0)
+    order_up_to(position, level, gap, out)
+    np.testing.assert_array_equal(out, expected)
+    assert np.array_equal(np.signbit(out), np.signbit(expected))
+
+    base = rng.choice([0.0, 3.0, 40.0, np.inf], (rows, reps))
+    factor = rng.choice([0.0, 0.25, 1.0, np.nan], (rows, reps))
+    warehouse = rng.random(rows) < 0.5
+    capacity = np.zeros((rows, reps))
+    with np.errstate(invalid="ignore"):
+        np.multiply(base, factor, out=capacity, where=factor > 0)
+    outflow = np.where(factor > 0, np.inf, 0.0)
+    outflow[warehouse] = capacity[warehouse]
+    got_capacity, got_outflow = np.full((rows, reps), -5.0), np.full((rows, reps), -5.0)
+    scaled_capacity(base, factor, warehouse, got_capacity, got_outflow)
+    np.testing.assert_array_equal(got_capacity, capacity)
+    np.testing.assert_array_equal(got_outflow, outflow)
+
+
+def _numpy_costs(nodes, held_inputs, stock, production, released, reserve, transferred,
+                 co2e_shipped, pool_cost, constants) -> None:
+    """The cost lines of ``BatchEngine._fill_block`` as numpy ran them (with every measure)."""
+    from sim.measures.trace import NODE
+
+    unit_value, rate, fee, release_cost, reserve_cost, public_fee, public_reserve, share, \
+        co2e_unit = constants
+    v = {name: nodes[i] for name, i in NODE.items()}
+    holding = v["holding_cost"]
+    np.multiply(stock, unit_value, out=holding)
+    holding += held_inputs
+    holding *= rate
+    premium, reservation = v["premium_cost"], v["reservation_cost"]
+    reservation[:] = fee
+    premium += np.maximum(transferred, 0.0) * pool_cost
+    premium += released * release_cost
+    reservation += reserve * reserve_cost
+    np.add(holding, v["pipeline_holding_cost"], out=v["cost"])
+    for part in ("transport_cost", "shortage_cost", "premium_cost", "reservation_cost",
+                 "fixed_cost"):
+        v["cost"] += v[part]
+    own = public_fee + public_reserve * (reserve * reserve_cost + released * release_cost)
+    np.multiply(share, v["cost"], out=v["public_cost"])
+    v["public_cost"] += (1.0 - share) * own
+    np.multiply(production, co2e_unit, out=v["co2e"])
+    v["co2e"] += co2e_shipped
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 5), reps=st.integers(1, 9))
+def test_node_costs_kernel_equals_the_numpy_cost_lines(seed: int, n: int, reps: int) -> None:
+    """``node_costs``: every cost the numpy lines wrote, bit for bit, every measure on."""
+    from sim.engines.batch import COST_CONSTANTS, COST_VARS
+    from sim.engines.kernels import node_costs
+    from sim.measures.trace import NODE
+
+    rng = np.random.default_rng(seed)
+    nodes = rng.random((len(NODE), n, reps)) * rng.choice([1.0, 1e3, 1e-7], (len(NODE), n, 1))
+    held_inputs, stock, production, released, reserve, co2e_shipped = \
+        (rng.random((n, reps)) * 100 for _ in range(6))
+    transferred = rng.normal(size=(n, reps)) * 10
+    constants = rng.random((len(COST_CONSTANTS), n, reps))
+    expected = nodes.copy()
+    _numpy_costs(expected, held_inputs, stock, production, released, reserve, transferred,
+                 co2e_shipped, 0.8, constants)
+    node_costs(nodes, COST_VARS, constants, held_inputs, stock, production, released, reserve,
+               transferred, co2e_shipped, 0.8, True, True, True)
+    np.testing.assert_array_equal(nodes, expected)

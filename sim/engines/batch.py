@@ -55,6 +55,14 @@ from sim.spec.units import DAYS_PER_YEAR, ROUNDING
 
 __all__ = ["BatchEngine"]
 
+# what sim.engines.kernels.node_costs writes into the day block, and the constants it reads
+COST_VARS = np.array([NODE[name] for name in (
+    "holding_cost", "pipeline_holding_cost", "transport_cost", "shortage_cost", "premium_cost",
+    "reservation_cost", "fixed_cost", "cost", "public_cost", "co2e")], dtype=np.int64)
+COST_CONSTANTS = ("unit_value", "holding_rate_day", "fee_per_day", "release_cost",
+                  "reserve_cost", "public_fee", "public_reserve_share", "public_node_share",
+                  "production_co2e")
+
 
 def product(matrix: sparse.csr_matrix, x: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``matrix @ x`` written into ``out``, compiled (:func:`sim.engines.kernels.csr_product`).
@@ -135,6 +143,8 @@ class BatchEngine(PolicySteps):
                               layout.input_count[self.manufacturers], m)
         self.warehouses = np.flatnonzero(layout.kind == WAREHOUSE)
         self.warehouse_input = layout.input_first[self.warehouses]  # a warehouse has one input
+        self.is_warehouse = layout.kind == WAREHOUSE
+        self.every_lane = np.ones(layout.n_lanes, dtype=bool)  # a lane's outflow: its capacity
         self.lanes_capped = bool(np.isfinite(layout.lane_capacity).any())
         self.public_costs = plan.public_costs  # a property of arrays: once, not every day
         # policy parts
@@ -226,6 +236,7 @@ class BatchEngine(PolicySteps):
         # a column costs per row more than the arithmetic itself (measured 4x).
         s.full = {name: np.repeat(np.asarray(value, dtype=float)[:, None], r, axis=1)
                   for name, value in self._columns.items()}
+        s.cost_constants = np.stack([s.full[name] for name in COST_CONSTANTS])
 
         # what the events do, day by day
         events = draws.events
@@ -297,6 +308,8 @@ class BatchEngine(PolicySteps):
     # -- the day, phase by phase (sim.engines.day.PHASES) ----------------------------------------
     def disrupt(self, s: _Chunk, t: int) -> None:
         """Today's capacity factors (``SupplyChainModel.disrupt``); arrays change with events."""
+        from sim.engines.kernels import scaled_capacity  # numba: compiled on first use
+
         s.factor = s.nodes_hit.at(t)
         closed = s.lanes_closed.at(t) if s.lanes_closed is not None else None
         versions = (s.nodes_hit.version, s.lanes_closed.version if closed is not None else 0)
@@ -304,15 +317,11 @@ class BatchEngine(PolicySteps):
             return
         s.seen = versions
         full = s.full
-        up = s.factor > 0
-        s.capacity.fill(0.0)
-        np.multiply(full["capacity"], s.factor, out=s.capacity, where=up)
-        np.copyto(s.outflow, np.where(up, np.inf, 0.0))
-        s.outflow[self.warehouses] = s.capacity[self.warehouses]
+        scaled_capacity(full["capacity"], s.factor, self.is_warehouse, s.capacity, s.outflow)
         if s.capped:
-            s.lane_cap.fill(0.0)
             working = closed if closed is not None else np.ones((self.layout.n_lanes, s.r))
-            np.multiply(full["lane_capacity"], working, out=s.lane_cap, where=working > 0)
+            scaled_capacity(full["lane_capacity"], working, self.every_lane, s.lane_cap,
+                            s.lane_cap)
 
     def receive(self, s: _Chunk, t: int) -> None:
         """Shipments due today, then yesterday's orders reach their sources.
@@ -414,6 +423,8 @@ class BatchEngine(PolicySteps):
 
         Mesa: ``StockingPoint.update_forecast`` and ``order``.
         """
+        from sim.engines.kernels import order_up_to  # numba: compiled on first use
+
         plan, full = self.plan, s.full
         s.owed_node = self.by_source @ s.owed
         if self.layout.backorder:
@@ -438,9 +449,7 @@ class BatchEngine(PolicySteps):
             self._review_lanes(sourcing, s.owed, s.shipped, position, level, s.forecast,
                                s.ring, t, s.latest_arrival[self.choice.lanes] - t)
         quantity = s.quantity
-        np.copyto(quantity, np.where(position <= level, level + full["order_gap"] - position,
-                                     0.0))
-        np.maximum(quantity, 0.0, out=quantity)
+        order_up_to(position, level, full["order_gap"], quantity)
         s.pending, s.pending_next = product(self.share_of_input, quantity,
                                             s.pending_next), s.pending
         expedited = split = None
@@ -475,7 +484,9 @@ class BatchEngine(PolicySteps):
     def _fill_block(self, s: _Chunk, node_demand: np.ndarray,
                     node_shortage: np.ndarray) -> None:
         """Write the day's variables (:data:`sim.measures.trace.NODE_VARS`) into the block."""
-        plan, full, nodes = self.plan, s.full, s.nodes
+        from sim.engines.kernels import node_costs  # numba: compiled on first use
+
+        plan, nodes = self.plan, s.nodes
         n, backorder = self.layout.n_nodes, self.layout.backorder
         stock, shipped, in_transit = s.stock, s.shipped, s.in_transit
         nodes["stock"][:] = stock
@@ -493,52 +504,28 @@ class BatchEngine(PolicySteps):
         product(self.by_target, in_transit, nodes["in_transit"])
         product(self.in_transit_value, in_transit, nodes["in_transit_value"])
         nodes["capacity_factor"][:] = s.factor
-        holding = nodes["holding_cost"]
-        np.multiply(stock, full["unit_value"], out=holding)
-        holding += self.input_value @ s.inputs
-        holding *= full["holding_rate_day"]
+        held_inputs = self.input_value @ s.inputs
         product(self.pipeline_holding, in_transit, nodes["pipeline_holding_cost"])
         freight_and_co2e = self.freight_and_co2e @ shipped
         nodes["transport_cost"][:] = freight_and_co2e[:n]
-        penalties = nodes["shortage_cost"]
-        product(self.shortage_penalty, s.shortage, penalties)
+        product(self.shortage_penalty, s.shortage, nodes["shortage_cost"])
         if backorder:
-            penalties += self.backorder_penalty @ s.backlog
-        premium, reservation = nodes["premium_cost"], nodes["reservation_cost"]
-        product(self.premium, shipped, premium)
-        reservation[:] = full["fee_per_day"]
+            nodes["shortage_cost"] += self.backorder_penalty @ s.backlog
+        product(self.premium, shipped, nodes["premium_cost"])
         if plan.dynamic:
             self._fill_sourcing_costs(s)
         if plan.uses_pooling:
-            premium += np.maximum(s.transferred, 0.0) * plan.pool_cost
             nodes["transferred"][:] = s.transferred
         if plan.uses_reserves:
-            premium += s.released * full["release_cost"]
-            reservation += s.reserve * full["reserve_cost"]
             nodes["reserve_released"][:] = s.released
-        np.add(holding, nodes["pipeline_holding_cost"], out=nodes["cost"])
-        nodes["cost"] += nodes["transport_cost"]
-        nodes["cost"] += penalties
-        nodes["cost"] += premium
-        nodes["cost"] += reservation
-        nodes["cost"] += nodes["fixed_cost"]
-        if self.public_costs:
-            self._fill_public_cost(s)
-        np.multiply(s.production, full["production_co2e"], out=nodes["co2e"])
-        nodes["co2e"] += freight_and_co2e[n:]
+        node_costs(s.block.nodes, COST_VARS, s.cost_constants, held_inputs, stock, s.production,
+                   s.released, s.reserve, s.transferred, freight_and_co2e[n:],
+                   float(plan.pool_cost), plan.uses_pooling, plan.uses_reserves,
+                   self.public_costs)
         inflows = self.inflow_by_role @ shipped
         nodes["backup_inflow"][:] = inflows[:n]
         nodes["expedited_inflow"][:] = inflows[n:]
         self._fill_lanes(s)
-
-    def _fill_public_cost(self, s: _Chunk) -> None:
-        """What a public budget pays (``StockingPoint.public_share_of``)."""
-        nodes, full = s.nodes, s.full
-        own = full["public_fee"] + full["public_reserve_share"] * (
-            s.reserve * full["reserve_cost"] + s.released * full["release_cost"])
-        share = full["public_node_share"]
-        np.multiply(share, nodes["cost"], out=nodes["public_cost"])
-        nodes["public_cost"] += (1.0 - share) * own
 
     def _fill_sourcing_costs(self, s: _Chunk) -> None:
         """Activation fees, switching costs and rerouted units of dynamic sourcing."""
