@@ -188,3 +188,45 @@ def test_bad_run_settings(demo: sim.Network, key: str, value) -> None:
     kwargs = {"days": 10, key: value}
     with pytest.raises(ConfigError, match=f"{key} = {value}"):
         Scenario(demo, **kwargs)
+
+
+def _spell_by_spell(spec: sim.RandomOutages, rngs, targets: np.ndarray,
+                    horizon: int) -> list[tuple[int, int, int, int]]:
+    """(replicate, start, end, node) of each outage, found spell by spell as the chain runs."""
+    p_down = spec.mttr_days / (spec.mttf_days + spec.mttr_days)
+    rows = []
+    for position, rng in enumerate(rngs):
+        m = targets.size
+        down = rng.random(m) < p_down
+        clock = np.zeros(m, dtype=np.int64)
+        while m and (clock < horizon).any():
+            spell = np.where(down, rng.geometric(1 / spec.mttr_days, m),
+                             rng.geometric(1 / spec.mttf_days, m))
+            for i in np.flatnonzero(down & (clock < horizon)):
+                rows.append((position, int(clock[i]), int(min(clock[i] + spell[i], horizon)),
+                             int(targets[i])))
+            clock = clock + spell
+            down = ~down
+    return rows
+
+
+@settings(max_examples=30, deadline=None)
+@given(mttf=st.floats(1.5, 80), mttr=st.floats(1.0, 30), horizon=st.integers(1, 200),
+       replicates=st.integers(1, 5), seed=st.integers(0, 2**32 - 1))
+def test_random_outages_are_the_spells_of_each_replicates_chain(
+        demo: sim.Network, mttf: float, mttr: float, horizon: int, replicates: int,
+        seed: int) -> None:
+    """The outage rows, in order, are those a spell-by-spell walk of the same draws finds."""
+    from sim.compile.events import sample
+
+    spec = sim.RandomOutages(mttf_days=mttf, mttr_days=mttr)
+    layout = Layout.of(demo)
+    scenario = Scenario(demo, days=horizon, warmup_days=0, seed=seed, disruptions=[spec])
+    reps = np.arange(replicates)
+    events = sample(spec, ReplicateStreams(scenario, reps, 1), layout, horizon, 0)
+    expected = _spell_by_spell(spec, ReplicateStreams(scenario, reps, 1),
+                               np.arange(layout.n_nodes), horizon)
+    got = list(zip(events["replicate"].tolist(), events["start"].tolist(),
+                   events["end"].tolist(), events["target"].tolist(), strict=True))
+    assert got == expected
+    assert (events["kind"] == NODE_CAPACITY).all()

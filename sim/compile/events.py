@@ -224,20 +224,28 @@ def _(spec: RandomOutages, rngs: Sequence[np.random.Generator], layout: Layout, 
     m = targets.size
     p_fail, p_recover = 1.0 / spec.mttf_days, 1.0 / spec.mttr_days
     p_down = spec.mttr_days / (spec.mttf_days + spec.mttr_days)
-    starts, ends, nodes, replicates = [], [], [], []
-    for position, rng in enumerate(rngs):
+    # only the draws loop; which spells are outages, and their rows, are found at once after
+    clocks, downs, spells, spans = [], [], [], []
+    for rng in rngs:
         down = rng.random(m) < p_down
         clock = np.zeros(m, dtype=np.int64)
+        spans.append(0)
         while m and (clock < horizon).any():
             spell = np.where(down, rng.geometric(p_recover, m), rng.geometric(p_fail, m))
-            hit = down & (clock < horizon)
-            starts.append(clock[hit])
-            ends.append(np.minimum(clock[hit] + spell[hit], horizon))
-            nodes.append(targets[hit])
-            replicates.append(np.full(int(hit.sum()), position, dtype=np.int64))
+            clocks.append(clock)
+            downs.append(down)
+            spells.append(spell)
+            spans[-1] += m
             clock = clock + spell
             down = ~down
-    return _node_outages(replicates, starts, ends, nodes, spec.severity)
+    if not clocks:
+        return events_array(0)
+    clock, spell = np.concatenate(clocks), np.concatenate(spells)
+    hit = np.concatenate(downs) & (clock < horizon)  # (replicate, spell, node) in draw order
+    replicates = np.repeat(np.arange(len(spans)), spans)[hit]
+    nodes = np.tile(targets, clock.size // m)[hit]
+    ends = np.minimum(clock[hit] + spell[hit], horizon)
+    return _node_outages([replicates], [clock[hit]], [ends], [nodes], spec.severity)
 
 
 @validate.register
