@@ -145,7 +145,7 @@ class EffectSchedule:
         self.stop = (self.end + self.ramp).astype(np.int64)  # first day without effect
         self.factors = np.ones((targets, replicates))
         self._flat = self.factors.reshape(-1)
-        self._mark = np.zeros(self._flat.size, dtype=bool)  # scratch: cells being recomputed
+        self._mark = np.zeros(self._flat.size, dtype=np.int64)  # scratch: day cells recomputed
         self.version = 0
         # indices of events that may act: the first `_count` (sim.compile.schedule_kernel)
         self._active = np.zeros(chosen.size, dtype=np.int64)

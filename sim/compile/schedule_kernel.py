@@ -57,8 +57,8 @@ def advance(day: int, first: bool, begun_before: int, begun: int, active: np.nda
         :data:`COMBINE_PRODUCT`, in event order (as ``np.minimum.at`` and the others).
     flat : ndarray
         The factors, flat: recomputed cells are rewritten.
-    mark : ndarray of bool
-        Scratch, one per cell: all False on entry and on exit.
+    mark : ndarray of int64
+        Scratch, one per cell: the day + 1 on which it was last recomputed (0 never).
 
     Returns
     -------
@@ -67,31 +67,25 @@ def advance(day: int, first: bool, begun_before: int, begun: int, active: np.nda
     touched : bool
         Whether any cell was recomputed (else the factors are as before).
     """
-    candidates = np.empty(count + begun - begun_before, dtype=np.int64)
-    candidates[:count] = active[:count]
-    candidates[count:] = np.arange(begun_before, begun)
-    kept = 0
-    for event in candidates:
-        if stop[event] > day:
+    stamp = day + 1  # marks cells recomputed today: days increase, so no pass clears them
+    kept, touched = 0, False
+    for i in range(count + begun - begun_before):  # the active ones, then those starting
+        event = active[i] if i < count else begun_before + i - count
+        if stop[event] > day:  # still acting: kept, in order (kept <= i: nothing unread lost)
             active[kept] = event
             kept += 1
-    touched = False
-    for i in range(candidates.size):
-        event = candidates[i]
         if first or i >= count or stop[event] <= day or end[event] <= day:
             # on the first day every cell; later where an event starts, stops or ramps
             flat[cell[event]] = 1.0
-            mark[cell[event]] = True
+            mark[cell[event]] = stamp
             touched = True
     if touched:
         for event in active[:kept]:
             where = cell[event]
-            if mark[where]:
+            if mark[where] == stamp:
                 value = _factor(day - end[event], ramp[event], table_start[event], table,
                                 severity[event], loss)
                 flat[where] = _combined(flat[where], value, rule)
-        for event in candidates:
-            mark[cell[event]] = False
     return kept, touched
 
 
