@@ -62,3 +62,45 @@ def test_chunks_run_in_blocks_of_consecutive_chunks(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(runner, "_merge_stream", list)
     plan = type("Plan", (), {"engine": "batch", "policy_plan": None})()
     assert runner.run_plan(plan, 10, chunk_size=1) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+
+
+def test_a_worker_that_finishes_takes_the_next_block_while_this_process_is_busy(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four blocks, one worker: it takes block 3 when done with 0, while this process runs 2."""
+    ran_by: dict[int, str] = {}
+    spans: dict[int, tuple[float, float]] = {}
+    main = threading.get_ident()
+
+    def run_block(plan: object, block: list[np.ndarray]) -> int:
+        first, start = int(block[0][0]), time.perf_counter()
+        here = threading.get_ident() == main
+        ran_by[first] = "here" if here else "worker"
+        time.sleep(0.2 if here else 0.3)
+        spans[first] = (start, time.perf_counter())
+        return first
+
+    monkeypatch.setattr(runner, "run_block", run_block)
+    blocks = [[chunk] for chunk in runner._chunks(4, 1)]
+    with ThreadPoolExecutor(1) as pool:
+        records = list(runner._shared_blocks(pool, None, blocks, helpers=1))  # type: ignore[arg-type]
+    assert records == [0, 1, 2, 3]
+    assert ran_by == {0: "worker", 1: "here", 2: "here", 3: "worker"}
+    assert spans[3][0] < spans[2][1]  # not left idle until this process was free again
+
+
+def test_an_error_in_a_block_stops_handing_out_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[int] = []
+
+    def run_block(plan: object, block: list[np.ndarray]) -> int:
+        first = int(block[0][0])
+        ran.append(first)
+        time.sleep(0.05)
+        if first == 0:
+            raise ValueError("block 0 failed")
+        return first
+
+    monkeypatch.setattr(runner, "run_block", run_block)
+    blocks = [[chunk] for chunk in runner._chunks(40, 1)]
+    with ThreadPoolExecutor(1) as pool, pytest.raises(ValueError, match="block 0 failed"):
+        list(runner._shared_blocks(pool, None, blocks, helpers=1))  # type: ignore[arg-type]
+    assert len(ran) < 10

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -257,25 +258,50 @@ def _shared_blocks(pool: ProcessPoolExecutor, plan: RunPlan, blocks: list[list[n
                    helpers: int) -> Iterator[ChunkRecord]:
     """Block records in replicate order, run by ``helpers`` spawned workers and this process.
 
-    Blocks are handed out in order: the pool keeps ``helpers`` running; this process takes the
-    next block itself whenever the record due next is not ready yet, else waits for it.
+    Blocks are claimed in order. A worker that finishes claims the next block at once (its
+    future's callback), even while this process is busy with a block of its own; this process
+    claims the next block whenever the record due next is not ready, else waits for it. (When
+    this process could only hand blocks out between its own, a worker finishing meanwhile sat
+    idle: chain 38, 256 replicates in 4 blocks, two workers were only 1.31x one.)
     """
+    lock = threading.Lock()
     done: dict[int, ChunkRecord | Future[ChunkRecord]] = {}
-    handed = 0
+    claimed, stopped = 0, False
 
-    def keep_pool_busy() -> None:
-        nonlocal handed
-        while handed < len(blocks) and sum(
-                isinstance(job, Future) and not job.done() for job in done.values()) < helpers:
-            done[handed] = pool.submit(run_block, plan, blocks[handed])
-            handed += 1
+    def claim() -> int | None:  # with the lock held
+        nonlocal claimed
+        if stopped or claimed == len(blocks):
+            return None
+        claimed += 1
+        return claimed - 1
 
-    for due in range(len(blocks)):
-        keep_pool_busy()
-        while handed < len(blocks) and isinstance(done[due], Future) and \
-                not done[due].done():  # type: ignore[union-attr]
-            done[handed] = run_block(plan, blocks[handed])
-            handed += 1
-            keep_pool_busy()
-        job = done.pop(due)
-        yield job.result() if isinstance(job, Future) else job
+    def hand_out(_finished: object = None) -> None:
+        with lock:
+            index = claim()
+            if index is None:
+                return
+            job = done[index] = pool.submit(run_block, plan, blocks[index])
+        job.add_done_callback(hand_out)
+
+    try:
+        for _ in range(helpers):
+            hand_out()
+        for due in range(len(blocks)):
+            while True:
+                with lock:
+                    job = done.get(due)
+                    ready = job is not None and not (isinstance(job, Future) and not job.done())
+                    index = None if ready else claim()
+                if index is None:  # ready, or every block claimed: `due` is in `done`
+                    break
+                record = run_block(plan, blocks[index])
+                with lock:
+                    done[index] = record
+            job = done.pop(due)
+            yield job.result() if isinstance(job, Future) else job
+    finally:  # on an error or an early close: no more blocks handed out
+        with lock:
+            stopped = True
+        for job in done.values():
+            if isinstance(job, Future):
+                job.cancel()
