@@ -1,7 +1,7 @@
 """The policy steps in arrays, as the batch engine ran them before they were compiled.
 
-:mod:`sim.engines.kernels_sourcing` replaced the dynamic-sourcing methods of ``PolicySteps``, and
-:mod:`sim.engines.kernels` expediting and pooling; they are kept here, unchanged, as the
+:mod:`sim.engines.kernels_sourcing` replaced the dynamic-sourcing and expediting methods of
+``PolicySteps``, and :mod:`sim.engines.kernels` the pooling; they are kept here, unchanged, as the
 reference the kernels are held to bit for bit (``tests/test_kernels.py`` runs a whole chunk
 through both). :class:`ArrayEngine` is the batch engine with them.
 """

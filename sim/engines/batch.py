@@ -48,7 +48,7 @@ from sim.engines.batch_parts import (
     compiled_products,
 )
 from sim.engines.batch_policy import PolicySteps
-from sim.engines.day import PHASES
+from sim.engines.day import PHASES, scaled
 from sim.engines.recording import Recording
 from sim.measures.trace import LANE, NODE, DayBlock
 from sim.spec.units import DAYS_PER_YEAR, ROUNDING
@@ -144,7 +144,6 @@ class BatchEngine(PolicySteps):
         self.warehouses = np.flatnonzero(layout.kind == WAREHOUSE)
         self.warehouse_input = layout.input_first[self.warehouses]  # a warehouse has one input
         self.is_warehouse = layout.kind == WAREHOUSE
-        self.every_lane = np.ones(layout.n_lanes, dtype=bool)  # a lane's outflow: its capacity
         self.lanes_capped = bool(np.isfinite(layout.lane_capacity).any())
         self.public_costs = plan.public_costs  # a property of arrays: once, not every day
         # policy parts
@@ -156,16 +155,13 @@ class BatchEngine(PolicySteps):
         self.expediting_in_choice = self.expediting.within(self.choice)
         self.expediting_inputs_in_choice = np.searchsorted(self.choice.inputs,
                                                            self.expediting.inputs)
-        x = self.expediting  # its arrays as the expedite kernel takes them, flat
-        self.expedite_arrays = (x.by_input.indptr.astype(np.int64), x.by_input.indices.astype(
-            np.int64), x.by_input.data, np.ascontiguousarray(x.expedite_share[:, 0]))
-        self.expedite_lanes = tuple(np.ascontiguousarray(a) for a in (
-            x.expedite_lane[:, 0], x.lane_capacity[:, 0].astype(float), x.lanes, x.nodes,
-            x.inputs, x.cover[:, 0].astype(float), x.bom[:, 0].astype(float)))
-        self.choice_arrays = None
-        if plan.dynamic:  # numba: imported only for the engines that run the kernels
+        self.choice_arrays = self.expedite_arrays = None
+        if plan.dynamic or plan.expedite:  # numba: imported only for the engines that run it
             from sim.engines.kernels_sourcing import choice_arrays
-            self.choice_arrays = choice_arrays(self.choice)
+            if plan.dynamic:
+                self.choice_arrays = choice_arrays(self.choice)
+            if plan.expedite:
+                self.expedite_arrays = choice_arrays(self.expediting)
         self.forecasting = np.flatnonzero(plan.forecast_method > 0)
         self.moving = np.flatnonzero(plan.forecast_method == 1)  # moving averages
         self.smoothing = np.flatnonzero(plan.forecast_method == 2)  # exponential smoothing
@@ -237,6 +233,7 @@ class BatchEngine(PolicySteps):
         s.full = {name: np.repeat(np.asarray(value, dtype=float)[:, None], r, axis=1)
                   for name, value in self._columns.items()}
         s.cost_constants = np.stack([s.full[name] for name in COST_CONSTANTS])
+        s.full.update(zip(COST_CONSTANTS, s.cost_constants, strict=True))  # views, not copies
 
         # what the events do, day by day
         events = draws.events
@@ -291,7 +288,6 @@ class BatchEngine(PolicySteps):
         s.pending_next = np.empty((e, r))
         s.used_now = np.empty((m, r))
         s.zone_fraction = np.empty((z, r))
-        s.lane_cap = np.empty((e, r))
         s.wants = s.owed if not s.capped else np.empty((e, r))
         s.shipped = np.empty((e, r))
         s.capacity = np.zeros((n, r))
@@ -319,9 +315,8 @@ class BatchEngine(PolicySteps):
         full = s.full
         scaled_capacity(full["capacity"], s.factor, self.is_warehouse, s.capacity, s.outflow)
         if s.capped:
-            working = closed if closed is not None else np.ones((self.layout.n_lanes, s.r))
-            scaled_capacity(full["lane_capacity"], working, self.every_lane, s.lane_cap,
-                            s.lane_cap)
+            s.lane_cap = full["lane_capacity"] if closed is None else \
+                scaled(full["lane_capacity"], closed)  # read only: no copy needed
 
     def receive(self, s: _Chunk, t: int) -> None:
         """Shipments due today, then yesterday's orders reach their sources.

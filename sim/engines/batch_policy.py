@@ -24,8 +24,7 @@ class PolicySteps:
         choice_arrays: Any  # kernels_sourcing.ChoiceArrays of `choice`, if sourcing is dynamic
         expediting: LaneSubset
         expediting_in_choice: np.ndarray
-        expedite_arrays: tuple[np.ndarray, ...]  # the subset's CSR rows and shares, flat
-        expedite_lanes: tuple[np.ndarray, ...]  # its lanes' constants, flat
+        expedite_arrays: Any  # kernels_sourcing.ChoiceArrays of `expediting`, if expediting
         expediting_inputs_in_choice: np.ndarray
         forecasting: np.ndarray
         moving: np.ndarray
@@ -111,19 +110,16 @@ class PolicySteps:
 
         Returns ``(expedited, split)``: units per expediting input and the fraction of them on
         each of its lanes (``StockingPoint.order``). Compiled:
-        :func:`sim.engines.kernels.expedite_orders` says how.
+        :func:`sim.engines.kernels_sourcing.expedite_orders` says how.
         """
-        from sim.engines.kernels import expedite_orders  # numba: compiled on first use
+        from sim.engines.kernels_sourcing import expedite_orders  # numba: compiled on first use
 
-        x, replicates = self.expediting, quantity.shape[1]
+        replicates = quantity.shape[1]
         known = np.zeros((0, replicates)) if known_lane is None else known_lane
-        expedited = np.empty((x.inputs.size, replicates))
-        split = np.empty((x.lanes.size, replicates))
-        starts, members, weights, share = self.expedite_arrays
-        lane, capacity, lanes, nodes, inputs, cover, bom = self.expedite_lanes
-        expedite_orders(starts, members, weights, share, known, self.expediting_in_choice, lane,
-                        capacity, lanes, nodes, inputs, cover, bom, owed, forecast, net,
-                        quantity, expedited, split)
+        expedited = np.empty((self.expediting.inputs.size, replicates))
+        split = np.empty((self.expediting.lanes.size, replicates))
+        expedite_orders(self.expedite_arrays, known, self.expediting_in_choice, owed, forecast,
+                        net, quantity, expedited, split)
         return expedited, split
 
     def _pool(self, request: np.ndarray, served: np.ndarray, served_node: np.ndarray,
@@ -142,7 +138,7 @@ class PolicySteps:
         taken_node = np.empty_like(stock)
         pool = self.pool
         pool_transfers(pool.indptr, pool.indices, pool.data, self.pooled,
-                       np.ascontiguousarray(unmet_node[self.pooled]), stock, outflow_left,
+                       unmet_node[self.pooled], stock, outflow_left,
                        transferred, taken_node)
         with np.errstate(divide="ignore", invalid="ignore"):
             extra = np.where(unmet_zone > 0, (self.node_of_zone @ taken_node) * unmet_zone

@@ -18,9 +18,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["allocate", "csr_product", "expedite_orders", "group_min", "moments", "node_costs",
-           "order_up_to", "pool_transfers", "rationed", "scaled_capacity",
-           "ship_stretched"]
+__all__ = ["allocate", "csr_product", "group_min", "maximum", "minimum", "moments", "node_costs",
+           "order_up_to", "pool_transfers", "rationed", "scaled_capacity", "ship_stretched"]
 
 
 @numba.njit(cache=True)
@@ -252,6 +251,18 @@ def group_min(values: np.ndarray, starts: np.ndarray,
                     smallest[k] = row[k]
 
 
+@numba.njit(inline="always")
+def minimum(a: float, b: float) -> float:  # pragma: no cover - compiled
+    """``np.minimum(a, b)`` of two numbers: NaN propagates, a tie gives ``b`` (so its zero sign)."""
+    return a if (a < b or a != a) else b
+
+
+@numba.njit(inline="always")
+def maximum(a: float, b: float) -> float:  # pragma: no cover - compiled
+    """``np.maximum(a, b)`` of two numbers: NaN propagates, a tie gives ``b`` (so its zero sign)."""
+    return a if (a > b or a != a) else b
+
+
 @numba.njit(cache=True)
 def rationed(stock: np.ndarray, outflow: np.ndarray, wanted: np.ndarray,
              out: np.ndarray) -> None:  # pragma: no cover - compiled
@@ -259,17 +270,15 @@ def rationed(stock: np.ndarray, outflow: np.ndarray, wanted: np.ndarray,
 
     ``available = max(0, min(stock, outflow))``, and ``out = available / wanted`` where more is
     wanted than available, else 1: what ``np.maximum``, ``np.minimum`` and ``np.divide(...,
-    where=...)`` computed, NaN included, in one pass instead of four (numpy's masked division
-    alone took 50 us a day on the demo's (node, replicate) arrays at R = 1,000). Ties go to the
-    second operand and NaN propagates, as numpy's ``maximum`` and ``minimum`` do (the sign of a
-    zero included).
+    where=...)`` computed (:func:`maximum` and :func:`minimum` keep their ties and NaN), in one
+    pass instead of four (numpy's masked division alone took 50 us a day on the demo's (node,
+    replicate) arrays at R = 1,000).
     """
     rows, reps = out.shape
     for i in range(rows):
         for k in range(reps):
             have, limit, want = stock[i, k], outflow[i, k], wanted[i, k]
-            smaller = have if (have < limit or have != have) else limit  # np.minimum
-            available = 0.0 if 0.0 > smaller else smaller  # np.maximum(0.0, smaller)
+            available = maximum(0.0, minimum(have, limit))
             out[i, k] = available / want if want > available else 1.0
 
 
@@ -324,8 +333,7 @@ def pool_transfers(starts: np.ndarray, members: np.ndarray, weights: np.ndarray,
     for i in range(nodes.size):
         for k in range(reps):
             have, limit = stock[nodes[i], k], outflow_left[nodes[i], k]
-            smaller = have if (have < limit or have != have) else limit  # np.minimum
-            spare[i, k] = 0.0 if 0.0 > smaller else smaller  # np.maximum(0.0, smaller)
+            spare[i, k] = maximum(0.0, minimum(have, limit))
     transferred[:] = 0.0
     taken_node[:] = 0.0
     spare_group, unmet_group = np.empty(reps), np.empty(reps)
@@ -342,63 +350,14 @@ def pool_transfers(starts: np.ndarray, members: np.ndarray, weights: np.ndarray,
             node = nodes[i]
             for k in range(reps):
                 offered, wanted = spare_group[k], unmet_group[k]
-                moved = offered if (offered < wanted or offered != offered) else wanted
+                moved = minimum(offered, wanted)
                 given = moved * spare[i, k] / offered if spare[i, k] > 0 and moved > 0 else 0.0
                 taken = moved * unmet[i, k] / wanted if unmet[i, k] > 0 and moved > 0 else 0.0
                 transferred[node, k] = taken - given
                 left = stock[node, k] - given
-                stock[node, k] = 0.0 if 0.0 > left else left
+                stock[node, k] = maximum(0.0, left)
                 outflow_left[node, k] -= given
                 taken_node[node, k] = taken
-
-
-@numba.njit(cache=True)
-def expedite_orders(starts: np.ndarray, members: np.ndarray, weights: np.ndarray,
-                    share: np.ndarray, known: np.ndarray, known_row: np.ndarray,
-                    expedite_lane: np.ndarray, lane_capacity: np.ndarray, lanes: np.ndarray,
-                    nodes: np.ndarray, inputs: np.ndarray, cover: np.ndarray, bom: np.ndarray,
-                    owed: np.ndarray, forecast: np.ndarray, net: np.ndarray,
-                    quantity: np.ndarray, expedited: np.ndarray,
-                    split: np.ndarray) -> None:  # pragma: no cover - compiled
-    """The urgent part of the orders of inputs with expedite lanes, and its split over them.
-
-    For input ``g`` of the subset (lanes ``members[starts[g]:starts[g + 1]]``, CSR rows of its
-    incidence with ``weights``), each lane weighs its expedite share times what is known of it
-    (``known[known_row[j]]``; 1 with no knowledge, ``known`` then empty); ``split`` is each
-    lane's weight over its input's total (0 where the total is 0). The urgent units are the
-    order, capped by the gap between ``cover`` days of forecast and the net stock (times the
-    BOM) and by the expedite lanes' room; ``expedited`` holds them where some lane weighs.
-    ``StockingPoint.order``; the arithmetic of the numpy version, ties and NaN as
-    ``np.minimum`` and ``np.maximum`` give them.
-    """
-    reps = quantity.shape[1]
-    has_known = known.shape[0] > 0
-    total, room = np.empty(reps), np.empty(reps)
-    for g in range(inputs.size):
-        total[:] = 0.0
-        room[:] = 0.0
-        for entry in range(starts[g], starts[g + 1]):
-            j, w = members[entry], weights[entry]
-            for r in range(reps):
-                lane_weight = share[j] * known[known_row[j], r] if has_known else share[j]
-                total[r] += w * lane_weight
-                spare = lane_capacity[j] - owed[lanes[j], r]
-                spare = 0.0 if 0.0 > spare else spare
-                room[r] += w * (spare if expedite_lane[j] else 0.0)
-        for entry in range(starts[g], starts[g + 1]):
-            j = members[entry]
-            for r in range(reps):
-                lane_weight = share[j] * known[known_row[j], r] if has_known else share[j]
-                lane_total = 0.0 + total[r]  # as input_of_lane @ total adds it
-                split[j, r] = lane_weight / lane_total if lane_total > 0 else 0.0
-        node, item = nodes[g], inputs[g]
-        for r in range(reps):
-            gap = forecast[node, r] * cover[g] - net[node, r]
-            needed = bom[g] * (0.0 if 0.0 > gap else gap)
-            ordered = quantity[item, r]
-            urgent = ordered if (ordered < needed or ordered != ordered) else needed
-            urgent = urgent if (urgent < room[r] or urgent != urgent) else room[r]
-            expedited[g, r] = urgent if total[r] > 0 else 0.0
 
 
 @numba.njit(cache=True)
@@ -429,8 +388,7 @@ def node_costs(nodes: np.ndarray, at: np.ndarray, full: np.ndarray, held_inputs:
             premium = nodes[premium_at, i, k]
             reservation = full[2, i, k]
             if pooling:
-                moved = transferred[i, k]
-                premium += (moved if (moved > 0.0 or moved != moved) else 0.0) * pool_cost
+                premium += maximum(transferred[i, k], 0.0) * pool_cost
             if reserves:
                 premium += released[i, k] * full[3, i, k]
                 reservation += reserve[i, k] * full[4, i, k]
@@ -466,7 +424,7 @@ def order_up_to(position: np.ndarray, level: np.ndarray, gap: np.ndarray,
         for k in range(reps):
             units = level[i, k] + gap[i, k] - position[i, k] if position[i, k] <= level[i, k] \
                 else 0.0
-            out[i, k] = units if (units > 0.0 or units != units) else 0.0
+            out[i, k] = maximum(units, 0.0)
 
 
 @numba.njit(cache=True)

@@ -1,4 +1,4 @@
-"""Compiled steps of dynamic sourcing (numba): what is known of lanes, their review, the choice.
+"""Compiled steps of sourcing (numba): what is known of lanes, their review, the choice, expediting.
 
 With every measure and disruption on, these steps were half of the batch engine's day on the
 demo (``benchmarks/bench_reference.py``): a few dozen numpy calls a day on arrays of a dozen
@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, NamedTuple
 import numba
 import numpy as np
 
-from sim.engines.kernels import allocate
+from sim.engines.kernels import allocate, maximum, minimum
 from sim.spec.units import SHORT_TOLERANCE, STALL_TOLERANCE
 
 if TYPE_CHECKING:
     from sim.engines.batch_parts import LaneSubset, SourcingState
 
-__all__ = ["ChoiceArrays", "SourcingArrays", "choice_arrays", "choose_sources", "known_lanes",
-           "review_lanes", "sourcing_arrays"]
+__all__ = ["ChoiceArrays", "SourcingArrays", "choice_arrays", "choose_sources", "expedite_orders",
+           "known_lanes", "review_lanes", "sourcing_arrays"]
 
 
 class ChoiceArrays(NamedTuple):
@@ -56,6 +56,8 @@ class ChoiceArrays(NamedTuple):
     source_room: np.ndarray
     bom: np.ndarray  # units of the input per unit of its node's output
     static_share: np.ndarray
+    expedite_share: np.ndarray  # share of each expedite lane in its input's urgent units
+    cover: np.ndarray  # days of forecast an input's urgent order covers
     nominal_need: np.ndarray  # units a nominal day orders of each input
     period: np.ndarray  # protection period 1 + L of each lane [days]
     period_starts: np.ndarray
@@ -108,6 +110,7 @@ def choice_arrays(c: LaneSubset) -> ChoiceArrays:
         input_of=input_of, regular=flat(c.regular, np.bool_), primary=flat(c.primary, np.bool_),
         backup=flat(c.backup, np.bool_), lag=flat(c.lag), lane_capacity=flat(c.lane_capacity),
         source_room=flat(c.source_room), bom=flat(c.bom), static_share=flat(c.static_share),
+        expedite_share=flat(c.expedite_share), cover=flat(c.cover),
         nominal_need=flat(c.nominal_need), period=flat(c.period),
         period_starts=flat(c.period_sum.indptr, np.int64),
         period_index=flat(c.period_sum.indices, np.int64),
@@ -369,3 +372,44 @@ def choose_sources(c: ChoiceArrays, s: SourcingArrays, quantity: np.ndarray,
             s.engaged[j, r] = (s.engaged[j, r] or first_use) and short[g, r]
             activated[lane, r] = 1.0 if first_use else 0.0
             pending[lane, r] = amounts[j, r] + (0.0 + urgent[g, r]) * urgent_split[j, r]
+
+
+@numba.njit(cache=True)
+def expedite_orders(c: ChoiceArrays, known: np.ndarray, known_row: np.ndarray,
+                    owed: np.ndarray, forecast: np.ndarray, net: np.ndarray,
+                    quantity: np.ndarray, expedited: np.ndarray,
+                    split: np.ndarray) -> None:  # pragma: no cover - compiled
+    """The urgent part of the orders of inputs with expedite lanes, and its split over them.
+
+    ``c`` holds the inputs with an expedite lane and all their lanes. Each lane weighs its
+    expedite share times what is known of it (``known[known_row[j]]``; 1 with no knowledge,
+    ``known`` then empty); ``split`` is each lane's weight over its input's total (0 where the
+    total is 0). The urgent units are the order, capped by the gap between ``cover`` days of
+    forecast and the net stock (times the BOM) and by the expedite lanes' room; ``expedited``
+    holds them where some lane weighs. ``StockingPoint.order``: the arithmetic of the numpy
+    version (kept in ``tests/array_policy.py``), sums in the incidence's CSR order.
+    """
+    reps = quantity.shape[1]
+    has_known = known.shape[0] > 0
+    total, room = np.empty(reps), np.empty(reps)
+    for g in range(c.inputs.size):
+        total[:] = 0.0
+        room[:] = 0.0
+        group = c.members[c.starts[g]:c.starts[g + 1]]
+        for j in group:
+            for r in range(reps):
+                weight = c.expedite_share[j] * known[known_row[j], r] if has_known \
+                    else c.expedite_share[j]
+                split[j, r] = weight  # divided by the total below
+                total[r] += weight
+                spare = maximum(0.0, c.lane_capacity[j] - owed[c.lanes[j], r])
+                room[r] += 0.0 if c.regular[j] else spare
+        for j in group:
+            for r in range(reps):
+                lane_total = 0.0 + total[r]  # as input_of_lane @ total adds it
+                split[j, r] = split[j, r] / lane_total if lane_total > 0 else 0.0
+        node, item = c.nodes[g], c.inputs[g]
+        for r in range(reps):
+            needed = c.bom[g] * maximum(0.0, forecast[node, r] * c.cover[g] - net[node, r])
+            urgent = minimum(minimum(quantity[item, r], needed), room[r])
+            expedited[g, r] = urgent if total[r] > 0 else 0.0
