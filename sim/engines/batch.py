@@ -254,6 +254,7 @@ class BatchEngine(PolicySteps):
             s.sourcing = SourcingState(self.choice.lanes.size, self.choice.inputs.size, e, r)
         s.ring_size = ring_size_of(layout.max_lead, events)
         s.capped = self.lanes_capped or s.lanes_closed is not None
+        s.lane_cap = s.full["lane_capacity"]  # (lane, replicate) today; events scale it
         s.latest_arrival = lead.copy()  # (lane,): latest day a shipment in transit arrives
 
         # state, entity-major: (node | lane | input | zone, replicate)
