@@ -19,7 +19,6 @@ from threadpoolctl import threadpool_limits
 from sim.compile.plan import PolicyPlan
 from sim.compile.scenario import ScenarioDraws
 from sim.engines.batch import BatchEngine
-from sim.engines.mesa.model import SupplyChainModel
 from sim.engines.recording import Recording
 from sim.measures.trace import DayBlock
 
@@ -56,6 +55,10 @@ class MesaRun:
     def run(self, plan: PolicyPlan, draws: ScenarioDraws, warmup_days: int,
             recording: Recording) -> None:
         """Run one :class:`~sim.engines.mesa.model.SupplyChainModel` per replicate."""
+        # imported here: Mesa brings pandas, networkx and scipy.spatial (0.4 s), which every
+        # worker process of a batch run paid at its start, before its first block
+        from sim.engines.mesa.model import SupplyChainModel
+
         models = [SupplyChainModel.from_plan(plan, draws.replicate(position), warmup_days)
                   for position in range(len(draws.replicates))]
         for t in range(draws.horizon):
