@@ -23,6 +23,7 @@ from sim.compile.plan import PolicyPlan
 from sim.compile.scenario import Scenario, ScenarioDraws
 from sim.engines.recording import ChunkRecord, Recording
 from sim.engines.registry import ENGINES
+from sim.engines.transport import Packed, memory_folder, pack
 from sim.measures.counterfactual import CALM_KPIS, EVENT_RESILIENCE, measure
 from sim.measures.kpis import CALM_VARS, RESILIENCE_VARS
 from sim.measures.resilience import RecoveryRule
@@ -244,9 +245,9 @@ def run_plan(plan: RunPlan, replicates: int, *, chunk_size: int | None = None,
         return _merge_stream(run_block(plan, block) for block in blocks)
     helpers = min(workers, len(blocks)) - 1
     context = multiprocessing.get_context("spawn")
-    with _worker_environment(), ProcessPoolExecutor(max_workers=helpers,
-                                                    mp_context=context) as pool:
-        return _merge_stream(_shared_blocks(pool, plan, blocks, helpers))
+    with memory_folder() as folder, _worker_environment(), \
+            ProcessPoolExecutor(max_workers=helpers, mp_context=context) as pool:
+        return _merge_stream(_shared_blocks(pool, plan, blocks, helpers, folder))
 
 
 def run_block(plan: RunPlan, chunks: list[np.ndarray]) -> ChunkRecord:
@@ -254,18 +255,24 @@ def run_block(plan: RunPlan, chunks: list[np.ndarray]) -> ChunkRecord:
     return _merge_stream(run_chunk(plan, chunk) for chunk in chunks)
 
 
+def run_block_packed(plan: RunPlan, chunks: list[np.ndarray], folder: str | None) -> Packed:
+    """:func:`run_block` in a worker: the record packed, its large arrays in ``folder``."""
+    return pack(run_block(plan, chunks), folder)
+
+
 def _shared_blocks(pool: ProcessPoolExecutor, plan: RunPlan, blocks: list[list[np.ndarray]],
-                   helpers: int) -> Iterator[ChunkRecord]:
+                   helpers: int, folder: str | None = None) -> Iterator[ChunkRecord]:
     """Block records in replicate order, run by ``helpers`` spawned workers and this process.
 
     Blocks are claimed in order. A worker that finishes claims the next block at once (its
     future's callback), even while this process is busy with a block of its own; this process
     claims the next block whenever the record due next is not ready, else waits for it. (When
     this process could only hand blocks out between its own, a worker finishing meanwhile sat
-    idle: chain 38, 256 replicates in 4 blocks, two workers were only 1.31x one.)
+    idle: chain 38, 256 replicates in 4 blocks, two workers were only 1.31x one.) A worker's
+    record comes packed (:mod:`sim.engines.transport`), its large arrays in ``folder``.
     """
     lock = threading.Lock()
-    done: dict[int, ChunkRecord | Future[ChunkRecord]] = {}
+    done: dict[int, ChunkRecord | Future[Packed]] = {}
     claimed, stopped = 0, False
 
     def claim() -> int | None:  # with the lock held
@@ -280,7 +287,7 @@ def _shared_blocks(pool: ProcessPoolExecutor, plan: RunPlan, blocks: list[list[n
             index = claim()
             if index is None:
                 return
-            job = done[index] = pool.submit(run_block, plan, blocks[index])
+            job = done[index] = pool.submit(run_block_packed, plan, blocks[index], folder)
         job.add_done_callback(hand_out)
 
     try:
@@ -298,7 +305,7 @@ def _shared_blocks(pool: ProcessPoolExecutor, plan: RunPlan, blocks: list[list[n
                 with lock:
                     done[index] = record
             job = done.pop(due)
-            yield job.result() if isinstance(job, Future) else job
+            yield job.result().unpack() if isinstance(job, Future) else job
     finally:  # on an error or an early close: no more blocks handed out
         with lock:
             stopped = True
