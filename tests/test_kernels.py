@@ -300,6 +300,34 @@ def test_rationing_kernel_equals_the_numpy_steps(seed: int, rows: int, reps: int
 
 
 @settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), shape=st.tuples(st.integers(1, 4), st.integers(1, 5)),
+       counts=st.tuples(st.integers(1, 10**6), st.integers(1, 10**6)),
+       special=st.booleans())
+def test_merged_moments_equal_the_numpy_formula(seed: int, shape: tuple[int, int],
+                                                counts: tuple[int, int], special: bool) -> None:
+    """``merge_moments`` folds chunks' moments as the numpy lines did, to the bit."""
+    from sim.engines.kernels import merge_moments
+
+    rng = np.random.default_rng(seed)
+
+    def draw() -> np.ndarray:
+        if special:
+            return rng.choice(VALUES, shape)
+        return rng.normal(0, 10.0 ** rng.integers(-3, 9), shape) * rng.integers(0, 2, shape)
+
+    sums, m2, other_sums, other_m2 = draw(), np.abs(draw()), draw(), np.abs(draw())
+    n_a, n_b = counts
+    with np.errstate(invalid="ignore", over="ignore"):
+        delta = other_sums / n_b - sums / n_a
+        want_m2 = m2 + (other_m2 + delta * delta * (n_a * n_b / (n_a + n_b)))
+        want_sums = sums + other_sums
+        merge_moments(sums, m2, other_sums, other_m2, n_a, n_b)
+    np.testing.assert_array_equal(sums, want_sums)
+    np.testing.assert_array_equal(m2, want_m2)
+    assert np.array_equal(np.signbit(sums), np.signbit(want_sums))
+
+
+@settings(max_examples=200, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), lanes=st.integers(1, 5), reps=st.integers(1, 7),
        day=st.integers(0, 60))
 def test_stretched_shipments_land_where_the_index_arithmetic_put_them(

@@ -209,6 +209,25 @@ def moments(values: np.ndarray, sums: np.ndarray, m2: np.ndarray) -> None:  # pr
 
 
 @numba.njit(cache=True)
+def merge_moments(sums: np.ndarray, m2: np.ndarray, other_sums: np.ndarray, other_m2: np.ndarray,
+                  count: int, other_count: int) -> None:  # pragma: no cover - compiled
+    """Fold another chunk's (sums, m2) into these, in place (Chan et al.'s pairwise formula).
+
+    The arithmetic of ``delta = other_sums / n_b - sums / n_a; m2 += other_m2 + delta * delta
+    * w; sums += other_sums`` with ``w = n_a n_b / (n_a + n_b)``, element by element in one pass.
+    The numpy lines made four temporaries as large as the summary (chain 38: 105 MB each,
+    freshly paged in by the main process), 0.1-0.4 s per merge.
+    """
+    weight = count * other_count / (count + other_count)
+    flat_sums, flat_m2 = sums.reshape(-1), m2.reshape(-1)
+    flat_other_sums, flat_other_m2 = other_sums.reshape(-1), other_m2.reshape(-1)
+    for i in range(flat_sums.size):
+        delta = flat_other_sums[i] / other_count - flat_sums[i] / count
+        flat_m2[i] += flat_other_m2[i] + delta * delta * weight
+        flat_sums[i] += flat_other_sums[i]
+
+
+@numba.njit(cache=True)
 def csr_product(starts: np.ndarray, columns: np.ndarray, weights: np.ndarray, x: np.ndarray,
                 out: np.ndarray) -> None:  # pragma: no cover - compiled
     """``out = M @ x`` for a CSR matrix M (rows ``starts``, ``columns``, ``weights``).

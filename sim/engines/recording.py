@@ -75,11 +75,11 @@ class _Moments:
 
     def merge(self, other: _Moments) -> None:
         """Combine with another chunk's moments."""
-        n_a, n_b = self.count, other.count
-        delta = other.sums / n_b - self.sums / n_a
-        self.m2 += other.m2 + delta * delta * (n_a * n_b / (n_a + n_b))
-        self.sums += other.sums
-        self.count = n_a + n_b
+        from sim.engines.kernels import merge_moments  # numba, compiled on first use
+
+        merge_moments(self.sums, self.m2, np.ascontiguousarray(other.sums),
+                      np.ascontiguousarray(other.m2), self.count, other.count)
+        self.count += other.count
 
     def mean_sd(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean and sample standard deviation."""
