@@ -81,7 +81,7 @@ def test_a_record_packed_in_a_spawned_process_arrives_whole(tmp_path: Path) -> N
 
 def test_two_workers_send_summaries_through_files_and_change_no_bit(
         demo: sim.Network, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Long enough that a block's daily moments pass the threshold; two blocks of four chunks."""
+    """Long enough that a chunk's daily moments pass the threshold; ten chunks in three blocks."""
     mapped: list[str] = []
     original = transport._mapped
 
@@ -90,10 +90,10 @@ def test_two_workers_send_summaries_through_files_and_change_no_bit(
         return original(path)
 
     monkeypatch.setattr(transport, "_mapped", counted)
-    kwargs = {"days": 1500, "replicates": 8, "seed": 3, "engine": "batch", "chunk_size": 1,
+    kwargs = {"days": 1500, "replicates": 10, "seed": 3, "engine": "batch", "chunk_size": 1,
               "disruptions": [sim.RandomOutages(mttf_days=60, mttr_days=5)]}
     one = sim.simulate(demo, workers=1, **kwargs)
     assert not mapped
     two = sim.simulate(demo, workers=2, **kwargs)
-    assert mapped  # the worker's block came through files
+    assert mapped  # the worker's chunks came through files
     xr.testing.assert_identical(two.drop_attrs(), one.drop_attrs())

@@ -7,14 +7,17 @@ number of workers; chunk results are merged in replicate order, whatever order t
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
+import pickle
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
+from itertools import islice
 
 import numpy as np
 
@@ -43,9 +46,10 @@ __all__ = ["ENGINES", "RunPlan", "auto_chunk_size", "merge_chunks", "run_block",
 CHUNK_ELEMENTS = 262_144
 MAX_CHUNK = 2048
 BLOCK_CHUNKS = 4
-"""Chunks a process runs and merges before handing back one record: with small chunks of a large
-network, sending every chunk's summary from the workers cost more than two workers saved
-(chain 38, 8 chunks of 16: 1.22x over one worker)."""
+"""Chunk records merged in order into one block record before the blocks are merged: the
+grouping of the merged sums (kept as it was when blocks were also what a worker ran, so the
+results are the same bits). Workers now take single chunks: their records cross cheaply
+(:mod:`sim.engines.transport`), and the merges are compiled."""
 # The Mesa engine steps one model per replicate of a chunk in lockstep: a few dozen at a time
 # keep its memory that of a few models, whatever the network.
 MESA_CHUNK = 32
@@ -230,54 +234,77 @@ def run_plan(plan: RunPlan, replicates: int, *, chunk_size: int | None = None,
              workers: int = 1) -> ChunkRecord:
     """Run all replicates of a plan in chunks, in ``workers`` processes (this one included).
 
-    Chunks go in blocks of :data:`BLOCK_CHUNKS` (the same blocks for any number of workers, so
-    the merged sums are too). With more than one worker, ``workers - 1`` processes are spawned
-    and this process runs blocks too, while they start and whenever the block due next is not
-    ready: the spawned ones take a second or two to import, and each block's record crosses a
-    pipe (with chain 38 a summary is 240 MB).
+    Chunk records merge in blocks of :data:`BLOCK_CHUNKS` (the same blocks for any number of
+    workers, so the merged sums are too). With more than one worker, ``workers - 1`` processes
+    are spawned and chunks are shared out one at a time (:func:`_shared_chunks`): this process
+    runs chunks too, while the workers start and whenever the chunk due next is not ready.
     """
     size = chunk_size or auto_chunk_size(plan.policy_plan.layout, replicates)
     if plan.engine == "mesa" and not chunk_size:
         size = min(size, MESA_CHUNK)
     chunks = list(_chunks(replicates, size))
     blocks = [chunks[i:i + BLOCK_CHUNKS] for i in range(0, len(chunks), BLOCK_CHUNKS)]
-    if workers <= 1 or len(blocks) == 1:
+    if workers <= 1 or len(chunks) == 1:
         return _merge_stream(run_block(plan, block) for block in blocks)
-    helpers = min(workers, len(blocks)) - 1
+    helpers = min(workers, len(chunks)) - 1
     context = multiprocessing.get_context("spawn")
     with memory_folder() as folder, _worker_environment(), \
-            ProcessPoolExecutor(max_workers=helpers, mp_context=context) as pool:
-        return _merge_stream(_shared_blocks(pool, plan, blocks, helpers, folder))
+            ProcessPoolExecutor(max_workers=helpers, mp_context=context) as pool, \
+            closing(_shared_chunks(pool, plan, chunks, helpers, folder)) as records:
+        return _merge_stream(_merge_stream(islice(records, len(block))) for block in blocks)
 
 
 def run_block(plan: RunPlan, chunks: list[np.ndarray]) -> ChunkRecord:
-    """Run consecutive chunks and merge them: one record to send back, not one per chunk."""
+    """Run consecutive chunks and merge them in order into one record."""
     return _merge_stream(run_chunk(plan, chunk) for chunk in chunks)
 
 
-def run_block_packed(plan: RunPlan, chunks: list[np.ndarray], folder: str | None) -> Packed:
-    """:func:`run_block` in a worker: the record packed, its large arrays in ``folder``."""
-    return pack(run_block(plan, chunks), folder)
+def run_chunk_packed(plan: RunPlan | str, replicates: np.ndarray, folder: str | None) -> Packed:
+    """:func:`run_chunk` in a worker: the record packed, its large arrays in ``folder``.
+
+    ``plan`` is the plan or the file it was pickled to (:func:`_plan_file`), read once per
+    worker: sent with every chunk, chain 38's plan (15 MB pickled) cost 0.15 s a chunk.
+    """
+    return pack(run_chunk(_plan_in(plan) if isinstance(plan, str) else plan, replicates), folder)
 
 
-def _shared_blocks(pool: ProcessPoolExecutor, plan: RunPlan, blocks: list[list[np.ndarray]],
-                   helpers: int, folder: str | None = None) -> Iterator[ChunkRecord]:
-    """Block records in replicate order, run by ``helpers`` spawned workers and this process.
+def _plan_file(plan: RunPlan, folder: str | None) -> RunPlan | str:
+    """The plan pickled to a file in the run's memory folder (the plan itself without one)."""
+    if folder is None:
+        return plan
+    path = os.path.join(folder, "plan.pickle")
+    with open(path, "wb") as file:
+        pickle.dump(plan, file, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
 
-    Blocks are claimed in order. A worker that finishes claims the next block at once (its
-    future's callback), even while this process is busy with a block of its own; this process
-    claims the next block whenever the record due next is not ready, else waits for it. (When
-    this process could only hand blocks out between its own, a worker finishing meanwhile sat
-    idle: chain 38, 256 replicates in 4 blocks, two workers were only 1.31x one.) A worker's
-    record comes packed (:mod:`sim.engines.transport`), its large arrays in ``folder``.
+
+@functools.lru_cache(maxsize=1)
+def _plan_in(path: str) -> RunPlan:
+    """The plan a worker serves (a pool's workers serve one run, whose folder names the file)."""
+    with open(path, "rb") as file:
+        plan: RunPlan = pickle.load(file)
+    return plan
+
+
+def _shared_chunks(pool: ProcessPoolExecutor, plan: RunPlan, chunks: list[np.ndarray],
+                   helpers: int, folder: str | None = None) -> Generator[ChunkRecord, None, None]:
+    """Chunk records in replicate order, run by ``helpers`` spawned workers and this process.
+
+    Chunks are claimed in order. A worker that finishes claims the next chunk at once (its
+    future's callback), even while this process is busy with a chunk of its own; this process
+    claims the next chunk whenever the record due next is not ready, else waits for it. A
+    worker's record comes packed (:mod:`sim.engines.transport`), its large arrays in
+    ``folder``. Chunks, not blocks, are shared out: with an odd number of blocks (a
+    4,812-lane chain's 1,000 replicates are five), one process would run a block more.
     """
     lock = threading.Lock()
     done: dict[int, ChunkRecord | Future[Packed]] = {}
     claimed, stopped = 0, False
+    sent = _plan_file(plan, folder)
 
     def claim() -> int | None:  # with the lock held
         nonlocal claimed
-        if stopped or claimed == len(blocks):
+        if stopped or claimed == len(chunks):
             return None
         claimed += 1
         return claimed - 1
@@ -287,26 +314,26 @@ def _shared_blocks(pool: ProcessPoolExecutor, plan: RunPlan, blocks: list[list[n
             index = claim()
             if index is None:
                 return
-            job = done[index] = pool.submit(run_block_packed, plan, blocks[index], folder)
+            job = done[index] = pool.submit(run_chunk_packed, sent, chunks[index], folder)
         job.add_done_callback(hand_out)
 
     try:
         for _ in range(helpers):
             hand_out()
-        for due in range(len(blocks)):
+        for due in range(len(chunks)):
             while True:
                 with lock:
                     job = done.get(due)
                     ready = job is not None and not (isinstance(job, Future) and not job.done())
                     index = None if ready else claim()
-                if index is None:  # ready, or every block claimed: `due` is in `done`
+                if index is None:  # ready, or every chunk claimed: `due` is in `done`
                     break
-                record = run_block(plan, blocks[index])
+                record = run_chunk(plan, chunks[index])
                 with lock:
                     done[index] = record
             job = done.pop(due)
             yield job.result().unpack() if isinstance(job, Future) else job
-    finally:  # on an error or an early close: no more blocks handed out
+    finally:  # on an error or an early close: no more chunks handed out
         with lock:
             stopped = True
         for job in done.values():
