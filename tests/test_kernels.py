@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -325,6 +326,26 @@ def test_merged_moments_equal_the_numpy_formula(seed: int, shape: tuple[int, int
     np.testing.assert_array_equal(sums, want_sums)
     np.testing.assert_array_equal(m2, want_m2)
     assert np.array_equal(np.signbit(sums), np.signbit(want_sums))
+
+
+def test_moments_finish_in_place_once_and_then_refuse_to_merge() -> None:
+    """``mean_sd`` turns the sums into means in place: the numpy formula's bits, asked twice."""
+    from sim.engines.recording import _Moments
+
+    rng = np.random.default_rng(7)
+    moments = _Moments((3, 4), 5)
+    moments.sums[:], moments.m2[:] = rng.normal(size=(3, 4)), rng.random((3, 4))
+    want = (moments.sums / 5, np.sqrt(moments.m2 / 4))
+    mean, sd = moments.mean_sd()
+    np.testing.assert_array_equal(mean, want[0])
+    np.testing.assert_array_equal(sd, want[1])
+    again = moments.mean_sd()
+    np.testing.assert_array_equal(again[0], want[0])  # not divided a second time
+    np.testing.assert_array_equal(again[1], want[1])
+    with pytest.raises(ValueError, match="cannot be merged"):
+        moments.merge(_Moments((3, 4), 2))
+    with pytest.raises(ValueError, match="cannot be merged"):
+        _Moments((3, 4), 2).merge(moments)
 
 
 @settings(max_examples=200, deadline=None)

@@ -65,6 +65,7 @@ class _Moments:
         self.count = count
         self.sums = np.zeros(shape)
         self.m2 = np.zeros(shape)
+        self.finished = False  # True once the sums hold means and m2 sds (mean_sd)
 
     def add(self, day: int, values: np.ndarray) -> None:
         """Add one day of values shaped (..., replicate)."""
@@ -75,6 +76,8 @@ class _Moments:
 
     def merge(self, other: _Moments) -> None:
         """Combine with another chunk's moments."""
+        if self.finished or other.finished:
+            raise ValueError("moments already turned into means and sds cannot be merged")
         from sim.engines.kernels import merge_moments  # numba, compiled on first use
 
         merge_moments(self.sums, self.m2, np.ascontiguousarray(other.sums),
@@ -82,8 +85,19 @@ class _Moments:
         self.count += other.count
 
     def mean_sd(self) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and sample standard deviation."""
-        return self.sums / self.count, np.sqrt(self.m2 / max(self.count - 1, 1))
+        """Mean and sample standard deviation, computed once, in place of the sums.
+
+        In place: new arrays as large as the summary (chain 38: three of 105 MB) had to be
+        paged in by the process, 1.0 s at the end of every run, serial whatever the workers.
+        Afterwards these moments are finished: asked again, they give the same arrays, and
+        they refuse to merge.
+        """
+        if not self.finished:
+            np.divide(self.sums, self.count, out=self.sums)
+            np.divide(self.m2, max(self.count - 1, 1), out=self.m2)
+            np.sqrt(self.m2, out=self.m2)
+            self.finished = True
+        return self.sums, self.m2
 
 
 class SummaryAccumulator:
