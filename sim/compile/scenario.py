@@ -9,7 +9,7 @@ the same events, day by day (common random numbers).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -184,6 +184,14 @@ class ReplicateStreams(Sequence[np.random.Generator]):
     def __getitem__(self, position: int) -> np.random.Generator:  # type: ignore[override]
         if not -len(self) <= position < len(self):
             raise IndexError(position)
+        return self._generator(position)
+
+    def __iter__(self) -> Iterator[np.random.Generator]:
+        # every spec walks all the streams: skip the bounds check and the two len() calls that
+        # Sequence's own iterator makes per item (12,000 items per 1,000 replicates)
+        return (self._generator(position) for position in range(len(self)))
+
+    def _generator(self, position: int) -> np.random.Generator:
         if not self._hashed:
             self._words = stream_words(self._scenario.seed, self._replicates, self._stream)
             self._hashed = True
