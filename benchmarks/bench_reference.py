@@ -127,11 +127,13 @@ def phase_table(path: str, days: int, replicates: int, everything: bool) -> list
             for name, seconds in phases.items()]
 
 
-def worker_scaling(path: str, days: int, replicates: int = 128) -> str:
+def worker_scaling(path: str, days: int, replicates: int = 128, repeats: int = 3) -> str:
     """Wall time of the batch engine's ``sim.simulate`` on one worker and on two, and the ratio.
 
     ``replicates`` in the automatic chunks (8 of 16 on chain 38); with two workers this process
-    runs chunks too (``sim.engines.runner.run_plan``).
+    runs chunks too (``sim.engines.runner.run_plan``). One and two workers alternate, ``repeats``
+    times each, and the medians are compared: on this shared machine single runs of either
+    moved by 10 %, enough to swing the ratio from 1.5x to 1.7x.
     """
     import sim
     from sim.engines.runner import auto_chunk_size
@@ -139,16 +141,19 @@ def worker_scaling(path: str, days: int, replicates: int = 128) -> str:
     network = sim.load_network(path)
     plan, _, _ = _setup(path, 1, 1, everything=False)
     chunk = auto_chunk_size(plan.layout, replicates)
-    walls = {}
-    for workers in (1, 2):
-        started = time.perf_counter()
-        sim.simulate(network, days=days, replicates=replicates, seed=1, engine="batch",
-                     workers=workers, warmup_days=WARMUP)
-        walls[workers] = time.perf_counter() - started
+    walls: dict[int, list[float]] = {1: [], 2: []}
+    for _ in range(repeats):
+        for workers in (1, 2):
+            started = time.perf_counter()
+            sim.simulate(network, days=days, replicates=replicates, seed=1, engine="batch",
+                         workers=workers, warmup_days=WARMUP)
+            walls[workers].append(time.perf_counter() - started)
+    one, two = (statistics.median(walls[w]) for w in (1, 2))
     chunks = -(-replicates // chunk)
+    runs = ", ".join(f"{a:.1f}/{b:.1f}" for a, b in zip(walls[1], walls[2], strict=True))
     return (f"# workers, {path}, batch engine, R = {replicates} ({chunks} chunks of {chunk}), "
-            f"summary: one {walls[1]:.1f} s, two {walls[2]:.1f} s, "
-            f"speed-up {walls[1] / walls[2]:.2f}x")
+            f"summary, medians of {repeats}: one {one:.1f} s, two {two:.1f} s, "
+            f"speed-up {one / two:.2f}x (one/two s per round: {runs})")
 
 
 def main() -> None:
@@ -191,7 +196,7 @@ def main() -> None:
     print("# share = reference time / engine time on the same draws; vs bare = engine time "
           "everything on / bare; sampling = Scenario.draw / (draw + engine)")
     if not args.quick:
-        print(worker_scaling(CHAIN38, days), flush=True)
+        print(worker_scaling(CHAIN38, days, repeats=args.repeats), flush=True)
     for label, path, reps, everything in (("demo bare", DEMO, demo_reps, False),
                                           ("demo everything on", DEMO, demo_reps, True),
                                           ("chain38 bare", CHAIN38, chain_reps, False)):
