@@ -1,6 +1,6 @@
-"""Sending a block's record from a worker process: a small pickle, large arrays through memory.
+"""Sending a chunk's record from a worker process: a small pickle, large arrays through memory.
 
-A block of Willems chain 38 records about 240 MB of daily moments. Pickled whole, it crossed the
+A chunk of Willems chain 38 records about 240 MB of daily moments. Pickled whole, it crossed the
 pipe from the worker in about 1 s (copied into the pickle, through the pipe in 64 KiB pieces,
 and out again), while the main process waited for it: that alone kept two workers from 1.8x one.
 Here each large array (pickle protocol 5's out-of-band buffers) is written to a file in a
@@ -8,7 +8,7 @@ memory-backed folder (``/dev/shm``) and mapped back by the receiver, which costs
 worker (about 0.1 s for 240 MB) and none in the receiver; the file's name is unlinked as soon
 as it is mapped, so the memory goes when the arrays do.
 
-Where there is no such folder, or it has not room for an array, the array travels in the pickle
+Where there is no such folder, or it has no room for an array, the array travels in the pickle
 as before: the transport changes how fast a record arrives, never what it holds.
 """
 
@@ -40,7 +40,7 @@ ROOM_MARGIN = 1 << 26
 def memory_folder() -> Iterator[str | None]:
     """A private folder for one run's large arrays, removed afterwards; None where there is none.
 
-    Whatever the receiver has not mapped by then (a cancelled block, an error) goes with it.
+    Whatever the receiver has not mapped by then (a cancelled chunk, an error) goes with it.
     """
     if not (os.path.isdir(MEMORY_FOLDER) and os.access(MEMORY_FOLDER, os.W_OK)):
         yield None
