@@ -11,6 +11,7 @@ import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -137,24 +138,25 @@ class PolicyPlan:
     public_node_share: np.ndarray  # (node,): public share of all a node costs (shared
     # warehouses)
 
-    @property
+    # Computed once: the arrays do not change, and the engines ask every day.
+    @cached_property
     def uses_reserves(self) -> bool:
         """Whether any node holds an emergency reserve."""
         return bool((self.reserve_units > 0).any())
 
-    @property
+    @cached_property
     def public_costs(self) -> bool:
         """Whether a public budget pays for any measure (``public_cost``)."""
         reserves = self.public_reserve_share * self.reserve_units
         return bool(self.public_fee_per_day.any() or reserves.any()
                     or self.public_node_share.any())
 
-    @property
+    @cached_property
     def uses_pooling(self) -> bool:
         """Whether any node pools stock."""
         return bool((self.pool_group >= 0).any())
 
-    @property
+    @cached_property
     def forecasting(self) -> bool:
         """Whether any node forecasts."""
         return bool((self.forecast_method > 0).any())
