@@ -6,12 +6,13 @@ bare day of ``benchmarks/reference_kernel.py`` recording the same things, and pr
 *share* of the reference: reference time / engine time (1.0 = as fast as the compiled loop).
 Everything-on runs (every shipped disruption, every measure) are timed against the bare run of
 the same engine and against the bare reference; scenario sampling (``Scenario.draw``) against the
-whole run. Per-phase times show where the engine's day goes. Medians of ``--repeats`` runs, one
-thread (BLAS limited to one), in this process.
+whole run. Per-phase times show where the engine's day goes. The cases of a network and mode run
+in turn, ``--repeats`` rounds: times are medians, ratios the medians of each round's ratio. One
+thread (BLAS limited to one), in this process. Networks: the demo (R = 1,000, bare and everything
+on), Willems chains 08, 17 and 22 (R = 1,000) and 38 (R = 64).
 
-    python benchmarks/bench_reference.py           # demo R = 1,000 and chain 38 R = 64
-    python benchmarks/bench_reference.py --quick   # fewer days and replicates
-"""
+    python benchmarks/bench_reference.py           # as above, then workers and phases
+    python benchmarks/bench_reference.py --quick   # fewer days and replicates"""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ import numpy as np  # noqa: E402
 from bench_engines import CHAIN38, DEMO, EVERY_MEASURE, every_disruption  # noqa: E402
 
 WARMUP = 30
+MID_SIZED_CHAINS = tuple((f"chain{number}", f"example:willems-2008/chain-{number}.csv")
+                         for number in ("08", "17", "22"))  # 28, 151 and 249 stages
 
 
 def _setup(network_path: str, days: int, replicates: int, everything: bool):
@@ -82,33 +85,52 @@ def _reference_time(plan, draws, mode: str) -> float:
     return time.perf_counter() - started
 
 
-def _median(repeats: int, function, *args) -> float:
-    return statistics.median(function(*args) for _ in range(repeats))
+def _rounds(repeats: int, cases: dict) -> dict[str, list[float]]:
+    """Seconds of each case, the cases run in turn ``repeats`` times (one round each time).
+
+    Interleaved, so the ratios of one round are measured side by side: on this shared machine
+    the speed drifts by 30 % within a minute, and cases timed one after the other moved with it.
+    """
+    times: dict[str, list[float]] = defaultdict(list)
+    for _ in range(repeats):
+        for name, (function, *args) in cases.items():
+            times[name].append(function(*args))
+    return times
+
+
+def _ratio(times: dict[str, list[float]], top: str, bottom: str) -> float:
+    """The median over rounds of one case's time over another's."""
+    return statistics.median(a / b for a, b in zip(times[top], times[bottom], strict=True))
 
 
 def bench_network(label: str, path: str, days: int, replicates: int, repeats: int,
                   everything: bool) -> list[str]:
-    """Lines of the table for one network."""
-    lines = []
+    """Lines of the table for one network: times are medians, ratios medians of rounds."""
     plan, _, draws = _setup(path, days, replicates, everything=False)
-    bare = {}
-    for mode in ("kpis", "summary"):
-        reference = _median(repeats, _reference_time, plan, draws, mode)
-        engine = _median(repeats, _engine_time, plan, draws, days, mode)
-        bare[mode] = (engine, reference)
-        lines.append(f"{label:8} {replicates:>6} {'bare':10} {mode:8} {engine:9.3f} "
-                     f"{reference:9.3f} {reference / engine:7.0%} {'':>9} {'':>9}")
     if everything:
         plan_all, scenario_all, draws_all = _setup(path, days, replicates, everything=True)
-        sampling = _median(repeats, _draw_time, scenario_all, replicates)
-        for mode in ("kpis", "summary"):
-            engine = _median(repeats, _engine_time, plan_all, draws_all, days, mode)
-            reference = bare[mode][1]
-            slower = engine / bare[mode][0]
-            lines.append(f"{label:8} {replicates:>6} {'everything':10} {mode:8} {engine:9.3f} "
-                         f"{reference:9.3f} {reference / engine:7.0%} {slower:8.2f}x "
-                         f"{sampling / (sampling + engine):9.0%}")
-    return lines
+    bare_lines, everything_lines = [], []
+    for mode in ("kpis", "summary"):
+        cases = {"reference": (_reference_time, plan, draws, mode),
+                 "bare": (_engine_time, plan, draws, days, mode)}
+        if everything:
+            cases["everything"] = (_engine_time, plan_all, draws_all, days, mode)
+            cases["sampling"] = (_draw_time, scenario_all, replicates)
+        times = _rounds(repeats, cases)
+        median = {name: statistics.median(values) for name, values in times.items()}
+        bare_lines.append(f"{label:8} {replicates:>6} {'bare':10} {mode:8} {median['bare']:9.3f} "
+                          f"{median['reference']:9.3f} "
+                          f"{_ratio(times, 'reference', 'bare'):7.0%} {'':>9} {'':>9}")
+        if everything:
+            drawn_and_run = [d / (d + e) for d, e in
+                             zip(times["sampling"], times["everything"], strict=True)]
+            everything_lines.append(
+                f"{label:8} {replicates:>6} {'everything':10} {mode:8} "
+                f"{median['everything']:9.3f} {median['reference']:9.3f} "
+                f"{_ratio(times, 'reference', 'everything'):7.0%} "
+                f"{_ratio(times, 'everything', 'bare'):8.2f}x "
+                f"{statistics.median(drawn_and_run):9.0%}")
+    return bare_lines + everything_lines
 
 
 def _draw_time(scenario, replicates: int) -> float:
@@ -186,15 +208,23 @@ def main() -> None:
     for mode in ("kpis", "summary", "trace"):  # compile outside the timings
         run_reference(plan, draws, WARMUP, mode)
     print(f"# reference kernel compiled in {time.perf_counter() - started:.1f} s")
+    for everything in (False, True):  # the engine's kernels loaded from numba's cache, too
+        plan_small, _, draws_small = _setup(DEMO, 5, 2, everything)
+        for mode in ("kpis", "summary"):
+            _engine_time(plan_small, draws_small, 5, mode)
     print(f"{'network':8} {'reps':>6} {'case':10} {'record':8} {'engine s':>9} {'ref s':>9} "
           f"{'share':>7} {'vs bare':>9} {'sampling':>9}")
     for line in bench_network("demo", DEMO, days, demo_reps, args.repeats, everything=True):
         print(line, flush=True)
+    for label, chain in MID_SIZED_CHAINS:
+        for line in bench_network(label, chain, days, demo_reps, args.repeats, everything=False):
+            print(line, flush=True)
     for line in bench_network("chain38", CHAIN38, days, chain_reps, args.repeats,
                               everything=False):
         print(line, flush=True)
-    print("# share = reference time / engine time on the same draws; vs bare = engine time "
-          "everything on / bare; sampling = Scenario.draw / (draw + engine)")
+    print("# engine s, ref s: medians; share = reference time / engine time on the same draws; "
+          "vs bare = engine time everything on / bare; sampling = Scenario.draw / (draw + "
+          "engine); each ratio the median of the rounds' ratios")
     if not args.quick:
         print(worker_scaling(CHAIN38, days, repeats=args.repeats), flush=True)
     for label, path, reps, everything in (("demo bare", DEMO, demo_reps, False),
