@@ -88,7 +88,10 @@ class ArrayPolicySteps:
             ahead = ring[((t + days) % slots)[:, None], rows[None, :]]
             live = (days[:, None, None] > horizon_rows) & (days[:, None, None] <= last)
             late = np.zeros((c.lanes.size, horizon_lane.shape[1]))
-            late[beyond] = (ahead * live).sum(axis=0)  # day by day, as the agents add
+            # day by day, as the agents add: not .sum(axis=0), which numpy may add pairwise
+            # (blocks of eight days) when the (lane, replicate) part is small
+            for arriving in ahead * live:
+                late[beyond] += arriving
             position[c.inputs] -= c.by_input @ late
 
     def _move_stuck_orders(self, state: SourcingState, owed_c: np.ndarray, bad: np.ndarray,
