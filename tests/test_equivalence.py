@@ -141,6 +141,21 @@ def test_engines_agree_on_the_largest_willems_chain() -> None:
     assert_engines_agree(network, days=4, replicates=1, seed=5, disruptions=shocks)
 
 
+def test_one_replicate_chunks_keep_the_bits_of_sums_over_days(demo: sim.Network) -> None:
+    """A moving average at one node, and lanes late past their horizon, summed day by day.
+
+    With one node and one replicate a chunk's (slot, node, replicate) history is a line, and
+    numpy's ``sum(axis=0)`` added it pairwise: other bits than in a chunk of several replicates.
+    """
+    policy = {"forecast": {"method": "moving_average", "window_days": 20, "nodes": ["dc_north"]},
+              "sourcing": {"dynamic": True, "backup": {"activation_lag_days": 2}}}
+    kwargs = {"days": 60, "replicates": 3, "seed": 4, "engine": "batch", "record": "full",
+              "policy": policy, "disruptions": [sim.RandomOutages(mttf_days=10, mttr_days=5)]}
+    reference = sim.simulate(demo, chunk_size=3, **kwargs)
+    one_by_one = sim.simulate(demo, chunk_size=1, **kwargs)
+    xr.testing.assert_identical(one_by_one.drop_attrs(), reference.drop_attrs())
+
+
 def test_summary_and_kpis_agree_between_engines(demo: sim.Network) -> None:
     kwargs = {"days": 60, "replicates": 4, "seed": 2,
               "disruptions": [sim.NodeOutage("ctrl_b", 5, 20)]}

@@ -409,6 +409,22 @@ def test_order_and_capacity_kernels_equal_the_numpy_steps(seed: int, rows: int,
     np.testing.assert_array_equal(got_outflow, outflow)
 
 
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), shape=st.tuples(st.integers(1, 20), st.integers(1, 3),
+                                                       st.integers(1, 3)))
+def test_slot_sum_adds_slot_after_slot(seed: int, shape: tuple[int, int, int]) -> None:
+    """``slot_sum``: ``((v0 + v1) + v2) + ...`` for every shape, one-element lines included."""
+    from sim.engines.kernels import slot_sum
+
+    values = np.random.default_rng(seed).random(shape) * 1e3
+    expected = values[0].copy()
+    for slot in values[1:]:
+        expected += slot
+    out = np.full(shape[1:], np.nan)
+    slot_sum(values, out)
+    np.testing.assert_array_equal(out, expected)
+
+
 def _numpy_costs(nodes, held_inputs, stock, production, released, reserve, transferred,
                  co2e_shipped, pool_cost, constants) -> None:
     """The cost lines of ``BatchEngine._fill_block`` as numpy ran them (with every measure)."""

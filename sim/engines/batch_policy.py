@@ -49,9 +49,13 @@ class PolicySteps:
                 else:
                     signal[rows] = (self.pos @ demand_days[t - delay])[rows]
         if history is not None:  # the signals of the moving-average nodes only
+            from sim.engines.kernels import slot_sum  # numba: compiled on first use
+
             moving = self.moving
             history[t % plan.window] = signal[moving]
-            forecast[moving] = history.sum(axis=0) / plan.window
+            total = np.empty(history.shape[1:])
+            slot_sum(history, total)  # slot after slot: the same bits in any chunk
+            forecast[moving] = total / plan.window
         smooth = self.smoothing
         forecast[smooth] = plan.alpha * signal[smooth] + (1.0 - plan.alpha) * forecast[smooth]
 

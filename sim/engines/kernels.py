@@ -19,7 +19,8 @@ import numba
 import numpy as np
 
 __all__ = ["allocate", "csr_product", "group_min", "maximum", "minimum", "moments", "node_costs",
-           "order_up_to", "pool_transfers", "rationed", "scaled_capacity", "ship_stretched"]
+           "order_up_to", "pool_transfers", "rationed", "scaled_capacity", "ship_stretched",
+           "slot_sum"]
 
 
 @numba.njit(cache=True)
@@ -246,6 +247,24 @@ def csr_product(starts: np.ndarray, columns: np.ndarray, weights: np.ndarray, x:
             weight, source = weights[entry], x[columns[entry]]
             for k in range(vectors):
                 row[k] += weight * source[k]
+
+
+@numba.njit(cache=True)
+def slot_sum(values: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """``out = values[0] + values[1] + ...``, added slot after slot, whatever the shape.
+
+    What ``values.sum(axis=0)`` gives, except where the rest of the shape is a single element:
+    numpy then sums the slots pairwise (blocks of eight), so a one-replicate chunk got other
+    bits than the same replicate in a larger chunk.
+    """
+    slots, rows, reps = values.shape
+    for i in range(rows):
+        for k in range(reps):
+            out[i, k] = values[0, i, k]
+    for slot in range(1, slots):
+        for i in range(rows):
+            for k in range(reps):
+                out[i, k] += values[slot, i, k]
 
 
 @numba.njit(cache=True)
