@@ -24,7 +24,7 @@ from scipy import sparse
 import sim
 from sim.compile.plan import plan_policy
 from sim.compile.scenario import Scenario
-from sim.engines.batch import BatchEngine, product
+from sim.engines.batch import BatchEngine, added, product
 from sim.engines.batch_parts import CompiledCSR, GroupMin, LaneSubset
 from sim.engines.recording import ChunkRecord, Recording
 from sim.io.presets import as_policy
@@ -252,6 +252,25 @@ def test_compiled_csr_matmul_equals_scipy(case: tuple[sparse.csr_matrix, np.ndar
     np.testing.assert_array_equal(got, expected)
 
 
+@settings(max_examples=200, deadline=None)
+@given(case=sparse_products(), seed=st.integers(0, 2**32 - 1), in_place=st.booleans())
+def test_compiled_product_added_equals_numpy(case: tuple[sparse.csr_matrix, np.ndarray],
+                                             seed: int, in_place: bool) -> None:
+    """``added``: numpy's ``base + matrix @ x``, bit for bit, also written over ``base``."""
+    matrix, x = case
+    rng = np.random.default_rng(seed)
+    base = rng.choice(VALUES, (matrix.shape[0], x.shape[1]))
+    with np.errstate(invalid="ignore"):  # inf - inf
+        expected = base + matrix @ x
+        out = base if in_place else np.full_like(base, np.nan)
+        got = added(base, matrix, x, out)
+    assert got is out
+    np.testing.assert_array_equal(got, expected)
+    number = ~np.isnan(expected)  # a NaN's sign bit means nothing (and the compiler may take
+    # either operand's NaN of an addition)
+    assert np.array_equal(np.signbit(got[number]), np.signbit(expected[number]))
+
+
 def test_engine_products_are_compiled_and_survive_pickling() -> None:
     import pickle
 
@@ -407,6 +426,28 @@ def test_order_and_capacity_kernels_equal_the_numpy_steps(seed: int, rows: int,
     scaled_capacity(base, factor, warehouse, got_capacity, got_outflow)
     np.testing.assert_array_equal(got_capacity, capacity)
     np.testing.assert_array_equal(got_outflow, outflow)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(1, 6), reps=st.integers(1, 9))
+def test_production_and_stock_kernels_equal_the_numpy_steps(seed: int, rows: int,
+                                                            reps: int) -> None:
+    """``production_room`` and ``taken_from``: the numpy lines they replaced, sign of 0 too."""
+    from sim.engines.kernels import production_room, taken_from
+
+    rng = np.random.default_rng(seed)
+    level, owed, backlog, stock, capacity, taken = (rng.choice(VALUES, (rows, reps))
+                                                    for _ in range(6))
+    with np.errstate(invalid="ignore"):  # inf - inf
+        room = np.minimum(capacity, np.maximum(0.0, level + (owed + backlog) - stock))
+        left = np.maximum(stock - taken, 0.0)
+        out = np.full((rows, reps), -5.0)
+        production_room(level, owed, backlog, stock, capacity, out)
+        taken_from(stock, taken)
+    for got, expected in ((out, room), (stock, left)):
+        np.testing.assert_array_equal(got, expected)
+        number = ~np.isnan(expected)  # a NaN's sign bit means nothing
+        assert np.array_equal(np.signbit(got[number]), np.signbit(expected[number]))
 
 
 @settings(max_examples=100, deadline=None)

@@ -79,6 +79,22 @@ def product(matrix: sparse.csr_matrix, x: np.ndarray, out: np.ndarray) -> np.nda
     return out
 
 
+def added(base: np.ndarray, matrix: sparse.csr_matrix, x: np.ndarray,
+          out: np.ndarray) -> np.ndarray:
+    """``base + matrix @ x`` written into ``out`` (which may be ``base``), compiled.
+
+    :func:`sim.engines.kernels.csr_product_added`: the bits of numpy's ``base + (matrix @ x)``
+    without the product's temporary.
+    """
+    from sim.engines.kernels import csr_product_added  # numba: compiled on first use
+
+    if x.ndim == 2 and all(a.flags.c_contiguous for a in (x, base, out)):
+        csr_product_added(matrix.indptr, matrix.indices, matrix.data, x, base, out)
+    else:
+        np.add(base, matrix @ x, out=out)
+    return out
+
+
 class _Chunk:
     """The state of one chunk of replicates between phases (set by :meth:`BatchEngine.start`).
 
@@ -284,7 +300,8 @@ class BatchEngine(PolicySteps):
         s.on_order = np.empty((e, r))
         s.received_input = np.empty((k, r))
         s.position = np.empty((k, r))
-        s.bom_net = np.empty((k, r))
+        s.level = np.empty((k, r))
+        s.production = np.empty((n, r))
         s.quantity = np.empty((k, r))
         s.pending_next = np.empty((e, r))
         s.used_now = np.empty((m, r))
@@ -342,19 +359,20 @@ class BatchEngine(PolicySteps):
 
     def produce(self, s: _Chunk, t: int) -> None:
         """Suppliers and manufacturers make units (``StockingPoint.produce``)."""
+        from sim.engines.kernels import production_room, taken_from  # numba: on first use
+
         m = self.m_inputs
         s.owed_node = self.by_source @ s.owed
         if self.layout.backorder:
             s.backlog_node = self.by_zone_node @ s.backlog
-        room = np.maximum(0.0, s.full["fg_level"] + (s.owed_node + s.backlog_node) - s.stock)
-        production = s.production = np.minimum(s.capacity, room)
+        production = s.production
+        production_room(s.full["fg_level"], s.owed_node, s.backlog_node, s.stock, s.capacity,
+                        production)
         if m:
             np.divide(s.inputs[:m], s.full["bom"], out=s.kit_ratio[:-1])
             production[self.manufacturers] = np.minimum(production[self.manufacturers],
                                                         self.kits(s.kit_ratio))
-            used = s.inputs[:m]
-            used -= product(self.used_by, production, s.used_now)
-            np.maximum(used, 0.0, out=used)
+            taken_from(s.inputs[:m], product(self.used_by, production, s.used_now))
         production[self.warehouses] = 0.0
         s.stock += production
 
@@ -364,7 +382,7 @@ class BatchEngine(PolicySteps):
         Mesa: ``DemandZone.arrive``, ``StockingPoint.release_reserve`` and ``serve``, then
         ``offer_to_pool`` and ``pool``.
         """
-        from sim.engines.kernels import rationed  # numba: compiled on first use, not at import
+        from sim.engines.kernels import rationed, taken_from  # numba: compiled on first use
 
         plan, full = self.plan, s.full
         if plan.uses_reserves:
@@ -379,7 +397,7 @@ class BatchEngine(PolicySteps):
         rationed(s.stock, s.outflow, request_node, s.fraction)
         served = request * product(self.node_of_zone, s.fraction, s.zone_fraction)
         served_node = self.by_zone_node @ served
-        np.maximum(s.stock - served_node, 0.0, out=s.stock)
+        taken_from(s.stock, served_node)
         outflow_left = s.outflow - served_node
         if plan.uses_pooling:
             served, served_node, outflow_left = self._pool(
@@ -391,7 +409,11 @@ class BatchEngine(PolicySteps):
 
     def ship(self, s: _Chunk, t: int) -> None:
         """Ship what is owed downstream, within lane capacity (``StockingPoint.ship``)."""
-        from sim.engines.kernels import rationed, ship_stretched  # numba: compiled on first use
+        from sim.engines.kernels import (  # numba: compiled on first use
+            rationed,
+            ship_stretched,
+            taken_from,
+        )
 
         owed, shipped, lead = s.owed, s.shipped, self.layout.lane_lead
         if s.capped:
@@ -404,7 +426,7 @@ class BatchEngine(PolicySteps):
         shipped *= s.wants
         owed -= shipped
         s.shipped_node = self.by_source @ shipped
-        np.maximum(s.stock - s.shipped_node, 0.0, out=s.stock)
+        taken_from(s.stock, s.shipped_node)
         s.in_transit += shipped
         if s.lanes_slowed is None:
             s.ring[(t + lead) % s.ring_size, s.lane_rows] = shipped
@@ -429,11 +451,10 @@ class BatchEngine(PolicySteps):
         if self.forecasting.size:
             self._update_forecast(t, s.demand, s.orders_received, s.demand_days, s.forecast,
                                   s.history, full["nominal"])
-        level = full["level_base"] + self.slope_of_node @ s.forecast
+        level = added(full["level_base"], self.slope_of_node, s.forecast, s.level)
         np.add(s.in_transit, s.owed, out=s.on_order)
-        position = s.position
-        np.add(s.inputs, product(self.by_input, s.on_order, position), out=position)
-        position += product(self.bom_of_node, net, s.bom_net)
+        position = added(s.inputs, self.by_input, s.on_order, s.position)
+        added(position, self.bom_of_node, net, position)
         if plan.dynamic:  # what is known of the lanes of inputs with a choice, and what works
             sourcing = s.sourcing
             versions = s.foreseen.at(t) + (s.current.at(t) if s.current is not None else ())
