@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from sim.compile import events as disruption_events
-from sim.compile.demand import sample_demand
+from sim.compile.demand import ZoneLaws
 from sim.compile.effects import DEMAND, EVENT_DTYPE, NODE_CAPACITY, effect_factors, event_weight
 from sim.compile.layout import Layout
 from sim.compile.streams import SeededWords, stream_words
@@ -149,8 +149,9 @@ class Scenario:
             list(replicates), dtype=np.int64)
         layout, horizon = self.layout, self.horizon
         demand = np.empty((reps.size, horizon, layout.n_zones))
+        laws = ZoneLaws.of(layout)
         for position, rng in enumerate(ReplicateStreams(self, reps, DEMAND_STREAM)):
-            demand[position] = sample_demand(rng, layout, horizon)
+            laws.draw(rng, demand[position])
         tables = []
         for cause, spec in enumerate(self.disruptions):
             if cause in self.muted:  # left out; the others keep their own streams
