@@ -228,6 +228,17 @@ def merge_moments(sums: np.ndarray, m2: np.ndarray, other_sums: np.ndarray, othe
         flat_sums[i] += flat_other_sums[i]
 
 
+@numba.njit(inline="always")
+def _row_product(starts, columns, weights, x, i, row):  # pragma: no cover - compiled
+    """Row ``i`` of ``M @ x`` into ``row``: from 0, ``weight x x[column]`` in CSR order."""
+    for k in range(row.size):
+        row[k] = 0.0
+    for entry in range(starts[i], starts[i + 1]):
+        weight, source = weights[entry], x[columns[entry]]
+        for k in range(row.size):
+            row[k] += weight * source[k]
+
+
 @numba.njit(cache=True)
 def csr_product(starts: np.ndarray, columns: np.ndarray, weights: np.ndarray, x: np.ndarray,
                 out: np.ndarray) -> None:  # pragma: no cover - compiled
@@ -238,15 +249,8 @@ def csr_product(starts: np.ndarray, columns: np.ndarray, weights: np.ndarray, x:
     separate pass first: on chain 38 that pass over (lane, replicate) arrays of 4-8 MB was 10 %
     of the day (``benchmarks/bench_reference.py``).
     """
-    vectors = x.shape[1]
     for i in range(starts.size - 1):
-        row = out[i]
-        for k in range(vectors):
-            row[k] = 0.0
-        for entry in range(starts[i], starts[i + 1]):
-            weight, source = weights[entry], x[columns[entry]]
-            for k in range(vectors):
-                row[k] += weight * source[k]
+        _row_product(starts, columns, weights, x, i, out[i])
 
 
 @numba.njit(cache=True)
@@ -259,16 +263,10 @@ def csr_product_added(starts: np.ndarray, columns: np.ndarray, weights: np.ndarr
     The order phase made three such sums a day with a temporary each (12 % of the bare day on
     Willems chain 08).
     """
-    vectors = x.shape[1]
-    row = np.empty(vectors)
+    row = np.empty(x.shape[1])
     for i in range(starts.size - 1):
-        for k in range(vectors):
-            row[k] = 0.0
-        for entry in range(starts[i], starts[i + 1]):
-            weight, source = weights[entry], x[columns[entry]]
-            for k in range(vectors):
-                row[k] += weight * source[k]
-        for k in range(vectors):
+        _row_product(starts, columns, weights, x, i, row)
+        for k in range(row.size):
             out[i, k] = base[i, k] + row[k]
 
 
