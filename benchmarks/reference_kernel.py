@@ -24,8 +24,8 @@ It records as the engine's recording modes do, so their costs compare:
   shortage and service, stock-outs, peak shortage, lane flows, order variance per tier and the
   daily network demand and shortage (:class:`sim.measures.kpis.KpiAccumulator`);
 * ``"summary"``: that plus, for every day, the sum and centred sum of squares over replicates of
-  every node variable and input stock, two passes with eight partial sums as
-  :class:`sim.engines.recording._Moments` (so the same bits),
+  every node variable and input stock, with the engine's own moments kernel (as
+  :class:`sim.engines.recording._Moments`, so the same bits),
   and the network series of every replicate (:class:`sim.engines.recording.SummaryAccumulator`);
 * ``"trace"``: that of ``"kpis"`` plus every daily node variable, input stock and lane shipment
   of every replicate (what the equality test compares).
@@ -41,6 +41,7 @@ import numpy as np
 from sim.compile.plan import PolicyPlan
 from sim.compile.scenario import ScenarioDraws
 from sim.engines.batch import BatchEngine
+from sim.engines.kernels import moments
 from sim.measures.kpis import order_tiers
 from sim.measures.trace import NODE
 from sim.spec.units import STOCKOUT_TOLERANCE
@@ -60,7 +61,6 @@ IN_TRANSIT_VALUE, FACTOR, HOLDING, PIPELINE, TRANSPORT = (NODE[k] for k in (
 SHORTAGE_COST, PREMIUM, RESERVATION, FIXED, COST, CO2E = (NODE[k] for k in (
     "shortage_cost", "premium_cost", "reservation_cost", "fixed_cost", "cost", "co2e"))
 BACKUP_INFLOW, EXPEDITED_INFLOW = NODE["backup_inflow"], NODE["expedited_inflow"]
-WIDTH = 8  # partial sums of the moments, as sim.engines.kernels.moments
 SERIES = 3  # network series kept per replicate and day in "summary": shortage, stock, cost
 
 
@@ -445,47 +445,12 @@ def _kpis(day, block, inputs, pending, shipped, structure, kpis):
 
 @numba.njit(inline="always")
 def _moments(day, block, inputs, sums, m2):
-    """Sum and centred sum of squares over replicates of one day, as ``kernels.moments``.
+    """Sum and centred sum of squares over replicates of one day: ``kernels.moments`` itself.
 
-    Two passes over each row with eight interleaved partial sums, which the compiler
-    vectorises: the engine's arithmetic, so the same bits (a plain running sum is a chain of
-    dependent additions, about 4x slower, and made this yardstick slower than the engine).
+    The engine's compiled pass (eight partial sums, which the compiler vectorises), so the same
+    bits; a plain running sum here was a chain of dependent additions, about 4x slower, and
+    made this yardstick slower than the engine.
     """
-    _, n, reps = block.shape
-    partial = np.zeros(WIDTH)
-    j = 0
-    for v in range(V):
-        for i in range(n):
-            _moment(block[v, i], day, j, sums, m2, reps, partial)
-            j += 1
-    for i in range(inputs.shape[0]):
-        _moment(inputs[i], day, j, sums, m2, reps, partial)
-        j += 1
-
-
-@numba.njit(inline="always")
-def _moment(values, day, j, sums, m2, reps, partial):
-    whole = reps - reps % WIDTH
-    partial[:] = 0.0
-    for r in range(0, whole, WIDTH):
-        for k in range(WIDTH):
-            partial[k] += values[r + k]
-    total = 0.0
-    for k in range(WIDTH):
-        total += partial[k]
-    for r in range(whole, reps):
-        total += values[r]
-    mean = total / reps
-    partial[:] = 0.0
-    for r in range(0, whole, WIDTH):
-        for k in range(WIDTH):
-            centred = values[r + k] - mean
-            partial[k] += centred * centred
-    square = 0.0
-    for k in range(WIDTH):
-        square += partial[k]
-    for r in range(whole, reps):
-        centred = values[r] - mean
-        square += centred * centred
-    sums[day, j] = total
-    m2[day, j] = square
+    rows = block.shape[0] * block.shape[1]
+    moments(block.reshape(rows, block.shape[2]), sums[day, :rows], m2[day, :rows])
+    moments(inputs, sums[day, rows:], m2[day, rows:])

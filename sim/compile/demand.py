@@ -60,7 +60,7 @@ class ZoneLaws:
 
     Every replicate draws the laws in :data:`LAW_CODES` order, so its stream is consumed the
     same way whatever the chunk; the masks were rebuilt for each replicate before (about a
-    tenth of the demand draws' time on the demo).
+    fifth of the demand draws' time on the demo).
     """
 
     constant: np.ndarray  # zone indices with constant demand
