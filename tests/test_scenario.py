@@ -30,6 +30,25 @@ def test_replicate_draws_do_not_depend_on_how_many_or_which(demo: sim.Network) -
     np.testing.assert_array_equal(one, ref)
 
 
+
+def test_calm_draws_are_the_draws_with_every_disruption_muted(demo: sim.Network) -> None:
+    # overlapping shocks (random ones on top of a scripted one, a ramp) share cells
+    shocks = [sim.DemandShock(start_day=5, duration_days=20, factor=1.6, ramp_days=4),
+              sim.DemandShock(zone="north_city", rate_per_year=40, duration_days=9, factor=0.5),
+              sim.RandomOutages(mttf_days=20, mttr_days=5)]
+    scenario = Scenario(demo, days=60, warmup_days=5, seed=3, disruptions=shocks)
+    draws = scenario.draw(12)
+    muted = Scenario(demo, days=60, warmup_days=5, seed=3, disruptions=shocks,
+                     muted=(0, 1, 2)).draw(12)
+    assert (draws.demand != muted.demand).any()  # the shocks act
+    calm = draws.calm()
+    np.testing.assert_array_equal(calm.demand, muted.demand)
+    assert calm.events.size == 0 and calm.cause_kinds == muted.cause_kinds
+    assert (draws.demand != muted.demand).any()  # the draws themselves keep their shocks
+    for position in (0, 7):
+        np.testing.assert_array_equal(draws.replicate(position).calm().demand,
+                                      muted.demand[position:position + 1])
+
 def test_streams_follow_seedsequence_spawn(demo: sim.Network) -> None:
     scenario = Scenario(demo, days=10, seed=123)
     child = np.random.SeedSequence(123).spawn(5)[3]
@@ -230,3 +249,63 @@ def test_random_outages_are_the_spells_of_each_replicates_chain(
                    events["end"].tolist(), events["target"].tolist(), strict=True))
     assert got == expected
     assert (events["kind"] == NODE_CAPACITY).all()
+
+
+def _occurrence_by_occurrence(spec, rngs, warmup: int, days: int) -> list[tuple[int, int, int]]:
+    """(replicate, start, end) of a spec's occurrences and its triggered ones, drawn one
+    replicate at a time in the stream's order: count, start days (sorted), durations, then per
+    trigger whether it follows each occurrence and how long it lasts."""
+    def lengths(timed, rng, size):
+        if timed.duration_days is not None:
+            return np.full(size, timed.duration_days)
+        return timed.duration.sample(rng, size)
+
+    parents, children = [], [[] for _ in spec.triggers]
+    for position, rng in enumerate(rngs):
+        if spec.start_day is not None:
+            starts = np.array([spec.start_day + warmup])
+        else:
+            count = int(rng.poisson(spec.rate * days / 365))
+            starts = np.sort(rng.integers(0, days, count)) + warmup
+        ends = starts + lengths(spec, rng, starts.size)
+        parents += [(position, int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
+        for t, trigger in enumerate(spec.triggers):
+            follows = starts[rng.random(starts.size) < trigger.probability] + trigger.delay_days
+            child_ends = follows + lengths(trigger.disruption, rng, follows.size)
+            children[t] += [(position, int(a), int(b))
+                            for a, b in zip(follows, child_ends, strict=True)]
+    return parents + [row for rows in children for row in rows]
+
+
+@settings(max_examples=40, deadline=None)
+@given(rate=st.floats(0.0, 60.0), scripted=st.booleans(),
+       law=st.sampled_from(["fixed", "exponential", "lognormal", "empirical", None]),
+       child_law=st.sampled_from(["exponential", "empirical", None]),
+       probability=st.floats(0.0, 1.0), days=st.integers(1, 120), warmup=st.integers(0, 9),
+       replicates=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
+def test_event_windows_are_each_replicates_draws_in_stream_order(
+        demo: sim.Network, rate: float, scripted: bool, law: str | None, child_law: str | None,
+        probability: float, days: int, warmup: int, replicates: int, seed: int) -> None:
+    """Occurrences drawn for a chunk at once are those drawn replicate by replicate."""
+    from sim.compile.events import sample
+
+    def timing(chosen: str | None) -> dict:
+        if chosen is None:
+            return {"duration_days": 4}
+        return {"duration": {"law": chosen, "mean_days": 6, "sd_days": 3, "values": [2, 5, 9]}
+                if chosen == "empirical" else {"law": chosen, "mean_days": 6, "sd_days": 3}}
+
+    child = {"kind": "node_outage", "node": "@slowest", **timing(child_law)}
+    when = {"start_day": 2} if scripted else {"rate_per_year": rate}
+    spec = sim.io.risk_register.disruptions_from_config([{
+        "kind": "node_outage", "node": "@critical", **when, **timing(law),
+        "triggers": [{"disruption": child, "probability": probability, "delay_days": 3}]}])[0]
+    layout = Layout.of(demo)
+    scenario = Scenario(demo, days=days, warmup_days=warmup, seed=seed, disruptions=[spec])
+    reps = np.arange(replicates)
+    events = sample(spec, ReplicateStreams(scenario, reps, 1), layout, warmup + days, warmup)
+    expected = [row for row in _occurrence_by_occurrence(
+        spec, ReplicateStreams(scenario, reps, 1), warmup, days) if row[1] < warmup + days]
+    got = list(zip(events["replicate"].tolist(), events["start"].tolist(),
+                   events["end"].tolist(), strict=True))
+    assert got == expected

@@ -115,16 +115,23 @@ class Duration:
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Durations in whole days (>= 1)."""
+        return self.whole(self.draw(rng, size))
+
+    def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """The draws behind ``size`` durations [days, not yet whole]."""
         if self.law == "fixed":
-            raw = np.full(size, float(self.mean_days))
-        elif self.law == "exponential":
-            raw = rng.exponential(self.mean_days, size)
-        elif self.law == "lognormal":
+            return np.full(size, float(self.mean_days))
+        if self.law == "exponential":
+            return rng.exponential(self.mean_days, size)
+        if self.law == "lognormal":
             sigma = math.sqrt(math.log1p(self.sd_days**2 / self.mean_days**2))
-            raw = rng.lognormal(math.log(self.mean_days) - sigma**2 / 2, sigma, size)
-        else:
-            raw = rng.choice(np.asarray(self.values, dtype=float), size)
-        return np.maximum(1, whole_days(raw))
+            return rng.lognormal(math.log(self.mean_days) - sigma**2 / 2, sigma, size)
+        return rng.choice(np.asarray(self.values, dtype=float), size)
+
+    @staticmethod
+    def whole(draws: np.ndarray) -> np.ndarray:
+        """Draws of :meth:`draw` as whole days (>= 1): rounded up, elementwise."""
+        return np.maximum(1, whole_days(draws))
 
 
 def _as_duration(value: Any) -> Duration | None:
