@@ -36,11 +36,12 @@ def every_disruption() -> list:
 
     import yaml
 
-    import sim
+    from sim.io.risk_register import disruptions_from_config  # not loaded by `import sim`
+
     events: list = []
     for path in sorted(Path("configs/disruption").glob("*.yaml")):
         events.extend(yaml.safe_load(path.read_text())["events"])
-    return list(sim.io.risk_register.disruptions_from_config(events))
+    return list(disruptions_from_config(events))
 
 
 def measure(case: dict) -> dict:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sim
 from sim.compile.effects import events_array
@@ -22,6 +24,7 @@ from sim.measures.resilience import (
 )
 from sim.measures.trace import LANE, NODE, Trace
 from sim.spec.errors import ConfigError
+from tests import array_resilience
 
 
 # --------------------------------------------------------------------------------------------
@@ -111,6 +114,52 @@ def test_occurrences_group_simultaneous_events_of_one_cause() -> None:
     assert sorted(zip(series.tolist(), start.tolist(), strict=True)) == [(0, 5), (0, 30),
                                                                          (1, 5)]
 
+
+
+def _same_bits(got: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> None:
+    assert got.keys() == expected.keys()
+    for name, values in expected.items():
+        assert got[name].shape == values.shape, name
+        assert got[name].tobytes() == values.tobytes(), name
+
+
+@settings(max_examples=60, deadline=None)
+@given(series=st.integers(1, 6), days=st.sampled_from([1, 5, 8, 9, 127, 128, 129, 300, 777]),
+       hold=st.integers(1, 12), tolerance=st.sampled_from([0.0, 0.02, 0.3]),
+       seed=st.integers(0, 2**32 - 1), with_until=st.booleans())
+def test_compiled_resilience_is_the_array_codes_bit_for_bit(
+        series: int, days: int, hold: int, tolerance: float, seed: int,
+        with_until: bool) -> None:
+    """Ties at the tolerance, no event (-1), starts past the end, windows cut short, and rows
+    across numpy's pairwise blocks (8, 128): the same bits as the array passes."""
+    rng = np.random.default_rng(seed)
+    gap = rng.choice([0.0, tolerance, 0.01, 0.5, -0.2], size=(series, days)) * rng.random(
+        (series, days)) ** rng.integers(0, 2)  # exact ties at the tolerance, or spread
+    demand = rng.gamma(2.0, 5.0, (series, days)) * (rng.random((series, days)) > 0.1)
+    start = rng.integers(-1, days + 2, series)
+    until = rng.integers(0, days + 3, series) if with_until else None
+    for hold_days in (hold, days, days + 1):
+        expected = array_resilience.event_resilience(gap, demand, start, tolerance=tolerance,
+                                                     hold_days=hold_days, until=until)
+        _same_bits(event_resilience(gap, demand, start, tolerance=tolerance,
+                                    hold_days=hold_days, until=until), expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(events=st.integers(0, 60), replicates=st.integers(1, 5), causes=st.integers(1, 4),
+       warmup=st.integers(0, 10), seed=st.integers(0, 2**32 - 1))
+def test_occurrences_number_events_as_the_sorted_rows_did(
+        events: int, replicates: int, causes: int, warmup: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    table = events_array(events)
+    table["replicate"] = rng.integers(0, replicates, events)
+    table["cause"] = rng.integers(0, causes, events)
+    table["start"] = rng.integers(0, 50, events)
+    table["end"] = table["start"] + rng.integers(0, 10, events)
+    got = occurrences(table, warmup, 30)
+    expected = array_resilience.occurrences(table, warmup, 30)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 def test_measure_per_replicate_and_per_event() -> None:
     served, demand = step_outage()

@@ -13,7 +13,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.measures.resilience import RecoveryRule, event_resilience, shortfall, union_loss
+from sim.measures.resilience import (
+    RecoveryRule,
+    event_resilience,
+    rows_resilience,
+    shortfall,
+    union_loss,
+)
 
 __all__ = ["CALM_KPIS", "EVENT_RESILIENCE", "measure", "occurrences"]
 
@@ -41,11 +47,15 @@ def occurrences(events: np.ndarray, warmup_days: int, days: int
     if not acting.any():
         empty = np.zeros(0, dtype=np.int64)
         return of_event, empty, empty
-    keys = np.stack([events["replicate"][acting].astype(np.int64),
-                     events["cause"][acting].astype(np.int64), start[acting]], axis=1)
-    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+    replicate = events["replicate"][acting].astype(np.int64)
+    cause, start = events["cause"][acting].astype(np.int64), start[acting]
+    # one int64 key per (replicate, cause, start), ordered as the triples are: a sort of
+    # integers, where np.unique(axis=0) sorted rows as bytes (two thirds of this function)
+    causes, starts = int(cause.max()) + 1, int(start.max()) + 1
+    unique, inverse = np.unique((replicate * causes + cause) * starts + start,
+                                return_inverse=True)
     of_event[acting] = inverse.ravel()
-    return of_event, unique[:, 0], unique[:, 2]
+    return of_event, unique // (causes * starts), unique % starts
 
 
 def next_starts(series: np.ndarray, start: np.ndarray, days: int) -> np.ndarray:
@@ -61,28 +71,6 @@ def next_starts(series: np.ndarray, start: np.ndarray, days: int) -> np.ndarray:
     found = np.minimum(following, len(ordered) - 1)
     same = (following < len(ordered)) & (ordered[found] // (days + 1) == series)
     return np.where(same, ordered[found] % (days + 1), days)
-
-
-BLOCK_ELEMENTS = 2_000_000  # (occurrence x day) elements read at once: memory stays bounded
-
-
-def _per_occurrence(gap: np.ndarray, demand: np.ndarray, series: np.ndarray, start: np.ndarray,
-                    until: np.ndarray, rule: RecoveryRule) -> dict[str, np.ndarray]:
-    """:func:`event_resilience` of every occurrence, a block of them at a time.
-
-    A risk register gives dozens of occurrences per replicate; their series are copied out of
-    the replicates' in blocks of about :data:`BLOCK_ELEMENTS` elements, not all at once.
-    """
-    days = max(gap.shape[1], 1)
-    step = max(1, BLOCK_ELEMENTS // days)
-    parts = [event_resilience(gap[series[i:i + step]], demand[series[i:i + step]],
-                              start[i:i + step], tolerance=rule.tolerance,
-                              hold_days=rule.hold_days, until=until[i:i + step])
-             for i in range(0, len(series), step)]
-    if not parts:
-        return event_resilience(gap[:0], demand[:0], start[:0], tolerance=rule.tolerance,
-                                hold_days=rule.hold_days)
-    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
 
 def measure(run_daily: tuple[np.ndarray, np.ndarray], twin_daily: tuple[np.ndarray, np.ndarray],
@@ -116,7 +104,8 @@ def measure(run_daily: tuple[np.ndarray, np.ndarray], twin_daily: tuple[np.ndarr
     of_event, series, start = occurrences(events, warmup_days, days)
     tolerance, hold = rule.tolerance, rule.hold_days
     until = next_starts(series, start, days)
-    per_occurrence = _per_occurrence(gap, demand, series, start, until, rule)
+    per_occurrence = rows_resilience(gap, demand, series, start, tolerance=tolerance,
+                                     hold_days=hold, until=until)
     per_event = {name: np.where(of_event >= 0, values[np.maximum(of_event, 0)], np.nan)
                  if values.size else np.full(len(events), np.nan)
                  for name, values in per_occurrence.items()}

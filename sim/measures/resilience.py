@@ -39,7 +39,8 @@ import numpy as np
 from sim.spec.errors import ConfigError, Issue, refuse_unknown_keys
 
 __all__ = ["DEFAULT_HOLD_DAYS", "DEFAULT_TOLERANCE", "RecoveryRule", "as_recovery_rule",
-           "event_resilience", "service_level", "shortfall", "survival_time", "union_loss"]
+           "event_resilience", "rows_resilience", "service_level", "shortfall", "survival_time",
+           "union_loss"]
 
 DEFAULT_TOLERANCE = 0.02  # two points of service below the twin
 DEFAULT_HOLD_DAYS = 7  # a week back within tolerance counts as recovered, one good day does not
@@ -144,42 +145,43 @@ def event_resilience(gap: np.ndarray, demand: np.ndarray, start: np.ndarray | in
         fell short at some point) and ``resilience_loss`` [units]; NaN where there is no event.
     """
     gap, demand = np.asarray(gap, dtype=float), np.asarray(demand, dtype=float)
-    days = gap.shape[-1]
-    start = np.broadcast_to(np.asarray(start, dtype=np.int64), gap.shape[:-1])
-    day = np.arange(days)
-    after = day >= start[..., None]
-    short = (gap > tolerance) & after
+    shape = np.broadcast_shapes(gap.shape, demand.shape)
+    days, series = shape[-1], shape[:-1]
+    start = np.broadcast_to(np.asarray(start, dtype=np.int64), series).reshape(-1)
     limit = np.broadcast_to(np.asarray(days if until is None else until, dtype=np.int64),
-                            gap.shape[:-1])
-    window = short & (day < limit[..., None])
-    fell = window.any(axis=-1)
-    first_short = np.where(fell, np.argmax(window, axis=-1), np.minimum(limit, days))
-    recovered_from = _first_calm_run(short, first_short, hold_days)
-    censored = fell & (recovered_from >= days)
-    end = np.where(fell, np.minimum(recovered_from, days), start)
-    inside = after & (day < end[..., None])
-    loss = np.where(inside, gap * demand, 0.0).sum(axis=-1)
-    event = start >= 0
-    return {
-        "time_to_survive": np.where(event, first_short - start, np.nan),
-        "time_to_recover": np.where(event, end - start, np.nan),
-        "recovery_censored": np.where(event, censored.astype(float), np.nan),
-        "short": np.where(event, fell.astype(float), np.nan),
-        "resilience_loss": np.where(event, loss, np.nan),
-    }
+                            series).reshape(-1)
+    rows = np.arange(start.size)
+    gap_rows, demand_rows = (np.ascontiguousarray(np.broadcast_to(x, shape)).reshape(-1, days)
+                             for x in (gap, demand))
+    out = rows_resilience(gap_rows, demand_rows, rows, start, tolerance=tolerance,
+                          hold_days=hold_days, until=limit)
+    return {name: values.reshape(series) for name, values in out.items()}
 
 
-def _first_calm_run(short: np.ndarray, first_short: np.ndarray, hold_days: int) -> np.ndarray:
-    """First day from ``first_short`` on that starts ``hold_days`` days not short (else days)."""
-    days = short.shape[-1]
-    calm = np.concatenate([np.zeros((*short.shape[:-1], 1)),
-                           np.cumsum(~short, axis=-1, dtype=float)], axis=-1)
-    if hold_days > days:
-        return np.full(short.shape[:-1], days)
-    window = calm[..., hold_days:] - calm[..., :-hold_days]  # calm days in [d, d + hold)
-    candidate = (window >= hold_days) & (np.arange(days - hold_days + 1)
-                                         >= first_short[..., None])
-    return np.where(candidate.any(axis=-1), np.argmax(candidate, axis=-1), days)
+def rows_resilience(gap: np.ndarray, demand: np.ndarray, rows: np.ndarray, start: np.ndarray,
+                    *, tolerance: float, hold_days: int,
+                    until: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`event_resilience` of series read from rows of (row, day) arrays, without copies.
+
+    Series ``i`` is row ``rows[i]`` of ``gap`` and ``demand`` (C-contiguous float arrays),
+    starting ``start[i]``, its first short day looked for before ``until[i]``: many events of
+    one replicate read its row.
+    """
+    from sim.measures.resilience_kernel import resilience_rows  # numba: compiled on first use
+
+    out = np.full((len(_KPI_NAMES), rows.size), np.nan)  # NaN too where no day is observed
+    if rows.size and gap.shape[-1]:
+        resilience_rows(np.ascontiguousarray(gap, dtype=np.float64),
+                        np.ascontiguousarray(demand, dtype=np.float64),
+                        np.ascontiguousarray(rows, dtype=np.int64),
+                        np.ascontiguousarray(start, dtype=np.int64),
+                        np.ascontiguousarray(until, dtype=np.int64), float(tolerance),
+                        int(hold_days), out)
+    return dict(zip(_KPI_NAMES, out, strict=True))
+
+
+_KPI_NAMES = ("time_to_survive", "time_to_recover", "recovery_censored", "short",
+              "resilience_loss")
 
 
 def union_loss(gap: np.ndarray, demand: np.ndarray, series: np.ndarray, start: np.ndarray,
