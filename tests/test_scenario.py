@@ -33,13 +33,14 @@ def test_replicate_draws_do_not_depend_on_how_many_or_which(demo: sim.Network) -
 
 def test_calm_draws_are_the_draws_with_every_disruption_muted(demo: sim.Network) -> None:
     # overlapping shocks (random ones on top of a scripted one, a ramp) share cells
-    shocks = [sim.DemandShock(start_day=5, duration_days=20, factor=1.6, ramp_days=4),
-              sim.DemandShock(zone="north_city", rate_per_year=40, duration_days=9, factor=0.5),
+    shocks = [sim.DemandShock(start_day=5, duration_days=5, factor=1.6, ramp_days=2),
+              sim.DemandShock(zone="north_city", rate_per_year=30, duration_days=2, factor=0.5),
               sim.RandomOutages(mttf_days=20, mttr_days=5)]
-    scenario = Scenario(demo, days=60, warmup_days=5, seed=3, disruptions=shocks)
+    scenario = Scenario(demo, days=100, warmup_days=5, seed=3, disruptions=shocks)
     draws = scenario.draw(12)
-    muted = Scenario(demo, days=60, warmup_days=5, seed=3, disruptions=shocks,
+    muted = Scenario(demo, days=100, warmup_days=5, seed=3, disruptions=shocks,
                      muted=(0, 1, 2)).draw(12)
+    assert draws.unshocked is not None  # few cells: kept
     assert (draws.demand != muted.demand).any()  # the shocks act
     calm = draws.calm()
     np.testing.assert_array_equal(calm.demand, muted.demand)
@@ -48,6 +49,30 @@ def test_calm_draws_are_the_draws_with_every_disruption_muted(demo: sim.Network)
     for position in (0, 7):
         np.testing.assert_array_equal(draws.replicate(position).calm().demand,
                                       muted.demand[position:position + 1])
+
+
+def test_shocks_over_most_of_the_demand_are_not_kept_and_the_twin_draws_again(
+        demo: sim.Network) -> None:
+    """Keeping every cell before its shock would take twice the demand's memory: not kept,
+    and the run's twin draws the muted scenario instead, to the same calm KPIs."""
+    surge = sim.DemandShock(start_day=0, duration_days=40, factor=1.5)  # every zone, every day
+    scenario = Scenario(demo, days=40, seed=5, disruptions=[surge])
+    draws = scenario.draw(3)
+    assert draws.unshocked is None and draws.calm() is None
+    assert draws.replicate(1).calm() is None
+    brief = Scenario(demo, days=40, seed=5, disruptions=[
+        sim.DemandShock(start_day=0, duration_days=2, factor=1.5)]).draw(3)
+    assert brief.unshocked is not None and brief.unshocked.size == 3 * 2 * demo_zones(demo)
+    kept, redrawn = (sim.simulate(demo, days=40, replicates=3, seed=5, engine="batch",
+                                  disruptions=[shock]) for shock in (
+        sim.DemandShock(start_day=0, duration_days=2, factor=1.5), surge))
+    for run in (kept, redrawn):  # the calm twin is the run without the shock in both cases
+        calm = sim.simulate(demo, days=40, replicates=3, seed=5, engine="batch")
+        np.testing.assert_array_equal(run["calm_fill_rate"].values, calm["fill_rate"].values)
+
+
+def demo_zones(network: sim.Network) -> int:
+    return len(network.demand)
 
 def test_streams_follow_seedsequence_spawn(demo: sim.Network) -> None:
     scenario = Scenario(demo, days=10, seed=123)

@@ -24,12 +24,16 @@ from sim.io.risk_register import disruptions_from_config
 from sim.spec.errors import ConfigError, Issue
 from sim.spec.network import Network
 
-__all__ = ["UNSHOCKED_DTYPE", "Scenario", "ScenarioDraws"]
+__all__ = ["KEPT_UNSHOCKED_SHARE", "UNSHOCKED_DTYPE", "Scenario", "ScenarioDraws"]
 
 DEMAND_STREAM = 0
-UNSHOCKED_DTYPE = np.dtype([("replicate", np.int64), ("day", np.int64), ("zone", np.int64),
-                            ("demand", np.float64)])
-"""A (replicate, day, zone) cell of the daily demand and its value before any shock."""
+UNSHOCKED_DTYPE = np.dtype([("cell", np.int64), ("demand", np.float64)])
+"""A cell of the daily demand (flat index of (replicate, day, zone)) and its value before any
+shock."""
+KEPT_UNSHOCKED_SHARE = 0.25
+"""Cells before their shocks are kept while they take at most this share of the demand's bytes
+(16 bytes a cell against 8): beyond it the twin draws its demand again, so memory stays within
+a quarter of the demand array whatever the shocks cover."""
 MAX_HORIZON_DAYS = 1_000_000
 """Longest run (recorded or warm-up days): beyond it one replicate's daily draws alone would
 outgrow memory (a typo such as 1e9 is refused by name, not met with a MemoryError)."""
@@ -51,9 +55,10 @@ class ScenarioDraws:
         Simulated days (warm-up + recorded).
     cause_kinds : tuple of str
         Kind of the disruption spec behind each ``cause`` number.
-    unshocked : ndarray of UNSHOCKED_DTYPE
-        The demand of each (replicate, day, zone) a demand shock changed, before the shock:
-        what :meth:`calm` puts back.
+    unshocked : ndarray of UNSHOCKED_DTYPE or None
+        The demand of each cell a demand shock changed, before the shock: what :meth:`calm`
+        puts back (``None`` where shocks cover too much of the demand to keep them, see
+        :data:`KEPT_UNSHOCKED_SHARE`).
     """
 
     replicates: np.ndarray
@@ -61,7 +66,8 @@ class ScenarioDraws:
     events: np.ndarray
     horizon: int
     cause_kinds: tuple[str, ...] = ()
-    unshocked: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=UNSHOCKED_DTYPE))
+    unshocked: np.ndarray | None = field(
+        default_factory=lambda: np.zeros(0, dtype=UNSHOCKED_DTYPE))
 
     def node_capacity_factor(self, day: int, n_nodes: int) -> np.ndarray:
         """Capacity factor per (replicate, node) on a simulated day."""
@@ -78,23 +84,28 @@ class ScenarioDraws:
         """The draws of one replicate of the chunk, as a chunk of one."""
         events = self.events[self.events["replicate"] == position].copy()
         events["replicate"] = 0
-        unshocked = self.unshocked[self.unshocked["replicate"] == position].copy()
-        unshocked["replicate"] = 0
+        unshocked = self.unshocked
+        if unshocked is not None:  # this replicate's cells, numbered in a chunk of one
+            cells = self.demand[0].size
+            unshocked = unshocked[unshocked["cell"] // cells == position].copy()
+            unshocked["cell"] -= position * cells
         return ScenarioDraws(self.replicates[position:position + 1],
                              self.demand[position:position + 1], events, self.horizon,
                              self.cause_kinds, unshocked)
 
-    def calm(self) -> ScenarioDraws:
+    def calm(self) -> ScenarioDraws | None:
         """The same draws with every disruption muted: no events, demand before any shock.
 
         Equal bit for bit to the draw of the scenario with all its disruptions muted (the
         demand stream is the same), without drawing the demand again: the counterfactual twin
         of every run with events (the demo's 1,000 replicates: a 2 ms copy, where drawing
-        their demand again took 77 ms).
+        their demand again took 77 ms). ``None`` where the cells before the shocks were not
+        kept: draw the muted scenario instead.
         """
+        if self.unshocked is None:
+            return None
         demand = self.demand.copy()
-        cells = self.unshocked
-        demand[cells["replicate"], cells["day"], cells["zone"]] = cells["demand"]
+        demand.reshape(-1)[self.unshocked["cell"]] = self.unshocked["demand"]
         return ScenarioDraws(self.replicates, demand, np.zeros(0, dtype=EVENT_DTYPE),
                              self.horizon, self.cause_kinds)
 
@@ -227,11 +238,12 @@ class ReplicateStreams(Sequence[np.random.Generator]):
         return np.random.Generator(np.random.PCG64(words))  # type: ignore[arg-type]
 
 
-def _shock_demand(demand: np.ndarray, events: np.ndarray, horizon: int) -> np.ndarray:
+def _shock_demand(demand: np.ndarray, events: np.ndarray, horizon: int) -> np.ndarray | None:
     """Multiply demand (replicate, day, zone) by the demand shocks among ``events``.
 
-    Returns the cells the shocks act on with their demand before (:data:`UNSHOCKED_DTYPE`; a
-    cell two shocks share appears twice, with the same value).
+    Returns the cells the shocks act on with their demand before (:data:`UNSHOCKED_DTYPE`,
+    each cell once), or ``None`` where they would take more than
+    :data:`KEPT_UNSHOCKED_SHARE` of the demand's memory.
     """
     shocks = events[events["kind"] == DEMAND]
     if not shocks.size:
@@ -244,9 +256,10 @@ def _shock_demand(demand: np.ndarray, events: np.ndarray, horizon: int) -> np.nd
     expanded = shocks[row]
     factor = 1.0 + (expanded["severity"] - 1.0) * event_weight(expanded, day)
     cells = (expanded["replicate"], day, expanded["target"])
-    unshocked = np.empty(row.size, dtype=UNSHOCKED_DTYPE)
-    for name, index in zip(("replicate", "day", "zone"), cells, strict=True):
-        unshocked[name] = index
-    unshocked["demand"] = demand[cells]
+    touched = np.unique(np.ravel_multi_index(cells, demand.shape))
+    unshocked = None
+    if touched.size * UNSHOCKED_DTYPE.itemsize <= KEPT_UNSHOCKED_SHARE * demand.nbytes:
+        unshocked = np.empty(touched.size, dtype=UNSHOCKED_DTYPE)
+        unshocked["cell"], unshocked["demand"] = touched, demand.reshape(-1)[touched]
     np.multiply.at(demand, cells, factor)
     return unshocked

@@ -122,7 +122,8 @@ def _resilience(plan: RunPlan, replicates: np.ndarray, draws: ScenarioDraws,
         return {name: np.full(len(draws.events), np.nan) for name in EVENT_RESILIENCE}
     if len(draws.events):
         calm = replace(plan.scenario, muted=tuple(range(len(plan.scenario.disruptions))))
-        twin = _simulate(plan, calm, draws.calm(), "batch", "kpis")
+        calm_draws = draws.calm() or calm.draw(replicates)  # the same bits either way
+        twin = _simulate(plan, calm, calm_draws, "batch", "kpis")
     else:
         twin = record
     assert record.daily is not None and twin.daily is not None  # set by every Recording
