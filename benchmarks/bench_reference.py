@@ -6,9 +6,10 @@ bare day of ``benchmarks/reference_kernel.py`` recording the same things, and pr
 *share* of the reference: reference time / engine time (1.0 = as fast as the compiled loop).
 Everything-on runs (every shipped disruption, every measure) are timed against the bare run of
 the same engine and against the bare reference; scenario sampling (``Scenario.draw``) against the
-whole run. Per-phase times show where the engine's day goes. The cases of a network and mode run
-in turn, ``--repeats`` rounds: times are medians, ratios the medians of each round's ratio. One
-thread (BLAS limited to one), in this process. Networks: the demo (R = 1,000, bare and everything
+engine's run, and in a whole ``sim.simulate`` call (twin and resilience included). Per-phase
+times show where the engine's day goes. The cases of a network and mode run in turn,
+``--repeats`` rounds: times are medians, ratios the medians of each round's ratio. One thread
+(BLAS limited to one), in this process. Networks: the demo (R = 1,000, bare and everything
 on), Willems chains 08, 17 and 22 (R = 1,000) and 38 (R = 64).
 
     python benchmarks/bench_reference.py           # as above, then workers and phases
@@ -178,6 +179,31 @@ def worker_scaling(path: str, days: int, replicates: int = 128, repeats: int = 3
             f"speed-up {one / two:.2f}x (one/two s per round: {runs})")
 
 
+
+def whole_run(days: int, replicates: int, repeats: int) -> str:
+    """``sim.simulate`` on the demo with everything on, as a user runs it, and its sampling share.
+
+    Unlike the table's sampling column (the draw against the engine's run of the chunk), the
+    run here also simulates each replicate's undisrupted twin and measures resilience against
+    it, and builds the dataset: ``sampling_s`` over the wall time of the whole call. In this
+    process, after a small run has loaded the kernels; medians of ``repeats``.
+    """
+    import sim
+
+    network = sim.load_network(DEMO)
+    kwargs = {"seed": 1, "engine": "batch", "warmup_days": WARMUP,
+              "disruptions": every_disruption(), "policy": EVERY_MEASURE}
+    sim.simulate(network, days=5, replicates=2, **kwargs)
+    walls, shares = [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        ds = sim.simulate(network, days=days, replicates=replicates, **kwargs)
+        walls.append(time.perf_counter() - started)
+        shares.append(ds.attrs["sampling_s"] / walls[-1])
+    return (f"# whole run, demo, everything on, R = {replicates}, summary, twin and resilience "
+            f"included: {statistics.median(walls):.2f} s, sampling "
+            f"{statistics.median(shares):.0%} of the wall time (median of {repeats})")
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -225,6 +251,7 @@ def main() -> None:
     print("# engine s, ref s: medians; share = reference time / engine time on the same draws; "
           "vs bare = engine time everything on / bare; sampling = Scenario.draw / (draw + "
           "engine); each ratio the median of the rounds' ratios")
+    print(whole_run(days, demo_reps, args.repeats), flush=True)
     if not args.quick:
         print(worker_scaling(CHAIN38, days, repeats=args.repeats), flush=True)
     for label, path, reps, everything in (("demo bare", DEMO, demo_reps, False),
