@@ -122,7 +122,9 @@ def _resilience(plan: RunPlan, replicates: np.ndarray, draws: ScenarioDraws,
         return {name: np.full(len(draws.events), np.nan) for name in EVENT_RESILIENCE}
     if len(draws.events):
         calm = replace(plan.scenario, muted=tuple(range(len(plan.scenario.disruptions))))
-        calm_draws = draws.calm() or calm.draw(replicates)  # the same bits either way
+        calm_draws = draws.calm()  # the draws without their events, or None: draw them
+        if calm_draws is None:  # the same bits either way
+            calm_draws = calm.draw(replicates)
         twin = _simulate(plan, calm, calm_draws, "batch", "kpis")
     else:
         twin = record
