@@ -155,15 +155,14 @@ class _Draws:
     child_lengths: list[list[np.ndarray]] = field(default_factory=list)
 
     @classmethod
-    def of(cls, spec: Timed, rngs: Iterable[np.random.Generator], days: int) -> _Draws:
+    def of(cls, spec: Timed, rngs: Sequence[np.random.Generator], days: int) -> _Draws:
         """The draws of every replicate's stream (``rngs`` in replicate order)."""
-        streams = list(rngs)
-        drawn = cls(spec, days, np.zeros(len(streams), dtype=np.int64),
+        drawn = cls(spec, days, np.zeros(len(rngs), dtype=np.int64),
                     fired=[[] for _ in spec.triggers],
                     child_lengths=[[] for _ in spec.triggers])
         scripted = spec.start_day is not None
         expected = 0.0 if scripted else spec.rate * days / DAYS_PER_YEAR
-        for position, rng in enumerate(streams):
+        for position, rng in enumerate(rngs):
             count = 1 if scripted else int(rng.poisson(expected))
             if count:  # none is the common case for rare events: nothing more to draw
                 drawn.counts[position] = count

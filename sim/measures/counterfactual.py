@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.measures.resilience import (
+    RESILIENCE_KPIS,
     RecoveryRule,
     event_resilience,
     rows_resilience,
@@ -27,8 +28,7 @@ __all__ = ["CALM_KPIS", "EVENT_RESILIENCE", "measure", "occurrences"]
 CALM_KPIS = ("total_cost", "shortage_cost_total", "lost_sales", "fill_rate", "served_units",
              "co2e_kg")
 # per-event results, as event_<name> in the event log
-EVENT_RESILIENCE = ("time_to_survive", "time_to_recover", "recovery_censored", "short",
-                    "resilience_loss")
+EVENT_RESILIENCE = RESILIENCE_KPIS
 
 
 def occurrences(events: np.ndarray, warmup_days: int, days: int

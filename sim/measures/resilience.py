@@ -38,12 +38,15 @@ import numpy as np
 
 from sim.spec.errors import ConfigError, Issue, refuse_unknown_keys
 
-__all__ = ["DEFAULT_HOLD_DAYS", "DEFAULT_TOLERANCE", "RecoveryRule", "as_recovery_rule",
-           "event_resilience", "rows_resilience", "service_level", "shortfall", "survival_time",
-           "union_loss"]
+__all__ = ["DEFAULT_HOLD_DAYS", "DEFAULT_TOLERANCE", "RESILIENCE_KPIS", "RecoveryRule",
+           "as_recovery_rule", "event_resilience", "rows_resilience", "service_level",
+           "shortfall", "survival_time", "union_loss"]
 
 DEFAULT_TOLERANCE = 0.02  # two points of service below the twin
 DEFAULT_HOLD_DAYS = 7  # a week back within tolerance counts as recovered, one good day does not
+RESILIENCE_KPIS = ("time_to_survive", "time_to_recover", "recovery_censored", "short",
+                   "resilience_loss")
+"""What :func:`event_resilience` returns for each series, in the kernel's order."""
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,7 @@ def rows_resilience(gap: np.ndarray, demand: np.ndarray, rows: np.ndarray, start
     """
     from sim.measures.resilience_kernel import resilience_rows  # numba: compiled on first use
 
-    out = np.full((len(_KPI_NAMES), rows.size), np.nan)  # NaN too where no day is observed
+    out = np.full((len(RESILIENCE_KPIS), rows.size), np.nan)  # NaN too where no day is observed
     if rows.size and gap.shape[-1]:
         resilience_rows(np.ascontiguousarray(gap, dtype=np.float64),
                         np.ascontiguousarray(demand, dtype=np.float64),
@@ -177,11 +180,7 @@ def rows_resilience(gap: np.ndarray, demand: np.ndarray, rows: np.ndarray, start
                         np.ascontiguousarray(start, dtype=np.int64),
                         np.ascontiguousarray(until, dtype=np.int64), float(tolerance),
                         int(hold_days), out)
-    return dict(zip(_KPI_NAMES, out, strict=True))
-
-
-_KPI_NAMES = ("time_to_survive", "time_to_recover", "recovery_censored", "short",
-              "resilience_loss")
+    return dict(zip(RESILIENCE_KPIS, out, strict=True))
 
 
 def union_loss(gap: np.ndarray, demand: np.ndarray, series: np.ndarray, start: np.ndarray,
