@@ -63,8 +63,11 @@ class _Moments:
 
     def __init__(self, shape: tuple[int, ...], count: int) -> None:
         self.count = count
-        self.sums = np.zeros(shape)
-        self.m2 = np.zeros(shape)
+        # Written in full at once, not left to np.zeros's lazy pages: on chain 38 the pages
+        # faulted in one by one inside the day's moments kernel cost 0.2-0.7 s a chunk, the
+        # same number of faults taken in one pass here 0.04 s (measured 2026-12-04).
+        self.sums = np.full(shape, 0.0)
+        self.m2 = np.full(shape, 0.0)
         self.finished = False  # True once the sums hold means and m2 sds (mean_sd)
 
     def add(self, day: int, values: np.ndarray) -> None:

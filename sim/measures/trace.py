@@ -125,9 +125,11 @@ class Trace:
     """
 
     def __init__(self, replicates: int, days: int, nodes: int, lanes: int, inputs: int) -> None:
-        self.nodes = np.zeros((replicates, days, len(NODE_VARS), nodes))
-        self.lanes = np.zeros((replicates, days, len(LANE_VARS), lanes))
-        self.inputs = np.zeros((replicates, days, inputs))
+        # Filled at once (np.full), not faulted in page by page as the days are stored, each
+        # day across every replicate's rows (see sim.engines.recording._Moments).
+        self.nodes = np.full((replicates, days, len(NODE_VARS), nodes), 0.0)
+        self.lanes = np.full((replicates, days, len(LANE_VARS), lanes), 0.0)
+        self.inputs = np.full((replicates, days, inputs), 0.0)
 
     def store(self, day: int, block: DayBlock) -> None:
         """Keep one day."""
