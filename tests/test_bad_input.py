@@ -6,6 +6,7 @@ Each case asserts that the message names where (file, sheet, row, column or key)
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -142,6 +143,32 @@ def test_semicolon_and_tab_separated_csv_files_are_read(csv_template: Path) -> N
     path = csv_template / "lanes.csv"
     path.write_text(path.read_text(encoding="utf-8").replace(",", "\t"), encoding="utf-16")
     assert sim.load_network(csv_template).nodes == template_network().nodes
+
+
+def test_decimal_commas_of_semicolon_separated_files_are_read(csv_template: Path) -> None:
+    # Excel in a decimal-comma locale: semicolons between cells, 0,6 for 0.6 (and 1e-05 stays)
+    for name in ("nodes.csv", "lanes.csv", "demand.csv"):
+        path = csv_template / name
+        text = path.read_text(encoding="utf-8").replace(",", ";")
+        path.write_text(re.sub(r"(\d)\.(\d)", r"\1,\2", text), encoding="utf-8-sig")
+    assert "0,6;" in (csv_template / "lanes.csv").read_text(encoding="utf-8-sig")
+    expected = template_network()
+    network = sim.load_network(csv_template)
+    assert (network.nodes, network.lanes, network.demand) == (
+        expected.nodes, expected.lanes, expected.demand)
+
+
+def test_a_decimal_comma_elsewhere_is_refused_with_the_reason(csv_template: Path) -> None:
+    _edit_csv(csv_template, "lanes.csv", "0.6,300.0", '"0,6",300.0')  # comma-separated file
+    message = _message(csv_template)
+    assert "lanes.csv row 3: cost_per_unit = '0,6': must be a number, with a decimal point" \
+        in message
+    # tabs: Excel's "Unicode text" in any locale, where 1,000 may be a thousand: not guessed
+    path = csv_template / "lanes.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",", "\t").replace('"0\t6"', "1,000"),
+                    encoding="utf-16")
+    assert "cost_per_unit = '1,000': must be a number, with a decimal point" in \
+        _message(csv_template)
 
 
 def test_a_yaml_key_given_twice_is_refused_by_line(tmp_path: Path) -> None:

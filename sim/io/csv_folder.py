@@ -10,13 +10,12 @@ header is row 1, as in a spreadsheet) and the column.
 from __future__ import annotations
 
 import csv
-import io
 from pathlib import Path
 from typing import Any
 
 from sim.io.atomic import write_atomically
+from sim.io.delimited import read_rows
 from sim.io.tables import BOM_COLUMNS, TABLES, Table, network_from_tables
-from sim.io.text import read_text
 from sim.spec.errors import InputError, Issue, NetworkError
 from sim.spec.network import Network
 
@@ -29,12 +28,10 @@ CSV_FILES = {f"{name}.csv": required for name, (_, required) in TABLES.items()}
 def _read_table(path: Path, issues: list[Issue]) -> Table | None:
     """One CSV file as a :class:`Table` (None, with the reason in ``issues``, if unreadable)."""
     try:
-        text = read_text(path)
+        lines = read_rows(path)
     except InputError as error:
         issues.extend(error.issues)
         return None
-    with io.StringIO(text, newline="") as handle:
-        lines = list(csv.reader(handle, delimiter=_delimiter(text)))
     if not lines or not any(cell.strip() for cell in lines[0]):
         issues.append(Issue(path.name, "", None, "the file is empty (no header row)"))
         return None
@@ -43,18 +40,6 @@ def _read_table(path: Path, issues: list[Issue]) -> Table | None:
         header.pop()
     return Table(path.stem, path.name, tuple(header),
                  tuple((number, tuple(cells)) for number, cells in enumerate(lines[1:], 2)))
-
-
-def _delimiter(text: str) -> str:
-    """The cell separator: commas, or semicolons or tabs when the header has those and no comma.
-
-    Excel in locales whose decimal mark is a comma saves "CSV" with semicolons, and "Unicode
-    text" with tabs.
-    """
-    header = text.split("\n", 1)[0]
-    if "," in header:
-        return ","
-    return next((d for d in (";", "\t") if d in header), ",")
 
 
 def read_csv_folder(folder: Path, *, source: str | None = None) -> Network:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sim.spec.checks import number_rule
 from sim.spec.errors import Issue, NetworkError
 from sim.spec.network import DemandZone, Item, Lane, Network, Node, spec_fields
 
@@ -138,7 +139,7 @@ def _boms(table: Table | None, issues: list[Issue]) -> tuple[dict[str, dict[str,
         try:
             quantity = float(row["quantity"])
         except ValueError:
-            issues.append(Issue(where, "quantity", row["quantity"], "must be a number"))
+            issues.append(Issue(where, "quantity", row["quantity"], number_rule(row["quantity"])))
             continue
         if not quantity > 0:
             issues.append(Issue(where, "quantity", row["quantity"], "must be > 0"))

@@ -14,12 +14,25 @@ Each message names where the value lives, the key, the value and the rule (:clas
 from __future__ import annotations
 
 import math
+import re
 from numbers import Integral, Real
 from typing import Any
 
 from sim.spec.errors import ConfigError, InputError, Issue, NetworkError
 
-__all__ = ["Checker", "choice", "factor", "fail", "fraction", "is_number", "is_whole", "number"]
+__all__ = ["DECIMAL_COMMA", "Checker", "choice", "factor", "fail", "fraction", "is_number",
+           "is_whole", "number", "number_rule"]
+
+DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+(?:[eE][+-]?\d+)?")
+"""A number written with a decimal comma, such as ``0,5`` (a whole cell, blanks aside)."""
+
+
+def number_rule(value: Any) -> str:
+    """The rule a value that is not a number breaks, with a hint for a decimal comma."""
+    if isinstance(value, str) and DECIMAL_COMMA.fullmatch(value.strip()):
+        return ("must be a number, with a decimal point (0.5, not 0,5; a file separated by "
+                "semicolons may use decimal commas)")
+    return "must be a number"
 
 
 def fail(where: str, key: str, value: Any, rule: str) -> ConfigError:
@@ -108,7 +121,7 @@ class Checker:
                 raise TypeError
             parsed = float(value)
         except (TypeError, ValueError):
-            self.fail(key, value, "must be a number")
+            self.fail(key, value, number_rule(value))
             return math.nan
         if math.isnan(parsed):
             self.fail(key, value, "must be a number, not NaN")
