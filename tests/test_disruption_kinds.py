@@ -234,6 +234,50 @@ def test_risk_register_errors_name_file_row_and_column(tmp_path: Path) -> None:
         sim.load_risk_register(register)
 
 
+def test_risk_registers_are_read_as_spreadsheets_save_them(tmp_path: Path) -> None:
+    shipped = sim.load_risk_register("example:risk-registers/demo.csv")
+    text = (Path(sim.__file__).parent / "data" / "risk-registers" / "demo.csv").read_text(
+        encoding="utf-8").replace("key-supplier-fire", "关键供应商火灾")
+    saved = {  # plain CSV from Chinese Excel; "Unicode text"; CSV from a decimal-comma locale
+        "gbk.csv": (text, "gb18030"),
+        "unicode.txt.csv": (text.replace(",", "\t"), "utf-16"),
+        "semicolons.csv": (text.replace(",", ";").replace("0.10", "0,10").replace("0.5", "0,5")
+                           + ";;;;\n", "utf-8-sig"),  # and a blank row, skipped
+    }
+    for name, (content, encoding) in saved.items():
+        (tmp_path / name).write_text(content, encoding=encoding)
+        assert sim.load_risk_register(tmp_path / name) == shipped, name
+
+
+def test_every_problem_of_a_risk_register_is_reported_at_once(tmp_path: Path) -> None:
+    register = tmp_path / "bad.csv"
+    register.write_text("id,kind,node,probability_per_year,duration_days\n"
+                        "a,node_outage,plant,often,5\n,,,,\nb,node_outage,plant,1.5,5\n"
+                        'c,node_outage,plant,"0,5",5\n')
+    with pytest.raises(ConfigError) as error:
+        sim.load_risk_register(register)
+    assert [(i.where, i.key) for i in error.value.issues] == [
+        ("bad.csv row 2", "probability_per_year"), ("bad.csv row 4", "probability_per_year"),
+        ("bad.csv row 5", "probability_per_year")]
+    assert "with a decimal point" in error.value.issues[2].rule
+    listed = tmp_path / "risks.yaml"
+    listed.write_text("- {kind: regional_event, region: east, kind: node_outage}\n")
+    with pytest.raises(ConfigError, match=r"risks.yaml line 1: not valid YAML: key 'kind' "
+                                          r"appears twice"):
+        sim.load_risk_register(listed)
+    listed.write_text("- 3\n- {kind: regional_event, region: east, rate_per_year: -1, "
+                      "duration_days: 7}\n")
+    with pytest.raises(ConfigError) as error:
+        sim.load_risk_register(listed)
+    assert [i.key for i in error.value.issues] == ["events[0]", "rate_per_year"]
+    (tmp_path / "risks.xlsx").write_bytes(b"PK\x03\x04")
+    with pytest.raises(ConfigError, match="a risk register is a CSV or YAML file"):
+        sim.load_risk_register(tmp_path / "risks.xlsx")
+    (tmp_path / "latin.csv").write_bytes(b"id,kind\n\xff\xfe\xfa,node_outage\n")
+    with pytest.raises(ConfigError, match=r"latin.csv line 2 column 1: byte 0x"):
+        sim.load_risk_register(tmp_path / "latin.csv")
+
+
 @pytest.mark.parametrize("mapping,fragment", [
     ({"kind": "lane_disruption", "mode": "teleport", "start_day": 1, "duration_days": 2},
      "mode = 'teleport': no lane of network 'demo' has this mode"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Mapping
 from dataclasses import is_dataclass
 from pathlib import Path
@@ -10,8 +9,12 @@ from typing import Any
 
 import yaml
 
+from sim.io.delimited import read_rows
+from sim.io.mapping import load_yaml_text, yaml_problem
+from sim.io.text import read_text
+from sim.spec.checks import number_rule
 from sim.spec.disruptions import Disruption, Timed, disruption_from_mapping
-from sim.spec.errors import ConfigError, Issue
+from sim.spec.errors import ConfigError, InputError, Issue
 
 __all__ = ["disruptions_from_config", "load_risk_register"]
 
@@ -31,51 +34,106 @@ def load_risk_register(path: str | Path) -> tuple[Any, ...]:
     ``severity``, ``closure``, ``lead_time_factor``, ``factor``, ...), the timing
     (``probability_per_year`` or ``rate_per_year``, or ``start_day``) and the duration
     (``duration_days``, or ``duration_law`` with ``duration_mean_days``, ``duration_sd_days``).
-    Errors name the file, the row and the column.
+    Both are read in the encodings spreadsheets save, CSV with the separators and decimal
+    commas they use (:mod:`sim.io.delimited`); blank rows are skipped.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, the row (the header is row 1) or line, and the column of every
+        problem found, all at once.
     """
     from sim.io import resolve_path  # example: paths; sim.io does not import this module
 
     path = resolve_path(path)
     if not path.is_file():
         raise ConfigError(Issue(str(path), "", None, "risk register not found"))
-    if path.suffix.lower() in (".yaml", ".yml"):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-        entries = data.get("events", []) if isinstance(data, Mapping) else data
-        specs = []
-        for i, listed in enumerate(entries):
-            values = {k: v for k, v in dict(listed).items() if k != "id"}
-            specs.append(disruption_from_mapping(values, where=f"{path.name}: events[{i}]"))
-        return tuple(specs)
-    specs = []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        for number, row in enumerate(csv.DictReader(handle), start=2):
-            where = f"{path.name} row {number}"
-            cells = {k.strip(): v.strip() for k, v in row.items() if k and v and v.strip()}
-            cells.pop("id", None)
-            law = cells.pop("duration_law", None)
-            mean = cells.pop("duration_mean_days", None)
-            sd = cells.pop("duration_sd_days", None)
-            entry: dict[str, Any] = {}
-            for key, value in cells.items():
-                if key in REGISTER_NUMBERS:
-                    try:
-                        number_value = float(value)
-                    except ValueError:
-                        raise ConfigError(Issue(where, key, value, "must be a number")) from None
-                    entry[key] = int(number_value) if key in (
-                        "start_day", "duration_days", "ramp_days") and number_value.is_integer(
-                    ) else number_value
-                else:
-                    entry[key] = value
-            if law is not None:
-                try:
-                    entry["duration"] = {"law": law, "mean_days": float(mean or 1),
-                                         "sd_days": float(sd or 0)}
-                except ValueError:
-                    raise ConfigError(Issue(where, "duration_mean_days", mean,
-                                            "must be a number")) from None
-            specs.append(disruption_from_mapping(entry, where=where))
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        raise ConfigError(Issue(str(path), "", None, "a risk register is a CSV or YAML file: "
+                                "save the sheet as 'CSV UTF-8'"))
+    try:
+        return _yaml_register(path) if suffix in (".yaml", ".yml") else _csv_register(path)
+    except InputError as error:
+        raise ConfigError(error.issues) from None
+
+
+def _yaml_register(path: Path) -> tuple[Any, ...]:
+    try:
+        data = load_yaml_text(read_text(path)) or []
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(Issue(f"{path}{line}", "", None,
+                                f"not valid YAML: {yaml_problem(error)}")) from None
+    entries = data.get("events", []) if isinstance(data, Mapping) else data
+    if not isinstance(entries, list):
+        raise ConfigError(Issue(str(path), "events", entries, "must be a list of disruptions"))
+    specs, issues = [], []
+    for i, listed in enumerate(entries):
+        where = f"{path.name}: events[{i}]"
+        if not isinstance(listed, Mapping):
+            issues.append(Issue(path.name, f"events[{i}]", listed,
+                                "must be a mapping of a disruption's keys"))
+            continue
+        try:
+            specs.append(disruption_from_mapping(
+                {k: v for k, v in listed.items() if k != "id"}, where=where))
+        except InputError as error:
+            issues.extend(error.issues)
+    if issues:
+        raise ConfigError(issues)
     return tuple(specs)
+
+
+def _csv_register(path: Path) -> tuple[Any, ...]:
+    rows = read_rows(path)
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise ConfigError(Issue(path.name, "", None, "the file is empty (no header row)"))
+    header = [cell.strip() for cell in rows[0]]
+    specs, issues = [], []
+    for number, row in enumerate(rows[1:], start=2):
+        cells = {key: value.strip() for key, value in zip(header, row, strict=False)
+                 if key and value.strip()}
+        if not any(value.strip() for value in row):
+            continue  # a blank row: a spreadsheet's habit
+        try:
+            specs.append(disruption_from_mapping(_entry(cells, f"{path.name} row {number}"),
+                                                 where=f"{path.name} row {number}"))
+        except InputError as error:
+            issues.extend(error.issues)
+    if issues:
+        raise ConfigError(issues)
+    return tuple(specs)
+
+
+def _entry(cells: dict[str, str], where: str) -> dict[str, Any]:
+    """A register row's cells as a disruption mapping (numbers parsed, the duration law built)."""
+    cells = dict(cells)
+    cells.pop("id", None)
+    law = cells.pop("duration_law", None)
+    mean = cells.pop("duration_mean_days", None)
+    sd = cells.pop("duration_sd_days", None)
+    entry: dict[str, Any] = {}
+    for key, value in cells.items():
+        if key in REGISTER_NUMBERS:
+            parsed = _number(where, key, value)
+            whole = key in ("start_day", "duration_days", "ramp_days") and parsed.is_integer()
+            entry[key] = int(parsed) if whole else parsed
+        else:
+            entry[key] = value
+    if law is not None:
+        entry["duration"] = {"law": law,
+                             "mean_days": _number(where, "duration_mean_days", mean or "1"),
+                             "sd_days": _number(where, "duration_sd_days", sd or "0")}
+    return entry
+
+
+def _number(where: str, key: str, value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(Issue(where, key, value, number_rule(value))) from None
 
 
 def disruptions_from_config(items: Iterable[Any] | None) -> tuple[Any, ...]:
