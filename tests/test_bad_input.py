@@ -122,9 +122,9 @@ def test_excel_cells_that_would_read_as_empty_are_refused(xlsx_template: Path, e
 def test_excel_numbers_booleans_and_extra_sheets_are_read(tmp_path: Path) -> None:
     book = Workbook()
     book.active.title = "notes"
-    rows = {"nodes": [["id", "kind", "item", "green", "capacity_per_day"],
+    rows = {"nodes": [["ID", "Kind", "Item", "green", "Capacity per day"],  # headers typed freely
                       ["s", "supplier", "part", True, 50], ["w", "warehouse", "part", None, None]],
-            "lanes": [["id", "source", "target", "lead_time_days"], ["s-w", "s", "w", 3]],
+            "lanes": [["id", "source", "target", "lead-time-days"], ["s-w", "s", "w", 3]],
             "demand": [["id", "node", "mean", "sd"], ["m", "w", 10, 2.5]]}
     for name, table in rows.items():
         sheet = book.create_sheet(f" {name.upper()} ")  # names matched without case or spaces
@@ -143,6 +143,17 @@ def test_semicolon_and_tab_separated_csv_files_are_read(csv_template: Path) -> N
     path = csv_template / "lanes.csv"
     path.write_text(path.read_text(encoding="utf-8").replace(",", "\t"), encoding="utf-16")
     assert sim.load_network(csv_template).nodes == template_network().nodes
+
+
+def test_column_names_are_read_without_case_or_spaces(csv_template: Path) -> None:
+    path = csv_template / "lanes.csv"
+    header, rest = path.read_text(encoding="utf-8").split("\n", 1)
+    typed = ",".join(f" {name.replace('_', ' ').title()} " for name in header.split(","))
+    path.write_text(f"{typed}\n{rest}", encoding="utf-8")
+    assert "Lead Time Days" in typed
+    assert sim.load_network(csv_template).lanes == template_network().lanes
+    path.write_text(f"{header.replace('lead_time_days', 'lead time')}\n{rest}", encoding="utf-8")
+    assert "lanes.csv row 1: lead_time = 'lead_time': unknown column" in _message(csv_template)
 
 
 def test_decimal_commas_of_semicolon_separated_files_are_read(csv_template: Path) -> None:

@@ -11,6 +11,7 @@ import yaml
 
 from sim.io.delimited import read_rows
 from sim.io.mapping import load_yaml_text, yaml_problem
+from sim.io.tables import column_name
 from sim.io.text import read_text
 from sim.spec.checks import number_rule
 from sim.spec.disruptions import Disruption, Timed, disruption_from_mapping
@@ -90,7 +91,7 @@ def _csv_register(path: Path) -> tuple[Any, ...]:
     rows = read_rows(path)
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise ConfigError(Issue(path.name, "", None, "the file is empty (no header row)"))
-    header = [cell.strip() for cell in rows[0]]
+    header = [column_name(cell) for cell in rows[0]]
     specs, issues = [], []
     for number, row in enumerate(rows[1:], start=2):
         cells = {key: value.strip() for key, value in zip(header, row, strict=False)

@@ -11,6 +11,7 @@ by table, row (the header is row 1, as in a spreadsheet) and column.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ from sim.spec.checks import number_rule
 from sim.spec.errors import Issue, NetworkError
 from sim.spec.network import DemandZone, Item, Lane, Network, Node, spec_fields
 
-__all__ = ["BOM_COLUMNS", "REQUIRED_COLUMNS", "TABLES", "Table", "network_from_tables"]
+__all__ = ["BOM_COLUMNS", "REQUIRED_COLUMNS", "TABLES", "Table", "column_name",
+           "network_from_tables"]
 
 TABLES: dict[str, tuple[type | None, bool]] = {
     # table: (spec class, required)
@@ -54,7 +56,8 @@ class Table:
     label : str
         How messages name it: ``"nodes.csv"``, ``"suppliers.xlsx sheet nodes"``.
     header : tuple of str
-        The first row's cells, stripped.
+        The first row's cells as column names (:func:`column_name`: ``Lead time days`` is
+        ``lead_time_days``).
     rows : tuple of (int, tuple of str)
         Each later row's number (the header is row 1) and its cells as text.
     """
@@ -67,6 +70,16 @@ class Table:
     def __post_init__(self) -> None:
         if self.name not in TABLES:
             raise ValueError(f"unknown table {self.name!r}; expected one of {', '.join(TABLES)}")
+        object.__setattr__(self, "header", tuple(column_name(cell) for cell in self.header))
+
+
+def column_name(cell: str) -> str:
+    """A header cell as the column it names: blanks trimmed, case, spaces and hyphens forgiven.
+
+    Spreadsheet users write ``Kind``, ``Lead time days`` or ``capacity-per-day``; the columns
+    are the specs' lower-case field names, so nothing else can be meant.
+    """
+    return re.sub(r"[\s\-]+", "_", cell.strip()).lower()
 
 
 def allowed_columns(name: str) -> tuple[str, ...]:
