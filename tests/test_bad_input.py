@@ -156,6 +156,14 @@ def test_column_names_are_read_without_case_or_spaces(csv_template: Path) -> Non
     assert "lanes.csv row 1: lead_time = 'lead_time': unknown column" in _message(csv_template)
 
 
+def test_a_word_for_no_limit_is_refused_with_what_to_write(csv_template: Path) -> None:
+    _edit_csv(csv_template, "nodes.csv", "plant,60.0", "plant,unlimited")
+    assert "capacity_per_day = 'unlimited': must be a number (inf for no limit; an empty cell " \
+        "takes the default)" in _message(csv_template)
+    _edit_csv(csv_template, "nodes.csv", "plant,unlimited", "plant,inf")
+    assert math.isinf(sim.load_network(csv_template).node("plant").capacity_per_day)
+
+
 def test_decimal_commas_of_semicolon_separated_files_are_read(csv_template: Path) -> None:
     # Excel in a decimal-comma locale: semicolons between cells, 0,6 for 0.6 (and 1e-05 stays)
     for name in ("nodes.csv", "lanes.csv", "demand.csv"):

@@ -27,11 +27,18 @@ DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+(?:[eE][+-]?\d+)?")
 """A number written with a decimal comma, such as ``0,5`` (a whole cell, blanks aside)."""
 
 
+NO_LIMIT_WORDS = frozenset({"unlimited", "infinite", "infinity", "no limit", "none", "n/a",
+                            "na", "-", "\u221e"})
+"""Words people write for "no limit" or "nothing here" where a number is due."""
+
+
 def number_rule(value: Any) -> str:
-    """The rule a value that is not a number breaks, with a hint for a decimal comma."""
+    """The rule a value that is not a number breaks, with a hint for what was likely meant."""
     if isinstance(value, str) and DECIMAL_COMMA.fullmatch(value.strip()):
         return ("must be a number, with a decimal point (0.5, not 0,5; a file separated by "
                 "semicolons may use decimal commas)")
+    if isinstance(value, str) and value.strip().lower() in NO_LIMIT_WORDS:
+        return "must be a number (inf for no limit; an empty cell takes the default)"
     return "must be a number"
 
 
