@@ -336,3 +336,16 @@ def test_policy_mapping_round_trip_and_errors(demo: sim.Network) -> None:
         policy_from_mapping({"inventory": {"rule": "kanban"}})
     with pytest.raises(sim.ConfigError, match=r"unknown field of the policy"):
         policy_from_mapping({"sorcing": {}})
+
+
+@pytest.mark.parametrize("part,key", [("sourcing", "dynamic"), ("sourcing", "backups"),
+                                      ("sourcing", "single_source"), ("expedite", "enabled")])
+def test_policy_switches_refuse_text_for_true_or_false(part: str, key: str) -> None:
+    # `policy.sourcing.dynamic=no` on Hydra's command line gives the text 'no', which is true
+    for value in ("no", "false", 0, 1.0, None):
+        with pytest.raises(sim.ConfigError, match=rf"policy.{part}: {key} = .*must be true or "
+                                                  "false"):
+            policy_from_mapping({part: {key: value}})
+    for value in (True, False, np.True_):
+        assert bool(getattr(getattr(policy_from_mapping({part: {key: value}}), part), key)) \
+            == bool(value)

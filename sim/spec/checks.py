@@ -18,10 +18,12 @@ import re
 from numbers import Integral, Real
 from typing import Any
 
+import numpy as np
+
 from sim.spec.errors import ConfigError, InputError, Issue, NetworkError
 
-__all__ = ["DECIMAL_COMMA", "Checker", "choice", "factor", "fail", "fraction", "is_number",
-           "is_whole", "number", "number_rule"]
+__all__ = ["DECIMAL_COMMA", "Checker", "boolean", "choice", "factor", "fail", "fraction",
+           "is_number", "is_whole", "number", "number_rule"]
 
 DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+(?:[eE][+-]?\d+)?")
 """A number written with a decimal comma, such as ``0,5`` (a whole cell, blanks aside)."""
@@ -67,6 +69,16 @@ def number(where: str, key: str, value: Any, *, minimum: float | None = None,
     if maximum is not None and value > maximum:
         raise fail(where, key, value, f"must be <= {maximum:g}")
     return float(value)
+
+
+def boolean(where: str, key: str, value: Any) -> None:
+    """Refuse ``value`` unless it is true or false.
+
+    Text such as ``'no'`` (what ``key=no`` gives on Hydra's command line) is refused rather
+    than read by its truth value, under which every non-empty text, ``'no'`` included, is true.
+    """
+    if not isinstance(value, bool | np.bool_):
+        raise fail(where, key, value, "must be true or false")
 
 
 def fraction(where: str, key: str, value: Any, *, zero_ok: bool = False) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from numbers import Real
 from typing import Any
 
-from sim.spec.checks import fail, number
+from sim.spec.checks import boolean, fail, number
 from sim.spec.network import MAX_LEAD_TIME_DAYS
 
 __all__ = ["FORECAST_METHODS", "FORECAST_SIGNALS", "check_backup", "check_early_warning",
@@ -24,6 +24,8 @@ FORECAST_SIGNALS = ("orders", "pos")
 def check_sourcing(s: Any) -> None:
     """The rules of a ``SourcingPolicy``."""
     where = "policy.sourcing"
+    for key in ("dynamic", "backups", "single_source"):
+        boolean(where, key, getattr(s, key))
     number(where, "detection_delay_days", s.detection_delay_days, minimum=0, whole=True)
     number(where, "stretch_tolerance", s.stretch_tolerance, minimum=1)
     number(where, "switch_over_days", s.switch_over_days, minimum=0, whole=True)
@@ -69,6 +71,7 @@ def check_forecast(f: Any) -> None:
 
 def check_expedite(e: Any) -> None:
     """The rules of a ``ExpeditePolicy``."""
+    boolean("policy.expedite", "enabled", e.enabled)
     number("policy.expedite", "premium_per_unit", e.premium_per_unit, minimum=0)
     if e.cover_days is not None:
         number("policy.expedite", "cover_days", e.cover_days, minimum=0)
