@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import xarray as xr
-import yaml
 from matplotlib.patches import Patch
 
 from analysis import style
+from sim.io.datasets import dataset_config
 from sim.measures.compare import KPI_DIRECTION, combine, cost_benefit
 from sim.spec.errors import ConfigError, Issue
 
@@ -70,7 +70,7 @@ def disrupted_share(dataset: xr.Dataset) -> xr.DataArray | None:
     """
     if "event_start" not in dataset or dataset.sizes.get("event", 0) == 0:
         return None
-    config = yaml.safe_load(dataset.attrs.get("config", "{}")) or {}
+    config = dataset_config(dataset)
     logged = min(dataset.sizes["replicate"],
                  int(config.get("run", {}).get("quantile_replicates", dataset.sizes["replicate"])))
     if dataset.attrs.get("record") == "full":

@@ -29,7 +29,7 @@ from analysis.scorecard import VERDICT, scorecard
 from analysis.style import percent
 from analysis.tables import format_number, kpi_summary
 from sim.io.atomic import write_text_atomic
-from sim.io.datasets import network_of, run_config, select_policy
+from sim.io.datasets import dataset_config, network_of, run_config, select_policy
 from sim.measures.compare import compare, cost_benefit
 from sim.measures.exposure import exposure
 from sim.measures.metrics import footprint, service_by, tail_risk
@@ -161,8 +161,7 @@ def _findings(dataset: xr.Dataset, baseline: str | None) -> str:
 
 def _recovery_finding(dataset: xr.Dataset) -> str:
     """TTS, TTR and loss of a single run in words, with the rule they were read by."""
-    rule = as_recovery_rule((yaml.safe_load(dataset.attrs.get("config", "{}")) or {})
-                            .get("resilience"))
+    rule = as_recovery_rule(dataset_config(dataset).get("resilience"))
     hit = int(dataset.time_to_recover.count())
     censored = int(np.nansum(dataset.recovery_censored.values))
     never = hit - int(np.nansum(dataset.fell_short.values))

@@ -382,3 +382,15 @@ def test_malformed_inputs_are_refused_by_name(tmp_path: Path, demo: sim.Network)
         sim.NodeOutage(node=[], start_day=1, duration_days=2)
     with pytest.raises(sim.ConfigError, match="ids must be non-empty text"):
         sim.LaneDisruption(lane=["ctrl_a-plant", 3], start_day=1, duration_days=2)
+
+
+def test_a_datasets_config_is_parsed_as_yaml_and_each_reader_gets_its_own_copy() -> None:
+    from sim.io.datasets import dataset_config, parse_config, run_config
+
+    ds = sim.simulate(DEMO, days=3, replicates=2, engine="batch")
+    text = ds.attrs["config"]
+    assert parse_config(text) == yaml.safe_load(text) == run_config(ds) == dataset_config(ds)
+    first = dataset_config(ds)
+    first["run"]["days"] = 99  # a reader that changes its copy changes nobody else's
+    assert dataset_config(ds)["run"]["days"] == 3
+    assert dataset_config(ds.drop_attrs()) == {}

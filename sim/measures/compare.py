@@ -23,9 +23,9 @@ from typing import Any, cast
 
 import numpy as np
 import xarray as xr
-import yaml
 from scipy import stats
 
+from sim.io.datasets import dataset_config
 from sim.spec.errors import ConfigError, Issue
 from sim.spec.units import DAYS_PER_YEAR
 
@@ -104,13 +104,13 @@ def recorded_days(dataset: xr.Dataset) -> int:
     """Days recorded in a run (from its day axis, else its config)."""
     if "day" in dataset.sizes:
         return int(dataset.sizes["day"])
-    config = yaml.safe_load(dataset.attrs.get("config", "{}")) or {}
+    config = dataset_config(dataset)
     return int(config.get("run", {}).get("days", DAYS_PER_YEAR))
 
 
 def _signature(dataset: xr.Dataset) -> tuple:
     """What two runs must share to be compared pair by pair."""
-    config = yaml.safe_load(dataset.attrs.get("config", "{}")) or {}
+    config = dataset_config(dataset)
     run = config.get("run", {})
     return (json.dumps(config.get("network"), sort_keys=True, default=str),
             json.dumps(config.get("disruptions"), sort_keys=True, default=str),
@@ -146,7 +146,7 @@ def combine(runs: Mapping[str, xr.Dataset] | Sequence[xr.Dataset] | xr.Dataset
         named = {str(name): cast(xr.Dataset, ds) for name, ds in runs.items()}
     else:
         for i, ds in enumerate(runs):
-            config = yaml.safe_load(ds.attrs.get("config", "{}")) or {}
+            config = dataset_config(ds)
             name = str((config.get("policy") or {}).get("name", f"run{i}"))
             named[name if name not in named else f"{name}_{i}"] = ds
     runs = named
@@ -433,7 +433,7 @@ def _reading(data: xr.Dataset, baseline: str) -> str:
     """``per event`` when every replicate met the same scripted events, else ``per year``."""
     if "calm_total_cost" not in data or not np.isfinite(data.calm_total_cost.values).all():
         return "per year"
-    config = yaml.safe_load(data.attrs.get("config", "{}")) or {}
+    config = dataset_config(data)
     specs = config.get("disruptions") or []
     muted = set((config.get("run") or {}).get("mute_disruptions") or ())
     active = [spec for i, spec in enumerate(specs) if i not in muted]

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
-import yaml
 from scipy import stats
 
+from sim.io.datasets import dataset_config
 from sim.spec.errors import ConfigError, Issue
 from sim.studies.simulate import rerun, select_policy
 
@@ -67,7 +67,7 @@ def attribute(dataset: xr.Dataset, kpis: Sequence[str] = ("lost_sales", "shortag
                  for name in names]
         return xr.concat(parts, dim=xr.DataArray(names, dims="policy", name="policy"),
                          combine_attrs="override")
-    config = yaml.safe_load(dataset.attrs.get("config", "{}")) or {}
+    config = dataset_config(dataset)
     specs = config.get("disruptions") or []
     if not specs:
         raise ConfigError(Issue("attribute", "disruptions", [], "the run has no disruption to "

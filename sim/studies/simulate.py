@@ -19,7 +19,7 @@ from sim.engines.recording import DEFAULT_QUANTILE_REPLICATES, RECORD_MODES
 from sim.engines.results import to_dataset
 from sim.engines.runner import ENGINES, RunPlan, run_plan
 from sim.io import load_network
-from sim.io.datasets import network_of, run_config, select_policy
+from sim.io.datasets import network_of, parse_config, run_config, select_policy
 from sim.io.presets import as_policy
 from sim.io.provenance import network_record, run_attrs
 from sim.measures.counterfactual import EVENT_RESILIENCE
@@ -309,9 +309,9 @@ def stack_policies(runs: Mapping[str, xr.Dataset]) -> xr.Dataset:
         if coord.dims[:1] == ("policy",) and len(coord.dims) == 2 and name != "policy":
             combined.coords[name] = _first_known(coord)
     first = runs[names[0]]
-    config = yaml.safe_load(first.attrs["config"])
+    config = parse_config(first.attrs["config"])
     config.pop("policy", None)
-    config["policies"] = {name: yaml.safe_load(runs[name].attrs["config"])["policy"]
+    config["policies"] = {name: parse_config(runs[name].attrs["config"])["policy"]
                           for name in names}
     combined.attrs = dict(first.attrs)
     combined.attrs["config"] = yaml.safe_dump(config, sort_keys=False)
