@@ -261,6 +261,12 @@ def test_every_problem_of_a_risk_register_is_reported_at_once(tmp_path: Path) ->
         ("bad.csv row 2", "probability_per_year"), ("bad.csv row 4", "probability_per_year"),
         ("bad.csv row 5", "probability_per_year")]
     assert "with a decimal point" in error.value.issues[2].rule
+    register.write_text("id,kind,node,duration_days,start_day\na,node_outage,plant,5,1,9\n")
+    with pytest.raises(ConfigError, match=r"bad.csv row 2: .*6 cells but 5 columns"):
+        sim.load_risk_register(register)
+    register.write_text("id,kind,Node,node,start_day,duration_days\na,node_outage,x,plant,1,5\n")
+    with pytest.raises(ConfigError, match=r"bad.csv row 1: .*a column appears twice"):
+        sim.load_risk_register(register)
     listed = tmp_path / "risks.yaml"
     listed.write_text("- {kind: regional_event, region: east, kind: node_outage}\n")
     with pytest.raises(ConfigError, match=r"risks.yaml line 1: not valid YAML: key 'kind' "

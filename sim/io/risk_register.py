@@ -92,15 +92,26 @@ def _csv_register(path: Path) -> tuple[Any, ...]:
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise ConfigError(Issue(path.name, "", None, "the file is empty (no header row)"))
     header = [column_name(cell) for cell in rows[0]]
+    while header and not header[-1]:  # trailing empty header cells: a spreadsheet's habit
+        header.pop()
+    named = [column for column in header if column]
+    if len(set(named)) != len(named):
+        raise ConfigError(Issue(f"{path.name} row 1", "", header, "a column appears twice"))
     specs, issues = [], []
     for number, row in enumerate(rows[1:], start=2):
-        cells = {key: value.strip() for key, value in zip(header, row, strict=False)
-                 if key and value.strip()}
-        if not any(value.strip() for value in row):
+        where = f"{path.name} row {number}"
+        cells = [cell.strip() for cell in row]
+        while cells and not cells[-1]:
+            cells.pop()
+        if not cells:
             continue  # a blank row: a spreadsheet's habit
+        if len(cells) > len(header):
+            issues.append(Issue(where, "", row, f"{len(cells)} cells but {len(header)} columns"))
+            continue
         try:
-            specs.append(disruption_from_mapping(_entry(cells, f"{path.name} row {number}"),
-                                                 where=f"{path.name} row {number}"))
+            values = {key: value for key, value in zip(header, cells, strict=False)
+                      if key and value}
+            specs.append(disruption_from_mapping(_entry(values, where), where=where))
         except InputError as error:
             issues.extend(error.issues)
     if issues:
