@@ -22,7 +22,7 @@ from sim.spec.network import Network
 __all__ = ["dataset_config", "network_of", "parse_config", "run_config", "select_policy"]
 
 # libyaml's parser where PyYAML was built with it (the wheels are): 9x faster on a resolved
-# config, which a report reads some 80 times (1.5 s of the demo's 10 s before)
+# config, which a report reads some 80 times (1-2 s of the demo's 11-12 s before)
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
