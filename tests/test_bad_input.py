@@ -156,6 +156,24 @@ def test_column_names_are_read_without_case_or_spaces(csv_template: Path) -> Non
     assert "lanes.csv row 1: lead_time = 'lead_time': unknown column" in _message(csv_template)
 
 
+def test_note_columns_are_ignored_and_other_unknown_columns_refused(csv_template: Path,
+                                                                    xlsx_template: Path) -> None:
+    path = csv_template / "nodes.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[0] += ",Notes,# owner,comment"
+    lines[1] += ',"audited 2026, passed",Li,'
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert sim.load_network(csv_template).nodes == template_network().nodes
+    book = load_workbook(xlsx_template)
+    book["nodes"].cell(row=1, column=book["nodes"].max_column + 1, value="Remarks")
+    book["nodes"].cell(row=2, column=book["nodes"].max_column, value="see the audit")
+    book.save(xlsx_template)
+    assert sim.load_network(xlsx_template).nodes == template_network().nodes
+    lines[0] = lines[0].replace("Notes", "capacity")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert "nodes.csv row 1: capacity = 'capacity': unknown column" in _message(csv_template)
+
+
 def test_a_word_for_no_limit_is_refused_with_what_to_write(csv_template: Path) -> None:
     _edit_csv(csv_template, "nodes.csv", "plant,60.0", "plant,unlimited")
     assert "capacity_per_day = 'unlimited': must be a number (inf for no limit; an empty cell " \

@@ -11,7 +11,7 @@ import yaml
 
 from sim.io.delimited import read_rows
 from sim.io.mapping import load_yaml_text, yaml_problem
-from sim.io.tables import column_name
+from sim.io.tables import column_name, is_note
 from sim.io.text import read_text
 from sim.spec.checks import number_rule
 from sim.spec.disruptions import Disruption, Timed, disruption_from_mapping
@@ -94,7 +94,7 @@ def _csv_register(path: Path) -> tuple[Any, ...]:
     header = [column_name(cell) for cell in rows[0]]
     while header and not header[-1]:  # trailing empty header cells: a spreadsheet's habit
         header.pop()
-    named = [column for column in header if column]
+    named = [column for column in header if column and not is_note(column)]
     if len(set(named)) != len(named):
         raise ConfigError(Issue(f"{path.name} row 1", "", header, "a column appears twice"))
     specs, issues = [], []
@@ -110,7 +110,7 @@ def _csv_register(path: Path) -> tuple[Any, ...]:
             continue
         try:
             values = {key: value for key, value in zip(header, cells, strict=False)
-                      if key and value}
+                      if key and value and not is_note(key)}
             specs.append(disruption_from_mapping(_entry(values, where), where=where))
         except InputError as error:
             issues.extend(error.issues)

@@ -21,8 +21,8 @@ from sim.spec.checks import number_rule
 from sim.spec.errors import Issue, NetworkError
 from sim.spec.network import DemandZone, Item, Lane, Network, Node, spec_fields
 
-__all__ = ["BOM_COLUMNS", "REQUIRED_COLUMNS", "TABLES", "Table", "column_name",
-           "network_from_tables"]
+__all__ = ["BOM_COLUMNS", "NOTE_COLUMNS", "REQUIRED_COLUMNS", "TABLES", "Table", "column_name",
+           "is_note", "network_from_tables"]
 
 TABLES: dict[str, tuple[type | None, bool]] = {
     # table: (spec class, required)
@@ -73,6 +73,16 @@ class Table:
         object.__setattr__(self, "header", tuple(column_name(cell) for cell in self.header))
 
 
+NOTE_COLUMNS = frozenset({"note", "notes", "comment", "comments", "remark", "remarks"})
+"""Columns kept for the user's own annotations and ignored, as are columns whose name starts
+with ``#``: a place for notes that is not mistaken for a misspelt field."""
+
+
+def is_note(column: str) -> bool:
+    """Whether a column holds the user's notes (ignored when the table is read)."""
+    return column in NOTE_COLUMNS or column.startswith("#")
+
+
 def column_name(cell: str) -> str:
     """A header cell as the column it names: blanks trimmed, case, spaces and hyphens forgiven.
 
@@ -94,10 +104,11 @@ def _header_issues(table: Table) -> list[Issue]:
     allowed = allowed_columns(table.name)
     where = f"{table.label} row 1"
     issues = [Issue(where, column, column, f"unknown column; expected some of {', '.join(allowed)}")
-              for column in table.header if column not in allowed]
+              for column in table.header if column not in allowed and not is_note(column)]
     issues += [Issue(where, column, None, "required column missing")
                for column in REQUIRED_COLUMNS[table.name] if column not in table.header]
-    if len(set(table.header)) != len(table.header):
+    named = [column for column in table.header if not is_note(column)]
+    if len(set(named)) != len(named):
         issues.append(Issue(where, "", list(table.header), "a column appears twice"))
     return issues
 
@@ -123,7 +134,8 @@ def _records(table: Table, issues: list[Issue],
             if failed_ids is not None and "id" in table.header:
                 failed_ids.add(stripped[table.header.index("id")])
             continue
-        out.append((where, {c: v for c, v in zip(table.header, stripped, strict=False) if v}))
+        out.append((where, {c: v for c, v in zip(table.header, stripped, strict=False)
+                            if v and not is_note(c)}))
     return out
 
 
