@@ -214,3 +214,17 @@ def test_multirun_sweeps_merge_along_their_parameters(tmp_path: Path) -> None:
             ds.lost_sales.sel(disruption="supplier_outage").max())
     empty = run_cli("merge", str(tmp_path), cwd=tmp_path)
     assert empty.returncode == 2 and "no finished job" in empty.stderr
+
+
+def test_ctrl_c_ends_with_one_line_and_the_shells_status(monkeypatch, capsys) -> None:
+    from sim.cli import main as cli
+
+    def interrupted(args: list[str]) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "run_app", interrupted)
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["experiment=demo"])
+    assert stop.value.code == cli.EXIT_INTERRUPTED == 130
+    assert capsys.readouterr().err == ("error: interrupted; a study run again with the same "
+                                       "command reuses the tasks it finished\n")

@@ -169,3 +169,15 @@ def test_sobol_indices_find_what_matters(tmp_path: Path) -> None:
     assert float(total.sel(parameter="policy.sourcing.detection_delay_days")) == 0.0
     with pytest.raises(sim.ConfigError, match="power of two"):
         sensitivity_points(ranges, samples=12)
+
+
+def test_a_local_cluster_keeps_the_console_to_warnings_while_it_runs() -> None:
+    import logging
+
+    from sim.studies.study import _Runner
+
+    logger = logging.getLogger("distributed")
+    before = logger.level
+    with _Runner(1, None) as runner:
+        assert runner.slots == 1 and logger.level == logging.WARNING
+    assert logger.level == before

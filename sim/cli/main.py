@@ -21,6 +21,7 @@ from typing import Any
 from sim.io.paths import CONFIG_DIR
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130  # as a shell reports a process stopped by Ctrl-C (128 + SIGINT)
 
 
 def _error(message: str) -> None:
@@ -683,8 +684,21 @@ SUBCOMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of ``python -m sim`` and the ``scsim`` script."""
-    args = sys.argv[1:] if argv is None else list(argv)
+    """Entry point of ``python -m sim`` and the ``scsim`` script.
+
+    Ctrl-C ends it with one line instead of a traceback: the results, figure and report are
+    written whole or not at all (:mod:`sim.io.atomic`), and a study keeps its finished tasks
+    for the same command to reuse (a task cut short is found and redone).
+    """
+    try:
+        _main(sys.argv[1:] if argv is None else list(argv))
+    except KeyboardInterrupt:
+        _error("interrupted; a study run again with the same command reuses the tasks it "
+               "finished")
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def _main(args: list[str]) -> None:
     if args and args[0] in SUBCOMMANDS:
         sys.exit(SUBCOMMANDS[args[0]][0](args[1:]))
     if any(a in ("-h", "--help") for a in args):  # ours; Hydra's is --hydra-help

@@ -355,10 +355,18 @@ class _Runner:
         self.scheduler = scheduler
         self.client: Any = None
         self.cluster: Any = None
+        self.log_level: int | None = None
 
     def __enter__(self) -> _Runner:
         if self.scheduler or self.workers > 0:
             from dask.distributed import Client, LocalCluster
+
+            # Hydra's logging sends every INFO record to the console: a study printed some 20
+            # lines of scheduler and nanny chatter at start and end (silence_logs does not
+            # reach the loggers of the scheduler and nannies that run in this process)
+            distributed_log = logging.getLogger("distributed")
+            self.log_level = distributed_log.level
+            distributed_log.setLevel(logging.WARNING)
 
             from sim.engines.runner import _worker_environment
 
@@ -379,6 +387,8 @@ class _Runner:
             self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+        if self.log_level is not None:
+            logging.getLogger("distributed").setLevel(self.log_level)
 
     @property
     def slots(self) -> int:
