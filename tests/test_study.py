@@ -174,8 +174,11 @@ def test_sobol_indices_find_what_matters(tmp_path: Path) -> None:
 def test_a_local_cluster_keeps_the_console_to_warnings_while_it_runs() -> None:
     import logging
 
+    import distributed  # configures its logger (INFO) on import, as __enter__ does
+
     from sim.studies.study import _Runner
 
+    assert distributed.__version__
     logger = logging.getLogger("distributed")
     before = logger.level
     with _Runner(1, None) as runner:
