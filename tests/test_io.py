@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import xarray as xr
 import yaml
 
 import sim
@@ -394,3 +396,15 @@ def test_a_datasets_config_is_parsed_as_yaml_and_each_reader_gets_its_own_copy()
     first["run"]["days"] = 99  # a reader that changes its copy changes nobody else's
     assert dataset_config(ds)["run"]["days"] == 3
     assert dataset_config(ds.drop_attrs()) == {}
+
+
+def test_a_128_bit_seed_runs_saves_and_reruns(tmp_path: Path) -> None:
+    seed = 0x8BADF00D_DEADBEEF_CAFEBABE_12345678  # 128 bits, as SeedSequence().entropy gives
+    assert seed >= 2**64
+    ds = sim.simulate(DEMO, days=5, replicates=3, seed=seed, engine="batch")
+    sim.save_dataset(ds, tmp_path / "run.nc")
+    assert xr.open_dataset(tmp_path / "run.nc", engine="h5netcdf").attrs["seed"] == str(seed)
+    again = sim.rerun(tmp_path / "run.nc")
+    assert again.attrs["seed"] == str(seed)
+    np.testing.assert_array_equal(again.lost_sales.values, ds.lost_sales.values)
+    assert sim.simulate(DEMO, days=5, replicates=3, seed=7, engine="batch").attrs["seed"] == 7

@@ -37,9 +37,6 @@ a quarter of the demand array whatever the shocks cover."""
 MAX_HORIZON_DAYS = 1_000_000
 """Longest run (recorded or warm-up days): beyond it one replicate's daily draws alone would
 outgrow memory (a typo such as 1e9 is refused by name, not met with a MemoryError)."""
-MAX_SEED = 2**63 - 1
-"""Largest seed: NumPy takes any, but a dataset stores it as a 64-bit integer (NetCDF has none
-larger), so a larger seed would run and then fail to save."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,9 +146,6 @@ class Scenario:
             whole = isinstance(value, int | np.integer) and not isinstance(value, bool)
             if not whole or value < minimum:
                 issues.append(Issue("run", key, value, f"must be a whole number >= {minimum}"))
-            elif key == "seed" and value > MAX_SEED:
-                issues.append(Issue("run", key, value, f"must be <= {MAX_SEED:,} (2**63 - 1): "
-                                    "datasets keep it as a 64-bit integer"))
             elif maximum is not None and value > maximum:
                 need = value * max(1, len(self.network.demand)) * 8 / 2**30
                 issues.append(Issue("run", key, value, f"must be <= {maximum:,} days: the daily "

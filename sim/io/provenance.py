@@ -17,7 +17,7 @@ from sim.io.mapping import network_to_mapping
 from sim.spec.network import Network
 
 __all__ = ["INLINE_NETWORK_LIMIT", "git_revision", "network_sha256", "package_version",
-           "run_attrs"]
+           "run_attrs", "seed_attr"]
 
 DISTRIBUTION = "scresilience-sim"
 INLINE_NETWORK_LIMIT = 48_000  # characters; NetCDF/HDF5 attributes must stay below 64 KiB
@@ -80,12 +80,22 @@ def network_record(network: Network) -> dict[str, Any]:
     return record
 
 
+def seed_attr(seed: int) -> int | str:
+    """The seed as a dataset attr: the integer, or its decimal text beyond 64 bits.
+
+    NumPy's own advice is a 128-bit seed (``SeedSequence().entropy``); NetCDF keeps no integer
+    wider than 64 bits, so such a seed ran and then failed to save. The resolved config keeps
+    it as a number either way, which is what :func:`sim.rerun` reads.
+    """
+    return int(seed) if -(2**63) <= int(seed) < 2**63 else str(int(seed))
+
+
 def run_attrs(config: dict[str, Any], *, seed: int, engine: str, wall_time_s: float,
               network: Network) -> dict[str, Any]:
     """Dataset attrs: resolved config (YAML), seed, engine, version, git revision, timing."""
     return {
         "config": _canonical_yaml(config),
-        "seed": int(seed),
+        "seed": seed_attr(seed),
         "engine": engine,
         "network_name": network.name,
         "network_sha256": network_sha256(network),
