@@ -184,3 +184,13 @@ def test_a_local_cluster_keeps_the_console_to_warnings_while_it_runs() -> None:
     with _Runner(1, None) as runner:
         assert runner.slots == 1 and logger.level == logging.WARNING
     assert logger.level == before
+
+
+def test_a_study_with_a_128_bit_seed_saves_its_dataset(tmp_path: Path) -> None:
+    config = base_config(days=20)
+    config["run"]["seed"] = seed = 0x8BADF00D_DEADBEEF_CAFEBABE_12345678
+    study = Study(config, grid_points({"policy.inventory.safety_factor": [0.0, 2.0]}),
+                  replicates=4, grid=True)
+    result = run_study(study, tmp_path, workers=0)
+    with xr.open_dataset(result.paths["dataset"], engine="h5netcdf") as saved:
+        assert saved.attrs["seed"] == str(seed)

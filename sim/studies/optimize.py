@@ -34,6 +34,7 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
+from sim.io.provenance import seed_attr
 from sim.measures.compare import pareto_front, recorded_days
 from sim.spec.checks import choice, fail
 from sim.spec.units import DAYS_PER_YEAR
@@ -537,7 +538,8 @@ def _candidates(study: Any, decisions: Sequence[Decision], objectives: Sequence[
     data["indistinguishable"] = ("candidate", _indistinguishable(trials, objectives[0],
                                                                  feasible))
     out = xr.Dataset(data, coords={"candidate": [t.number for t in trials]})
-    out.attrs.update(objectives=list(objectives), replicates=run.replicates, seed=run.seed,
+    out.attrs.update(objectives=list(objectives), replicates=run.replicates,
+                     seed=seed_attr(run.seed),
                      days=run.days, budget=len(trials),
                      sampler="NSGA-II" if len(objectives) > 1 else "TPE",
                      constraints=[f"{c.metric} {c.op} {c.value}" for c in constraints])

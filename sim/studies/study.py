@@ -40,7 +40,7 @@ import xarray as xr
 
 from sim.compile.plan import plan_policy
 from sim.engines.results import write_text_atomic
-from sim.io.provenance import git_revision, package_version
+from sim.io.provenance import git_revision, package_version, seed_attr
 from sim.spec.errors import ConfigError, Issue
 
 __all__ = ["NETCDF_LIMIT_BYTES", "Study", "StudyResult", "along_parameters", "grid_points",
@@ -460,7 +460,7 @@ def run_study(study: Study, folder: str | Path, *, workers: int = 2,
     attrs = {"config": json.dumps(_jsonable(study.config)),
              "study": json.dumps(study.manifest()["points"]),
              "parameters": json.dumps(list(study.parameters)),
-             "seed": int((study.config.get("run") or {}).get("seed", 0)),
+             "seed": seed_attr(int((study.config.get("run") or {}).get("seed", 0))),
              "sim_version": package_version(), "git_revision": git_revision()}
     bar = tqdm(total=len(tasks), initial=len(done), unit="task", desc="study",
                disable=not (sys.stderr.isatty() if progress is None else progress))
