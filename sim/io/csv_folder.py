@@ -15,7 +15,7 @@ from typing import Any
 
 from sim.io.atomic import write_atomically
 from sim.io.delimited import read_rows
-from sim.io.tables import BOM_COLUMNS, TABLES, Table, network_from_tables
+from sim.io.tables import BOM_COLUMNS, TABLES, Table, header_names, network_from_tables
 from sim.spec.errors import InputError, Issue, NetworkError
 from sim.spec.network import Network
 
@@ -35,10 +35,7 @@ def _read_table(path: Path, issues: list[Issue]) -> Table | None:
     if not lines or not any(cell.strip() for cell in lines[0]):
         issues.append(Issue(path.name, "", None, "the file is empty (no header row)"))
         return None
-    header = [cell.strip() for cell in lines[0]]
-    while header and not header[-1]:  # trailing empty header cells: a spreadsheet's habit
-        header.pop()
-    return Table(path.stem, path.name, tuple(header),
+    return Table(path.stem, path.name, header_names(lines[0]),
                  tuple((number, tuple(cells)) for number, cells in enumerate(lines[1:], 2)))
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.io.atomic import write_atomically
-from sim.io.tables import TABLES, Table, network_from_tables
+from sim.io.tables import TABLES, Table, header_names, network_from_tables
 from sim.spec.errors import Issue, NetworkError
 from sim.spec.network import Network
 
@@ -92,10 +92,7 @@ def _table(name: str, sheet: Any, label: str) -> Table | None:
         if TABLES[name][1]:
             raise NetworkError(Issue(label, "", None, "the sheet is empty (no header row)"))
         return None
-    header = list(rows[0])
-    while header and not header[-1]:
-        header.pop()
-    return Table(name, label, tuple(header),
+    return Table(name, label, header_names(rows[0]),
                  tuple((number, cells) for number, cells in enumerate(rows[1:], start=2)))
 
 

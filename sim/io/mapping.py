@@ -25,7 +25,8 @@ from sim.spec.errors import ConfigError, InputError, Issue, NetworkError
 from sim.spec.network import DemandZone, Item, Lane, Network, Node, spec_fields
 from sim.spec.serialize import changed_fields, plain
 
-__all__ = ["SECTIONS", "network_from_mapping", "network_to_mapping", "read_yaml_network"]
+__all__ = ["SECTIONS", "load_yaml_text", "network_from_mapping", "network_to_mapping",
+           "read_yaml_network", "yaml_issue", "yaml_problem"]
 
 SECTIONS: dict[str, type] = {"items": Item, "nodes": Node, "lanes": Lane, "demand": DemandZone}
 TOP_LEVEL_KEYS = ("name", "unmet_demand", *SECTIONS)
@@ -193,6 +194,13 @@ def yaml_problem(error: yaml.YAMLError) -> str:
     return f"{problem}{where}" + (f" ({context})" if context else "")
 
 
+def yaml_issue(error: yaml.YAMLError, where: str) -> Issue:
+    """A YAML file's error as an issue naming the file and its line."""
+    mark = getattr(error, "problem_mark", None)
+    line = f" line {mark.line + 1}" if mark is not None else ""
+    return Issue(f"{where}{line}", "", None, f"not valid YAML: {yaml_problem(error)}")
+
+
 def load_yaml_text(text: str) -> Any:
     """Parse YAML safely, refusing duplicate keys (a :class:`yaml.YAMLError` names the line)."""
     return yaml.load(text, Loader=_UniqueKeyLoader)
@@ -205,10 +213,7 @@ def read_yaml_network(path: Path, *, source: str | None = None) -> Network:
     except InputError as error:
         raise NetworkError(error.issues) from None
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise NetworkError(Issue(f"{path}{line}", "", None,
-                                 f"not valid YAML: {yaml_problem(error)}")) from None
+        raise NetworkError(yaml_issue(error, str(path))) from None
     if isinstance(data, Mapping) and "generate" in data:  # a generator's settings (cluster.yaml)
         network = generated_network(data, where=str(path))
     else:

@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 
 from sim.io.delimited import read_rows
-from sim.io.mapping import load_yaml_text, yaml_problem
-from sim.io.tables import column_name, is_note
+from sim.io.mapping import load_yaml_text, yaml_issue
+from sim.io.tables import header_names, records, repeated_columns
 from sim.io.text import read_text
 from sim.spec.checks import number_rule
 from sim.spec.disruptions import Disruption, Timed, disruption_from_mapping
@@ -63,10 +63,7 @@ def _yaml_register(path: Path) -> tuple[Any, ...]:
     try:
         data = load_yaml_text(read_text(path)) or []
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(Issue(f"{path}{line}", "", None,
-                                f"not valid YAML: {yaml_problem(error)}")) from None
+        raise ConfigError(yaml_issue(error, str(path))) from None
     entries = data.get("events", []) if isinstance(data, Mapping) else data
     if not isinstance(entries, list):
         raise ConfigError(Issue(str(path), "events", entries, "must be a list of disruptions"))
@@ -91,26 +88,15 @@ def _csv_register(path: Path) -> tuple[Any, ...]:
     rows = read_rows(path)
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise ConfigError(Issue(path.name, "", None, "the file is empty (no header row)"))
-    header = [column_name(cell) for cell in rows[0]]
-    while header and not header[-1]:  # trailing empty header cells: a spreadsheet's habit
-        header.pop()
-    named = [column for column in header if column and not is_note(column)]
-    if len(set(named)) != len(named):
-        raise ConfigError(Issue(f"{path.name} row 1", "", header, "a column appears twice"))
-    specs, issues = [], []
-    for number, row in enumerate(rows[1:], start=2):
-        where = f"{path.name} row {number}"
-        cells = [cell.strip() for cell in row]
-        while cells and not cells[-1]:
-            cells.pop()
-        if not cells:
-            continue  # a blank row: a spreadsheet's habit
-        if len(cells) > len(header):
-            issues.append(Issue(where, "", row, f"{len(cells)} cells but {len(header)} columns"))
-            continue
+    header = header_names(rows[0])
+    if repeated_columns(header):
+        raise ConfigError(Issue(f"{path.name} row 1", "", list(header),
+                                "a column appears twice"))
+    specs: list[Any] = []
+    issues: list[Issue] = []
+    for where, cells in records(path.name, header, enumerate(rows[1:], start=2), issues):
         try:
-            values = {key: value for key, value in zip(header, cells, strict=False)
-                      if key and value and not is_note(key)}
+            values = {key: value for key, value in cells.items() if key}  # unnamed: ignored
             specs.append(disruption_from_mapping(_entry(values, where), where=where))
         except InputError as error:
             issues.extend(error.issues)

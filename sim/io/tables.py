@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from sim.spec.errors import Issue, NetworkError
 from sim.spec.network import DemandZone, Item, Lane, Network, Node, spec_fields
 
 __all__ = ["BOM_COLUMNS", "NOTE_COLUMNS", "REQUIRED_COLUMNS", "TABLES", "Table", "column_name",
-           "is_note", "network_from_tables"]
+           "header_names", "is_note", "network_from_tables", "records", "repeated_columns"]
 
 TABLES: dict[str, tuple[type | None, bool]] = {
     # table: (spec class, required)
@@ -107,22 +107,42 @@ def _header_issues(table: Table) -> list[Issue]:
               for column in table.header if column not in allowed and not is_note(column)]
     issues += [Issue(where, column, None, "required column missing")
                for column in REQUIRED_COLUMNS[table.name] if column not in table.header]
-    named = [column for column in table.header if not is_note(column)]
-    if len(set(named)) != len(named):
+    if repeated_columns(table.header):
         issues.append(Issue(where, "", list(table.header), "a column appears twice"))
     return issues
 
 
+def repeated_columns(header: Sequence[str]) -> bool:
+    """Whether a column other than a note column is named twice."""
+    named = [column for column in header if column and not is_note(column)]
+    return len(set(named)) != len(named)
+
+
+def header_names(cells: Sequence[str]) -> tuple[str, ...]:
+    """A header row's column names (:func:`column_name`), trailing empty cells dropped."""
+    names = [column_name(cell) for cell in cells]
+    while names and not names[-1]:  # trailing empty header cells: a spreadsheet's habit
+        names.pop()
+    return tuple(names)
+
+
 def _records(table: Table, issues: list[Issue],
              failed_ids: set[str] | None = None) -> list[tuple[str, dict[str, str]]]:
-    """Rows as ``(where, {column: non-empty cell})``.
+    """Rows as ``(where, {column: non-empty cell})`` (:func:`records` of the table)."""
+    return list(records(table.label, table.header, table.rows, issues, failed_ids))
 
-    Blank rows are skipped; long rows are refused and their ids noted in ``failed_ids``.
+
+def records(label: str, header: Sequence[str], rows: Iterable[tuple[int, Sequence[str]]],
+            issues: list[Issue], failed_ids: set[str] | None = None
+            ) -> Iterator[tuple[str, dict[str, str]]]:
+    """Numbered rows as ``(where, {column: non-empty cell})``, note columns left out.
+
+    Blank rows are skipped; long rows are refused (in ``issues``, as they come) and their ids
+    noted in ``failed_ids``.
     """
-    width = len(table.header)
-    out = []
-    for number, cells in table.rows:
-        where = f"{table.label} row {number}"
+    width = len(header)
+    for number, cells in rows:
+        where = f"{label} row {number}"
         stripped = [cell.strip() for cell in cells]
         while stripped and not stripped[-1]:  # trailing empty cells: a spreadsheet's habit
             stripped.pop()
@@ -131,12 +151,11 @@ def _records(table: Table, issues: list[Issue],
         if len(stripped) > width:
             issues.append(Issue(where, "", list(cells),
                                 f"{len(stripped)} cells but {width} columns"))
-            if failed_ids is not None and "id" in table.header:
-                failed_ids.add(stripped[table.header.index("id")])
+            if failed_ids is not None and "id" in header:
+                failed_ids.add(stripped[list(header).index("id")])
             continue
-        out.append((where, {c: v for c, v in zip(table.header, stripped, strict=False)
-                            if v and not is_note(c)}))
-    return out
+        yield where, {c: v for c, v in zip(header, stripped, strict=False)
+                      if v and not is_note(c)}
 
 
 def _network_meta(table: Table | None, issues: list[Issue]) -> dict[str, str]:
