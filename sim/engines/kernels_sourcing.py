@@ -160,26 +160,12 @@ def review_lanes(c: ChoiceArrays, s: SourcingArrays, owed: np.ndarray, shipped: 
     ``level``. ``last_arrival`` (choice lane,): days from today to the latest arrival a lane can
     have in transit (ring slots further out hold a past cycle's values).
     """
-    lanes, reps = s.works.shape
+    reps = s.works.shape[1]
     changed = np.zeros(reps, dtype=np.bool_)
     stuck = np.zeros(reps, dtype=np.bool_)  # some lane owes but does not work, or did
-    for j in range(lanes):
-        lane = c.lanes[j]
-        for r in range(reps):
-            owed_j = owed[lane, r]
-            stalled = owed_j > STALL_TOLERANCE and shipped[lane, r] <= STALL_TOLERANCE
-            s.stalled_days[j, r] = s.stalled_days[j, r] + 1.0 if stalled else 0.0
-            works = c.regular[j] and s.known_cap[j, r] > 0 and \
-                s.stalled_days[j, r] < reroute_after
-            s.works[j, r] = works
-            s.room[j, r] = max(0.0, s.known_cap[j, r] - owed_j) if works else 0.0
-            active = c.backup[j] and works and s.short_days[j, r] > c.lag[j]
-            changed[r] = changed[r] or works != s.split_works[j, r] or \
-                active != s.split_active[j, r] or s.known_cap[j, r] != s.split_known[j, r]
-            s.split_works[j, r], s.split_active[j, r] = works, active
-            s.split_known[j, r] = s.known_cap[j, r]
-            stuck[r] = stuck[r] or (c.regular[j] and not works and owed_j > 0) or \
-                s.rerouting[j, r] or s.first_reroute[j, r]
+    for j in range(c.lanes.size):
+        _review_lane(j, c, s, owed[c.lanes[j]], shipped[c.lanes[j]], reroute_after, changed,
+                     stuck)
     columns = np.flatnonzero(stuck)
     if columns.size:
         _move_stuck_orders(c, s, owed, forecast, position, columns)
@@ -192,6 +178,34 @@ def review_lanes(c: ChoiceArrays, s: SourcingArrays, owed: np.ndarray, shipped: 
                 level[c.inputs[g], r] = s.split_level_base[g, r] + \
                     s.split_slope[g, r] * forecast[c.nodes[g], r]
     _subtract_late_pipeline(c, s.horizon_lane, t, ring, last_arrival, position)
+
+
+@numba.njit(inline="always")
+def _review_lane(j, c, s, owed, shipped, reroute_after, changed, stuck):  # pragma: no cover
+    """One lane's stall count, whether it works, its room, and the replicates it changes.
+
+    Over the lane's rows, with ``&`` and ``|`` where the first version short-circuited: its
+    branches on every (lane, replicate) made this pass 2.4x slower (the same values).
+    """
+    regular, backup, lag = c.regular[j], c.backup[j], c.lag[j]
+    stalled_days, works_row, room, known_cap = s.stalled_days[j], s.works[j], s.room[j], \
+        s.known_cap[j]
+    short_days, split_works, split_active, split_known = s.short_days[j], s.split_works[j], \
+        s.split_active[j], s.split_known[j]
+    rerouting, first_reroute = s.rerouting[j], s.first_reroute[j]
+    for r in range(owed.size):
+        owed_r, known = owed[r], known_cap[r]
+        stalled = (owed_r > STALL_TOLERANCE) & (shipped[r] <= STALL_TOLERANCE)
+        days = stalled_days[r] + 1.0 if stalled else 0.0
+        stalled_days[r] = days
+        works = regular & (known > 0) & (days < reroute_after)
+        works_row[r] = works
+        room[r] = max(0.0, known - owed_r) if works else 0.0
+        active = backup & works & (short_days[r] > lag)
+        changed[r] |= (works != split_works[r]) | (active != split_active[r]) | \
+            (known != split_known[r])
+        split_works[r], split_active[r], split_known[r] = works, active, known
+        stuck[r] |= (regular & (not works) & (owed_r > 0)) | rerouting[r] | first_reroute[r]
 
 
 @numba.njit(cache=True)
