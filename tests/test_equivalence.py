@@ -21,6 +21,7 @@ from sim.compile.effects import (
     EffectSchedule,
     effect_factors,
     events_array,
+    schedules,
 )
 from sim.compile.plan import plan_policy
 from sim.engines.recording import QUANTILES
@@ -207,10 +208,9 @@ def test_summary_statistics_equal_those_of_full_traces(demo: sim.Network) -> Non
                              "quantile": len(QUANTILES), "tier": 3, "event": 5}
 
 
-@settings(max_examples=80, deadline=None)
-@given(data=st.data())
-def test_effect_schedule_matches_the_reference(data: st.DataObject) -> None:
-    count = data.draw(st.integers(0, 12))
+def _random_events(data: st.DataObject, most: int = 12) -> np.ndarray:
+    """Events of every kind on 4 targets x 3 replicates: overlapping, ramped, zero-length ramps."""
+    count = data.draw(st.integers(0, most))
     events = events_array(count)
     events["kind"] = [data.draw(st.sampled_from(list(KINDS.values()))) for _ in range(count)]
     events["start"] = [data.draw(st.integers(0, 30)) for _ in range(count)]
@@ -221,16 +221,61 @@ def test_effect_schedule_matches_the_reference(data: st.DataObject) -> None:
     events["replicate"] = [data.draw(st.integers(0, 2)) for _ in range(count)]
     events["target"] = [data.draw(st.integers(0, 3)) for _ in range(count)]
     events["severity"] = [data.draw(st.sampled_from([1.0, 0.5, 2.0, 0.3])) for _ in range(count)]
+    return events
+
+
+def _shifted(events: np.ndarray, shift: int) -> np.ndarray:
+    shifted = events.copy()
+    shifted["start"] += shift
+    shifted["end"] += shift
+    return shifted
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_effect_schedule_matches_the_reference(data: st.DataObject) -> None:
+    events = _random_events(data)
     shift = data.draw(st.integers(-3, 3))
     days = sorted(data.draw(st.sets(st.integers(0, 50), min_size=1)))  # with days skipped
     for kind in KINDS.values():
         schedule = EffectSchedule(events, kind, 4, 3, shift=shift)
-        shifted = events.copy()
-        shifted["start"] += shift
-        shifted["end"] += shift
         for day in days:
             before = (schedule.version, schedule.factors.copy())
             np.testing.assert_array_equal(schedule.at(day),
-                                          effect_factors(shifted, day, kind, 4, 3))
+                                          effect_factors(_shifted(events, shift), day, kind,
+                                                         4, 3))
             if schedule.version == before[0]:  # an unchanged version means unchanged factors
                 np.testing.assert_array_equal(schedule.factors, before[1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_schedules_moving_together_each_match_the_reference(data: st.DataObject) -> None:
+    """One call a day moves them all: asked in any order, or some not at all on a day."""
+    parts = [(_random_events(data, most=20), kind, 4, data.draw(st.integers(-3, 3)))
+             for kind in data.draw(st.lists(st.sampled_from(list(KINDS.values())), min_size=1,
+                                            max_size=4))]
+    together = schedules(parts, 3)
+    days = sorted(data.draw(st.sets(st.integers(0, 50), min_size=1)))
+    for day in days:
+        asked = data.draw(st.permutations(range(len(parts))))
+        asked = asked[:data.draw(st.integers(1, len(parts)))]
+        last = asked[0]
+        for i in asked:
+            events, kind, targets, shift = parts[i]
+            before = (together[i].version, together[i].factors.copy())
+            np.testing.assert_array_equal(
+                together[i].at(day), effect_factors(_shifted(events, shift), day, kind,
+                                                    targets, 3))
+            if together[i].version == before[0]:
+                np.testing.assert_array_equal(together[i].factors, before[1])
+    with pytest.raises(ValueError, match="days must increase"):
+        together[last].at(days[-1])
+
+def test_a_schedule_of_events_all_before_its_first_day_is_calm() -> None:
+    """Shifted wholly before day 0 (an event known 3 days early that ended by then)."""
+    events = events_array(1)
+    events["start"], events["end"], events["severity"] = 0, 1, 1.0
+    schedule = EffectSchedule(events, KINDS["node_capacity"], 4, 3, shift=-3)
+    for day in (0, 1, 5):
+        np.testing.assert_array_equal(schedule.at(day), np.ones((4, 3)))

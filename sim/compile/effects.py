@@ -18,8 +18,8 @@ Kinds and their ``severity``:
   engines see the same demand.
 
 :func:`effect_factors` is the reference used by the Mesa engine; :class:`EffectSchedule` keeps
-the same values incrementally for the batch engine (only the events active on a day are scanned,
-and only on days when something changes).
+the same values incrementally for the batch engine (a cell is recomputed only on the days one of
+its events starts, fades or stops), and :func:`schedules` moves several together.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ __all__ = [
     "events_array",
     "knowledge_events",
     "ring_size",
+    "schedules",
 ]
 
 EVENT_DTYPE = np.dtype([
@@ -61,7 +62,6 @@ KINDS = {"node_capacity": NODE_CAPACITY, "lane_capacity": LANE_CAPACITY,
          "lane_lead": LANE_LEAD, "demand": DEMAND}
 RAMP_LINEAR, RAMP_EXPONENTIAL = 0, 1
 _COMBINE = {NODE_CAPACITY: "min", LANE_CAPACITY: "min", LANE_LEAD: "max", DEMAND: "product"}
-_RULE_CODE = {"min": 0, "max": 1, "product": 2}  # sim.compile.schedule_kernel.COMBINE_*
 
 
 def events_array(n: int) -> np.ndarray:
@@ -120,78 +120,152 @@ def effect_factors(events: np.ndarray, day: int, kind: int, targets: int,
 class EffectSchedule:
     """The factors of one kind, day after day, for a chunk of replicates (batch engine).
 
-    Equal to :func:`effect_factors` on every day, but it keeps the events as plain columns
-    sorted by start, scans only those active on a day, and recomputes only the cells (target,
-    replicate) that an event enters, leaves or ramps in that day. Days must be asked in
-    increasing order. ``version`` changes whenever the factors change.
+    Equal to :func:`effect_factors` on every day, but recomputed only in the cells (target,
+    replicate) where an event starts, fades or stops that day (:mod:`sim.compile.schedule_kernel`).
+    Days must be asked in increasing order. ``version`` changes whenever the factors change.
+    A schedule made alone moves by itself; the schedules of :func:`schedules` move together,
+    in one compiled call a day, whichever of them is asked first.
+
+    Parameters
+    ----------
+    events : ndarray of EVENT_DTYPE
+        The chunk's events (those of other kinds are left out).
+    kind : int
+        The effect kind (:data:`NODE_CAPACITY`, ...).
+    targets, replicates : int
+        The factors' shape.
+    shift : int
+        Days added to every event's start and end (a schedule of what is known late).
     """
 
     def __init__(self, events: np.ndarray, kind: int, targets: int, replicates: int,
                  shift: int = 0) -> None:
-        # the events of this kind by start (stable): their rows' positions, then only the
-        # columns kept, gathered from the table (copying whole rows twice took twice as long)
-        picked = np.flatnonzero(events["kind"] == kind)
-        order = picked[np.argsort(events["start"][picked], kind="stable")]
+        _join([self], [(events, kind, targets, shift)], replicates)
 
-        def column(name: str) -> np.ndarray:
-            return events[name][order]
-
-        self.kind = kind
-        self.start = column("start") + shift  # a shifted schedule: what is known `shift` late
-        self.end = (column("end") + shift).astype(np.int64)
-        self.ramp = np.ascontiguousarray(column("ramp_days"), dtype=np.int64)
-        self.severity = np.ascontiguousarray(column("severity"), dtype=np.float64)
-        self.table_start, self.table = _exponential_table(
-            self.ramp, column("ramp_kind") == RAMP_EXPONENTIAL)
-        self._loss = kind in (NODE_CAPACITY, LANE_CAPACITY)
-        self._rule = _RULE_CODE[_COMBINE[kind]]
-        # flat (target, rep)
-        self.cell = (column("target") * replicates + column("replicate")).astype(np.int64)
-        self.stop = (self.end + self.ramp).astype(np.int64)  # first day without effect
-        self.factors = np.ones((targets, replicates))
-        self._flat = self.factors.reshape(-1)
-        self._mark = np.zeros(self._flat.size, dtype=np.int64)  # scratch: day cells recomputed
+    def _attach(self, group: _Group, index: int, factors: np.ndarray) -> None:
+        self._group, self._index = group, index
+        self.factors = factors  # (target, replicate): a view of the group's flat factors
         self.version = 0
-        # indices of events that may act: the first `_count` (sim.compile.schedule_kernel)
-        self._active = np.zeros(order.size, dtype=np.int64)
-        self._count = 0
-        self._next = 0
-        self._day = -1
-        # days on which some cell changes: an event starts, ends, or ramps
-        horizon = int(self.stop.max()) + 2 if order.size else 1
-        marks = np.zeros(horizon + 1, dtype=np.int64)
-        np.add.at(marks, np.clip(self.end, 0, horizon), 1)
-        np.add.at(marks, np.clip(self.stop + 1, 0, horizon), -1)
-        changing = np.cumsum(marks)[:horizon] > 0
-        changing[np.clip(self.start, 0, horizon - 1)] = True
-        self._changing = changing
-        # events started by each day: self.start is sorted
-        self._started_by = np.searchsorted(self.start, np.arange(horizon), side="right")
-
-    def _changes(self, day: int) -> bool:
-        return day < self._changing.size and bool(self._changing[day])
+        self._day: int | None = None
 
     def at(self, day: int) -> np.ndarray:
         """Factors (target, replicate) on a simulated day."""
-        if day <= self._day:
+        if self._day is not None and day <= self._day:
             raise ValueError(f"days must increase: asked {day} after {self._day}")
-        first = self._day < 0
-        skipped = not first and not self._changes(day) and not any(
-            self._changes(d) for d in range(self._day + 1, day))
         self._day = day
-        if skipped:
-            return self.factors
+        self._group.advance(day)
+        self.version = int(self._group.versions[self._index])
+        return self.factors
+
+
+def schedules(parts: list[tuple[np.ndarray, int, int, int]],
+              replicates: int) -> list[EffectSchedule]:
+    """Schedules that move together: one compiled call a day for all of them.
+
+    Parameters
+    ----------
+    parts : list of (events, kind, targets, shift)
+        Each schedule's events, kind, number of targets and shift (:class:`EffectSchedule`).
+    replicates : int
+        The chunk's replicates.
+    """
+    made = [EffectSchedule.__new__(EffectSchedule) for _ in parts]
+    _join(made, parts, replicates)
+    return made
+
+
+class _Group:
+    """The events and state of schedules moving together (``ScheduleArrays``)."""
+
+    def __init__(self, parts: list[tuple[np.ndarray, int, int, int]], replicates: int) -> None:
+        from sim.compile.schedule_kernel import ScheduleArrays  # numba: only for the engine
+
+        sizes = [targets * replicates for _, _, targets, _ in parts]
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        self.flat = np.ones(int(offsets[-1]))
+        columns = [_columns(events, kind, replicates, shift, int(offsets[i]), i)
+                   for i, (events, kind, _, shift) in enumerate(parts)]
+        merged = {name: np.concatenate([part[name] for part in columns]) for name in columns[0]}
+        order = np.argsort(merged["start"], kind="stable")  # by start; ties in schedule order
+        column = {name: np.ascontiguousarray(values[order]) for name, values in merged.items()}
+        table_start, table = _exponential_table(column["ramp"], column["exponential"])
+        count, cells = order.size, self.flat.size
+        entry = np.maximum(column["start"], column["end"])
+        self.arrays = ScheduleArrays(
+            start=column["start"], end=column["end"], stop=column["end"] + column["ramp"],
+            entry=entry, cell=column["cell"], schedule=column["schedule"],
+            severity=column["severity"], ramp=column["ramp"], table_start=table_start,
+            table=table, rule=column["rule"], loss=column["loss"],
+            by_entry=np.argsort(entry, kind="stable").astype(np.int64),
+            head=np.full(cells, -1, dtype=np.int64), tail=np.full(cells, -1, dtype=np.int64),
+            next=np.full(count, -1, dtype=np.int64), previous=np.full(count, -1, dtype=np.int64),
+            linked=np.zeros(count, dtype=np.bool_), ramping=np.zeros(count, dtype=np.int64),
+            mark=np.zeros(cells, dtype=np.int64), dirty=np.zeros(cells, dtype=np.int64),
+            counters=np.array([0, 0, 0, np.iinfo(np.int64).min], dtype=np.int64))
+        self.offsets = offsets
+        self.versions = np.zeros(len(parts), dtype=np.int64)
+        self._touched = np.zeros(len(parts), dtype=np.bool_)
+        self._day: int | None = None
+        # days on which some cell changes (an event starts, ramps or stops): others are skipped
+        self._changing = _changing_days(column["start"], column["end"], self.arrays.stop)
+
+    def advance(self, day: int) -> None:
+        """Move every schedule to ``day`` (once: the others asking the same day find it done)."""
+        if self._day is not None and day <= self._day:
+            return
+        last, self._day = self._day, day
+        if last is not None and not self._changing[min(last + 1, self._changing.size - 1):
+                                                   min(day, self._changing.size - 1) + 1].any():
+            return
         from sim.compile.schedule_kernel import advance  # numba: compiled on first use
 
-        begun = int(self._started_by[min(day, self._started_by.size - 1)])
-        self._count, touched = advance(day, first, self._next, begun, self._active, self._count,
-                                       self.end, self.stop, self.cell, self.severity, self.ramp,
-                                       self.table_start, self.table, self._loss, self._rule,
-                                       self._flat, self._mark)
-        self._next = begun
-        if touched:
-            self.version += 1
-        return self.factors
+        self._touched[:] = False
+        advance(self.arrays, day, self.flat, self._touched)
+        self.versions += self._touched
+
+
+def _join(made: list[EffectSchedule], parts: list[tuple[np.ndarray, int, int, int]],
+          replicates: int) -> None:
+    group = _Group(parts, replicates)
+    for i, (schedule, (_, _, targets, _)) in enumerate(zip(made, parts, strict=True)):
+        flat = group.flat[group.offsets[i]:group.offsets[i + 1]]
+        schedule._attach(group, i, flat.reshape(targets, replicates))
+
+
+def _columns(events: np.ndarray, kind: int, replicates: int, shift: int, offset: int,
+             index: int) -> dict[str, np.ndarray]:
+    """The columns the kernel keeps of one kind's events, in table order."""
+    from sim.compile.schedule_kernel import COMBINE_MAX, COMBINE_MIN, COMBINE_PRODUCT
+
+    picked = np.flatnonzero(events["kind"] == kind)
+    rule = {"min": COMBINE_MIN, "max": COMBINE_MAX, "product": COMBINE_PRODUCT}[_COMBINE[kind]]
+    return {
+        "start": events["start"][picked].astype(np.int64) + shift,
+        "end": events["end"][picked].astype(np.int64) + shift,
+        "ramp": events["ramp_days"][picked].astype(np.int64),
+        "exponential": events["ramp_kind"][picked] == RAMP_EXPONENTIAL,
+        "severity": events["severity"][picked].astype(np.float64),
+        "cell": (events["target"][picked] * replicates + events["replicate"][picked]
+                 + offset).astype(np.int64),
+        "schedule": np.full(picked.size, index, dtype=np.int64),
+        "rule": np.full(picked.size, rule, dtype=np.int64),
+        "loss": np.full(picked.size, kind in (NODE_CAPACITY, LANE_CAPACITY), dtype=np.bool_),
+    }
+
+
+def _changing_days(start: np.ndarray, end: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """Whether some cell may change on each day from day 0.
+
+    On a day an event starts, or from its end up to the day it stops; the last entry stands
+    for every later day (nothing changes any more).
+    """
+    horizon = max(int(stop.max()), int(start.max()), 0) + 2 if stop.size else 1
+    marks = np.zeros(horizon + 1, dtype=np.int64)
+    np.add.at(marks, np.clip(end, 0, horizon), 1)
+    np.add.at(marks, np.clip(stop + 1, 0, horizon), -1)
+    changing = np.cumsum(marks)[:horizon] > 0
+    changing[np.clip(start, 0, horizon - 1)] = True
+    return np.append(changing, False)
 
 
 def _exponential_table(ramp: np.ndarray,

@@ -32,8 +32,8 @@ from sim.compile.effects import (
     LANE_CAPACITY,
     LANE_LEAD,
     NODE_CAPACITY,
-    EffectSchedule,
     knowledge_events,
+    schedules,
 )
 from sim.compile.effects import ring_size as ring_size_of
 from sim.compile.grouping import incidence
@@ -251,21 +251,11 @@ class BatchEngine(PolicySteps):
         s.cost_constants = np.stack([s.full[name] for name in COST_CONSTANTS])
         s.full.update(zip(COST_CONSTANTS, s.cost_constants, strict=True))  # views, not copies
 
-        # what the events do, day by day
+        # what the events do, day by day, and what is known of them
         events = draws.events
-        kinds = set(events["kind"].tolist())
-        s.nodes_hit = EffectSchedule(events, NODE_CAPACITY, n, r)
-        s.lanes_closed = EffectSchedule(events, LANE_CAPACITY, e, r) \
-            if LANE_CAPACITY in kinds else None
-        s.lanes_slowed = EffectSchedule(events, LANE_LEAD, e, r) if LANE_LEAD in kinds else None
+        self._schedules(s, draws)
         s.known_lane = None  # (choice lane, replicate): what is known of the lanes, if dynamic
-        if plan.dynamic:  # what is foreseen (warned events from their notice) and known now
-            warned = draws.warned(plan.warned_kinds)
-            s.foreseen = Knowledge(knowledge_events(events, plan.detection_delay,
-                                                     plan.notice_days, warned), n, e, r)
-            s.current = Knowledge(knowledge_events(events, plan.detection_delay,
-                                                    plan.notice_days, warned, ahead=False),
-                                   n, e, r) if plan.notice_days else None
+        if plan.dynamic:
             s.known_versions = ()
             s.sourcing = SourcingState(self.choice.lanes.size, self.choice.inputs.size, e, r)
         s.ring_size = ring_size_of(layout.max_lead, events)
@@ -318,6 +308,37 @@ class BatchEngine(PolicySteps):
                            np.zeros((len(LANE), e, r)) if s.lanes_wanted else None)
         s.nodes = {name: s.block.nodes[i] for name, i in NODE.items()}
         return s
+
+    def _schedules(self, s: _Chunk, draws: ScenarioDraws) -> None:
+        """The chunk's event schedules, moving together (one compiled call a day).
+
+        What the events do to nodes and lanes; with dynamic sourcing, also what is foreseen
+        (warned events from their notice) and known now.
+        """
+        layout, plan, events = self.layout, self.plan, draws.events
+        sizes = {NODE_CAPACITY: layout.n_nodes, LANE_CAPACITY: layout.n_lanes,
+                 LANE_LEAD: layout.n_lanes}
+        kinds = set(events["kind"].tolist())
+        wanted = [("nodes_hit", events, NODE_CAPACITY)]
+        wanted += [(name, events, kind) for name, kind in (
+            ("lanes_closed", LANE_CAPACITY), ("lanes_slowed", LANE_LEAD)) if kind in kinds]
+        knowledge = []
+        if plan.dynamic:
+            warned = draws.warned(plan.warned_kinds)
+            knowledge.append(("foreseen", knowledge_events(events, plan.detection_delay,
+                                                           plan.notice_days, warned)))
+            if plan.notice_days:
+                knowledge.append(("current", knowledge_events(
+                    events, plan.detection_delay, plan.notice_days, warned, ahead=False)))
+        for name, known in knowledge:
+            wanted += [(f"{name}.{kind}", known, kind) for kind in Knowledge.KINDS]
+        made = dict(zip([name for name, _, _ in wanted], schedules(
+            [(chosen, kind, sizes[kind], 0) for _, chosen, kind in wanted], s.r), strict=True))
+        s.nodes_hit = made["nodes_hit"]
+        s.lanes_closed, s.lanes_slowed = made.get("lanes_closed"), made.get("lanes_slowed")
+        s.foreseen = s.current = None
+        for name, _ in knowledge:
+            setattr(s, name, Knowledge(*(made[f"{name}.{kind}"] for kind in Knowledge.KINDS)))
 
     # -- the day, phase by phase (sim.engines.day.PHASES) ----------------------------------------
     def disrupt(self, s: _Chunk, t: int) -> None:

@@ -166,10 +166,12 @@ class LaneSubset:
 class Knowledge:
     """Schedules of what buyers know of node capacity, lane capacity and lane lead times."""
 
-    def __init__(self, events: np.ndarray, nodes: int, lanes: int, replicates: int) -> None:
-        self.nodes = EffectSchedule(events, NODE_CAPACITY, nodes, replicates)
-        self.closed = EffectSchedule(events, LANE_CAPACITY, lanes, replicates)
-        self.slowed = EffectSchedule(events, LANE_LEAD, lanes, replicates)
+    KINDS = (NODE_CAPACITY, LANE_CAPACITY, LANE_LEAD)
+    """The kinds of the three schedules, in the order the constructor takes them."""
+
+    def __init__(self, nodes: EffectSchedule, closed: EffectSchedule,
+                 slowed: EffectSchedule) -> None:
+        self.nodes, self.closed, self.slowed = nodes, closed, slowed
 
     def at(self, day: int) -> tuple[int, int, int]:
         """Move to ``day``; the schedules' versions (they change when the factors do)."""
