@@ -31,10 +31,9 @@ def allocate(quantity: np.ndarray, active: np.ndarray, room: np.ndarray, works: 
 
     Inputs with no backup active and room on every primary for its share keep the static split;
     elsewhere the passes: primaries up to their share, then their spare room, then active
-    backups' room, then a queue by known capacity. The passes run on the replicates where the
-    input is off its static split only (with every disruption and measure on, about a third of
-    them on the demo): a pass with nothing left to place adds exact zeros, so running it where
-    the agents skip it changes no bit.
+    backups' room, then a queue by known capacity. Every pass runs on every replicate, loops
+    over replicates innermost (the compiler vectorises them): a pass with nothing left to place
+    adds exact zeros, so running it where the agents skip it changes no bit.
 
     Parameters
     ----------
@@ -66,36 +65,33 @@ def allocate(quantity: np.ndarray, active: np.ndarray, room: np.ndarray, works: 
         tight[:] = False
         for j in range(group.size):
             lane = group[j]
-            is_primary = primary[lane]
             for r in range(reps):
                 static = (0.0 + q[r]) * share[lane]
                 out[lane, r] = static
-                working = works[lane, r]
-                tight[r] |= (is_primary & ((not working) | (room[lane, r] < static))) | \
+                off = (primary[lane] and (not works[lane, r] or room[lane, r] < static)) or \
                     active[lane, r]
-                x[j, r] = min(room[lane, r], static) if is_primary & working else 0.0
-        cols = np.flatnonzero(tight)
-        if cols.size == 0:
-            continue
-        _left(q, x, group.size, left, cols)
-        _spread(left, group, room, works, primary, active, False, x, cols)
-        _left(q, x, group.size, left, cols)
-        _spread(left, group, room, works, primary, active, True, x, cols)
-        _queue(left, group, known_cap, works, primary, active, share, x, cols)
+                tight[r] = tight[r] or off
+                x[j, r] = min(room[lane, r], static) if primary[lane] and works[lane, r] \
+                    else 0.0
+        _left(q, x, group.size, left)
+        _spread(left, group, room, works, primary, active, False, x)
+        _left(q, x, group.size, left)
+        _spread(left, group, room, works, primary, active, True, x)
+        _queue(left, group, known_cap, works, primary, active, share, x)
         for j in range(group.size):
-            for column in cols:
-                out[group[j], column] = x[j, column]
+            for r in range(reps):
+                if tight[r]:
+                    out[group[j], r] = x[j, r]
 
 
 @numba.njit(inline="always")
-def _left(q, x, width, left, cols):  # pragma: no cover - compiled
-    """What is left of the order after the lanes' units so far: max(0, q - sum), in ``cols``."""
-    for r in cols:
-        left[r] = 0.0
+def _left(q, x, width, left):  # pragma: no cover - compiled
+    """What is left of the order after the lanes' units so far: max(0, q - sum)."""
+    left[:] = 0.0
     for j in range(width):
-        for r in cols:
+        for r in range(q.size):
             left[r] += x[j, r]
-    for r in cols:
+    for r in range(q.size):
         left[r] = max(0.0, q[r] - left[r])
 
 
@@ -112,8 +108,8 @@ def _room(room, placed, working, active, backups):  # pragma: no cover - compile
 
 
 @numba.njit(inline="always")
-def _spread(left, group, room, works, primary, active, backups, x, cols):  # pragma: no cover
-    """Add ``left`` over the lanes in proportion to room (``agents._spread``), in ``cols``.
+def _spread(left, group, room, works, primary, active, backups, x):  # pragma: no cover
+    """Add ``left`` over the lanes in proportion to room (``agents._spread``).
 
     Lanes of unlimited room take it all, equally. Over backups it also takes what it placed
     from ``left`` (the agents' second pass).
@@ -123,18 +119,18 @@ def _spread(left, group, room, works, primary, active, backups, x, cols):  # pra
     total, count = np.zeros(reps), np.zeros(reps)
     for j in range(group.size):
         lane = group[j]
-        for r in cols:
+        for r in range(reps):
             rooms[j, r] = _room(room[lane, r], x[j, r], primary[lane] and works[lane, r],
                                 active[lane, r], backups)
             unlimited = np.isinf(rooms[j, r])
             count[r] += 1.0 if unlimited else 0.0
             total[r] += 0.0 if unlimited else rooms[j, r]
     ratio, each, added = np.empty(reps), np.empty(reps), np.zeros(reps)
-    for r in cols:
+    for r in range(reps):
         ratio[r] = min(left[r] / total[r] if total[r] > 0.0 else 1.0, 1.0)
         each[r] = left[r] / count[r] if count[r] > 0.0 else 0.0
     for j in range(group.size):
-        for r in cols:
+        for r in range(reps):
             unlimited = np.isinf(rooms[j, r])
             if count[r] > 0.0:
                 more = each[r] if unlimited else 0.0
@@ -143,22 +139,23 @@ def _spread(left, group, room, works, primary, active, backups, x, cols):  # pra
             added[r] += more
             x[j, r] += more
     if backups:
-        for r in cols:
+        for r in range(reps):
             left[r] = max(0.0, left[r] - added[r])
 
 
 @numba.njit(inline="always")
-def _queue(left, group, known_cap, works, primary, active, share, x, cols):  # pragma: no cover
-    """Queue what is left on the lanes that may deliver, by known capacity, in ``cols``."""
-    total = np.zeros(left.size)
+def _queue(left, group, known_cap, works, primary, active, share, x):  # pragma: no cover
+    """Queue what is left on the lanes that may deliver, in proportion to known capacity."""
+    reps = left.size
+    total = np.zeros(reps)
     for j in range(group.size):
-        for r in cols:
+        for r in range(reps):
             lane = group[j]
             total[r] += _weight(known_cap[lane, r], (primary[lane] and works[lane, r])
                                 or active[lane, r])
     for j in range(group.size):
         lane = group[j]
-        for r in cols:
+        for r in range(reps):
             queue = left[r] * share[lane]
             if total[r] > 0.0:
                 weight = _weight(known_cap[lane, r], (primary[lane] and works[lane, r])
