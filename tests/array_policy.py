@@ -1,16 +1,19 @@
-"""The policy steps in arrays, as the batch engine ran them before they were compiled.
+"""The policy steps and the account phase in arrays, as the batch engine ran them before.
 
 :mod:`sim.engines.kernels_sourcing` replaced the dynamic-sourcing and expediting methods of
-``PolicySteps``, and :mod:`sim.engines.kernels` the pooling; they are kept here, unchanged, as the
-reference the kernels are held to bit for bit (``tests/test_kernels.py`` runs a whole chunk
-through both). :class:`ArrayEngine` is the batch engine with them.
+``PolicySteps``, :mod:`sim.engines.kernels` the pooling and :mod:`sim.engines.kernels_account`
+the account phase; they are kept here, unchanged, as the reference the kernels are held to bit
+for bit (``tests/test_kernels.py`` runs whole chunks through both). :class:`ArrayEngine` is the
+batch engine with them.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from sim.engines.batch import BatchEngine
+from sim.engines.batch import COST_VARS, BatchEngine, product
 from sim.engines.batch_parts import Knowledge, SourcingState
 from sim.engines.day import scaled
 from sim.spec.units import SHORT_TOLERANCE, STALL_TOLERANCE
@@ -250,5 +253,85 @@ class ArrayPolicySteps:
         return served, served_node + self.by_zone_node @ extra, outflow_left
 
 
-class ArrayEngine(ArrayPolicySteps, BatchEngine):
-    """The batch engine with the array form of dynamic sourcing."""
+class ArrayAccount:
+    """``BatchEngine.account`` in numpy (before :mod:`sim.engines.kernels_account`)."""
+
+    def account(self, s: Any, t: int) -> None:
+        """Yesterday's service for the reserves; costs and emissions of a recorded day.
+
+        Mesa: ``StockingPoint.account`` (and ``SupplyChainModel.day_block``); the numpy lines
+        :func:`sim.engines.kernels_account.account` replaced.
+        """
+        plan = self.plan
+        recorded = s.recording is not None and t >= s.warmup_days
+        if not (plan.uses_reserves or plan.uses_pooling or recorded):
+            return
+        node_demand = self.by_zone_node @ s.demand
+        node_shortage = self.by_zone_node @ s.shortage
+        if plan.uses_reserves:
+            s.service_yesterday.fill(1.0)
+            np.subtract(1.0, node_shortage / np.where(node_demand > 0, node_demand, 1.0),
+                        out=s.service_yesterday, where=node_demand > 0)
+        if recorded:
+            self._fill_block(s, node_demand, node_shortage)
+            self._fill_lanes(s)
+
+    def _fill_block(self, s: Any, node_demand: np.ndarray,
+                    node_shortage: np.ndarray) -> None:
+        """Write the day's variables (:data:`sim.measures.trace.NODE_VARS`) into the block."""
+        from sim.engines.kernels import node_costs  # numba: compiled on first use
+
+        plan, nodes = self.plan, s.nodes
+        n, backorder = self.layout.n_nodes, self.layout.backorder
+        stock, shipped, in_transit = s.stock, s.shipped, s.in_transit
+        nodes["stock"][:] = stock
+        nodes["production"][:] = s.production
+        product(self.by_target, s.delivered, nodes["received"])
+        nodes["demand"][:] = node_demand
+        nodes["served"][:] = s.served_node
+        nodes["shortage"][:] = node_shortage
+        if backorder:  # else nothing is backordered, and lost = shortage
+            product(self.by_zone_node, s.backlog, nodes["backlog"])
+        else:
+            nodes["lost"][:] = nodes["shortage"]
+        nodes["shipped"][:] = s.shipped_node
+        nodes["owed"][:] = s.owed_node
+        product(self.by_target, in_transit, nodes["in_transit"])
+        product(self.in_transit_value, in_transit, nodes["in_transit_value"])
+        nodes["capacity_factor"][:] = s.factor
+        held_inputs = self.input_value @ s.inputs
+        product(self.pipeline_holding, in_transit, nodes["pipeline_holding_cost"])
+        freight_and_co2e = self.freight_and_co2e @ shipped
+        nodes["transport_cost"][:] = freight_and_co2e[:n]
+        product(self.shortage_penalty, s.shortage, nodes["shortage_cost"])
+        if backorder:
+            nodes["shortage_cost"] += self.backorder_penalty @ s.backlog
+        product(self.premium, shipped, nodes["premium_cost"])
+        if plan.dynamic:
+            self._fill_sourcing_costs(s)
+        if plan.uses_pooling:
+            nodes["transferred"][:] = s.transferred
+        if plan.uses_reserves:
+            nodes["reserve_released"][:] = s.released
+        node_costs(s.block.nodes, COST_VARS, s.cost_constants, held_inputs, stock, s.production,
+                   s.released, s.reserve, s.transferred, freight_and_co2e[n:],
+                   float(plan.pool_cost), plan.uses_pooling, plan.uses_reserves,
+                   self.public_costs)
+        inflows = self.inflow_by_role @ shipped
+        nodes["backup_inflow"][:] = inflows[:n]
+        nodes["expedited_inflow"][:] = inflows[n:]
+
+    def _fill_sourcing_costs(self, s: Any) -> None:
+        """Activation fees, switching costs and rerouted units of dynamic sourcing."""
+        nodes, plan = s.nodes, self.plan
+        fixed = nodes["fixed_cost"]
+        fixed[:] = self.activation_fee @ s.activated
+        nodes["rerouted"][:] = self.by_target @ s.sourcing.cancel
+        if plan.switch_cost > 0:
+            switches = np.zeros((self.layout.n_lanes, s.r))
+            switches[self.choice.lanes] = s.sourcing.first_reroute
+            fixed += plan.switch_cost * (self.by_target @ switches)
+
+
+class ArrayEngine(ArrayPolicySteps, ArrayAccount, BatchEngine):
+    """The batch engine with the array form of dynamic sourcing and accounting."""

@@ -208,7 +208,38 @@ class BatchEngine(PolicySteps):
             "nominal": layout.mean_outflow,
             "expedite_cover": plan.expedite_cover,
         }
+        self.account_arrays = self._account_arrays()
+        self.account_flags = np.array([plan.uses_reserves, plan.uses_pooling, layout.backorder,
+                                       plan.dynamic, self.public_costs])
+        self.account_scalars = np.array([float(plan.pool_cost), float(plan.switch_cost)])
         compiled_products(self)  # the day's products without SciPy's overhead per call
+
+    def _account_arrays(self) -> Any:
+        """The constants of the compiled account phase (``kernels_account.AccountArrays``)."""
+        from sim.engines.kernels_account import CSR, ROWS, AccountArrays  # numba: on first use
+
+        def csr(matrix: sparse.csr_matrix) -> CSR:
+            matrix = matrix.tocsr()
+            return CSR(matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64),
+                       matrix.data.astype(np.float64))
+
+        def rows(*names: str) -> np.ndarray:
+            return np.array([NODE[name] for name in names], dtype=np.int64)
+
+        return AccountArrays(
+            by_zone_node=csr(self.by_zone_node), by_target=csr(self.by_target),
+            input_value=csr(self.input_value), shortage_penalty=csr(self.shortage_penalty),
+            backorder_penalty=csr(self.backorder_penalty),
+            activation_fee=csr(self.activation_fee),
+            from_in_transit=csr(sparse.vstack([self.by_target, self.in_transit_value,
+                                               self.pipeline_holding])),
+            in_transit_rows=rows("in_transit", "in_transit_value", "pipeline_holding_cost"),
+            from_shipped=csr(sparse.vstack([self.freight_and_co2e, self.premium,
+                                            self.inflow_by_role])),
+            shipped_rows=rows("transport_cost", "co2e", "premium_cost", "backup_inflow",
+                              "expedited_inflow"),
+            cost_rows=COST_VARS, rows=rows(*ROWS),
+            choice_lanes=self.choice.lanes.astype(np.int64))
 
     def run(self, draws: ScenarioDraws, warmup_days: int, recording: Recording | None) -> None:
         """Simulate every day of a chunk, handing recorded days to ``recording``.
@@ -302,6 +333,7 @@ class BatchEngine(PolicySteps):
         s.outflow = np.zeros((n, r))
         s.fraction = np.ones((n, r))
         s.seen = (-1, -1)
+        s.no_reroutes = np.zeros((0, r), dtype=bool)  # without dynamic sourcing
 
         # one recorded day: node variables in the order of NODE_VARS, written in place
         s.block = DayBlock(np.zeros((len(NODE), n, r)), s.inputs,
@@ -504,77 +536,24 @@ class BatchEngine(PolicySteps):
     def account(self, s: _Chunk, t: int) -> None:
         """Yesterday's service for the reserves; costs and emissions of a recorded day.
 
-        Mesa: ``StockingPoint.account`` (and ``SupplyChainModel.day_block``).
+        Mesa: ``StockingPoint.account`` (and ``SupplyChainModel.day_block``); compiled:
+        :func:`sim.engines.kernels_account.account` says what it writes.
         """
+        from sim.engines.kernels_account import account  # numba: compiled on first use
+
         plan = self.plan
         recorded = s.recording is not None and t >= s.warmup_days
         if not (plan.uses_reserves or plan.uses_pooling or recorded):
             return
-        node_demand = self.by_zone_node @ s.demand
-        node_shortage = self.by_zone_node @ s.shortage
-        if plan.uses_reserves:
-            s.service_yesterday.fill(1.0)
-            np.subtract(1.0, node_shortage / np.where(node_demand > 0, node_demand, 1.0),
-                        out=s.service_yesterday, where=node_demand > 0)
+        cancel, first_reroute = (s.sourcing.cancel, s.sourcing.first_reroute) if plan.dynamic \
+            else (s.shipped, s.no_reroutes)
+        account(self.account_arrays, s.block.nodes, recorded, self.account_flags,
+                self.account_scalars, s.stock, s.production, s.served_node, s.shipped_node,
+                s.owed_node, s.factor, s.inputs, s.demand, s.shortage, s.backlog, s.delivered,
+                s.in_transit, s.shipped, s.activated, cancel, first_reroute, s.transferred,
+                s.released, s.reserve, s.cost_constants, s.service_yesterday)
         if recorded:
-            self._fill_block(s, node_demand, node_shortage)
-
-    def _fill_block(self, s: _Chunk, node_demand: np.ndarray,
-                    node_shortage: np.ndarray) -> None:
-        """Write the day's variables (:data:`sim.measures.trace.NODE_VARS`) into the block."""
-        from sim.engines.kernels import node_costs  # numba: compiled on first use
-
-        plan, nodes = self.plan, s.nodes
-        n, backorder = self.layout.n_nodes, self.layout.backorder
-        stock, shipped, in_transit = s.stock, s.shipped, s.in_transit
-        nodes["stock"][:] = stock
-        nodes["production"][:] = s.production
-        product(self.by_target, s.delivered, nodes["received"])
-        nodes["demand"][:] = node_demand
-        nodes["served"][:] = s.served_node
-        nodes["shortage"][:] = node_shortage
-        if backorder:  # else nothing is backordered, and lost = shortage
-            product(self.by_zone_node, s.backlog, nodes["backlog"])
-        else:
-            nodes["lost"][:] = nodes["shortage"]
-        nodes["shipped"][:] = s.shipped_node
-        nodes["owed"][:] = s.owed_node
-        product(self.by_target, in_transit, nodes["in_transit"])
-        product(self.in_transit_value, in_transit, nodes["in_transit_value"])
-        nodes["capacity_factor"][:] = s.factor
-        held_inputs = self.input_value @ s.inputs
-        product(self.pipeline_holding, in_transit, nodes["pipeline_holding_cost"])
-        freight_and_co2e = self.freight_and_co2e @ shipped
-        nodes["transport_cost"][:] = freight_and_co2e[:n]
-        product(self.shortage_penalty, s.shortage, nodes["shortage_cost"])
-        if backorder:
-            nodes["shortage_cost"] += self.backorder_penalty @ s.backlog
-        product(self.premium, shipped, nodes["premium_cost"])
-        if plan.dynamic:
-            self._fill_sourcing_costs(s)
-        if plan.uses_pooling:
-            nodes["transferred"][:] = s.transferred
-        if plan.uses_reserves:
-            nodes["reserve_released"][:] = s.released
-        node_costs(s.block.nodes, COST_VARS, s.cost_constants, held_inputs, stock, s.production,
-                   s.released, s.reserve, s.transferred, freight_and_co2e[n:],
-                   float(plan.pool_cost), plan.uses_pooling, plan.uses_reserves,
-                   self.public_costs)
-        inflows = self.inflow_by_role @ shipped
-        nodes["backup_inflow"][:] = inflows[:n]
-        nodes["expedited_inflow"][:] = inflows[n:]
-        self._fill_lanes(s)
-
-    def _fill_sourcing_costs(self, s: _Chunk) -> None:
-        """Activation fees, switching costs and rerouted units of dynamic sourcing."""
-        nodes, plan = s.nodes, self.plan
-        fixed = nodes["fixed_cost"]
-        fixed[:] = self.activation_fee @ s.activated
-        nodes["rerouted"][:] = self.by_target @ s.sourcing.cancel
-        if plan.switch_cost > 0:
-            switches = np.zeros((self.layout.n_lanes, s.r))
-            switches[self.choice.lanes] = s.sourcing.first_reroute
-            fixed += plan.switch_cost * (self.by_target @ switches)
+            self._fill_lanes(s)
 
     def _fill_lanes(self, s: _Chunk) -> None:
         """The lane variables of the block (all of them when full traces are kept)."""
