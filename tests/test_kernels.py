@@ -319,6 +319,30 @@ def test_rationing_kernel_equals_the_numpy_steps(seed: int, rows: int, reps: int
     assert np.array_equal(np.signbit(out), np.signbit(expected))
 
 
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), variables=st.integers(1, 6), nodes=st.integers(1, 5),
+       reps=st.integers(1, 40))
+def test_moments_with_totals_are_the_moments_and_the_node_sums(seed: int, variables: int,
+                                                               nodes: int, reps: int) -> None:
+    """One pass over the day block gives the moments and ``NodeTotals.nodes``'s sums."""
+    from sim.engines.kernels import moments, moments_and_totals
+    from sim.measures.kpis import NodeTotals
+    from sim.measures.trace import DayBlock
+
+    rng = np.random.default_rng(seed)
+    values = rng.choice([0.0, -0.0, 1e-300, 3.5, 1e12], (variables, nodes, reps)) * \
+        rng.random((variables, nodes, reps))
+    sums, m2 = np.empty(variables * nodes), np.empty(variables * nodes)
+    expected_sums, expected_m2 = np.empty_like(sums), np.empty_like(m2)
+    totals = np.full((variables, reps), np.nan)
+    moments_and_totals(values, sums, m2, totals)
+    moments(values.reshape(-1, reps), expected_sums, expected_m2)
+    np.testing.assert_array_equal(sums, expected_sums)
+    np.testing.assert_array_equal(m2, expected_m2)
+    node_totals = NodeTotals.__new__(NodeTotals)  # its sums need no layout
+    np.testing.assert_array_equal(totals, node_totals.nodes(DayBlock(values, values[0])))
+
+
 @settings(max_examples=200, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), shape=st.tuples(st.integers(1, 4), st.integers(1, 5)),
        counts=st.tuples(st.integers(1, 10**6), st.integers(1, 10**6)),

@@ -386,3 +386,67 @@ def test_every_event_of_a_risk_register_is_read_on_its_own(demo: sim.Network) ->
                            resilience={"counterfactual": False})
     assert without.time_to_recover.isnull().all() and without.calm_total_cost.isnull().all()
     np.testing.assert_array_equal(without.total_cost, ds.total_cost)
+
+
+# --------------------------------------------------------------------------------------------
+# The compiled KPI accumulator against its numpy lines
+# --------------------------------------------------------------------------------------------
+def _assert_kpis_as_the_array_lines(trace: Trace, layout: Layout) -> None:
+    from sim.measures.kpis import KpiAccumulator, NodeTotals
+    from sim.measures.trace import DayBlock
+    from tests.array_recording import array_kpis
+
+    expected, expected_series = array_kpis(trace, layout)
+    replicates, days = trace.shape
+    accumulator = KpiAccumulator(replicates, days, layout)
+    totals = NodeTotals(layout)
+    for day in range(days):
+        block = trace.day(day)
+        block = DayBlock(np.ascontiguousarray(block.nodes), np.ascontiguousarray(block.inputs),
+                         np.ascontiguousarray(block.lanes))
+        series = accumulator.record(day, block, totals.nodes(block))
+        np.testing.assert_array_equal(series, expected_series[day], err_msg=f"day {day}")
+    for name, values in expected.items():
+        np.testing.assert_array_equal(getattr(accumulator.arrays, name), values, err_msg=name)
+    assert accumulator.arrays.counts[0] == days
+
+
+def _full_trace(network: sim.Network, policy: object, disruptions: tuple, days: int,
+                replicates: int, seed: int) -> tuple[Trace, Layout]:
+    from sim.compile.plan import plan_policy
+    from sim.compile.scenario import Scenario
+    from sim.engines.batch import BatchEngine
+    from sim.engines.recording import Recording
+    from sim.io.presets import as_policy
+
+    plan = plan_policy(as_policy(policy), network)
+    scenario = Scenario(plan.network, days=days, warmup_days=5, seed=seed,
+                        disruptions=disruptions)
+    draws = scenario.draw(replicates)
+    recording = Recording("full", draws.replicates, days, plan.layout)
+    BatchEngine(plan).run(draws, 5, recording)
+    trace = recording.result().trace
+    assert trace is not None
+    return trace, plan.layout
+
+
+def test_compiled_kpis_are_the_array_lines_with_every_measure_and_disruption(
+        demo: sim.Network) -> None:
+    from sim.testing import DEMO_EVERY_MEASURE
+    from tests.test_kernels import _every_shipped_disruption
+
+    trace, layout = _full_trace(demo, DEMO_EVERY_MEASURE, _every_shipped_disruption(), 120, 9, 4)
+    _assert_kpis_as_the_array_lines(trace, layout)
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_compiled_kpis_are_the_array_lines_on_random_networks(data: st.DataObject) -> None:
+    from sim.testing.strategies import all_disruptions, networks, policies
+
+    network = data.draw(networks(max_tiers=4, extra_lanes=True))
+    days = data.draw(st.integers(2, 30))
+    trace, layout = _full_trace(network, data.draw(policies(network)),
+                                data.draw(all_disruptions(network, days=days)), days,
+                                data.draw(st.integers(1, 5)), data.draw(st.integers(0, 2**32)))
+    _assert_kpis_as_the_array_lines(trace, layout)

@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.compile.layout import Layout
-from sim.engines.batch_parts import compiled_products
-from sim.measures.kpis import NETWORK_SERIES, KpiAccumulator, NodeTotals, network_series
+from sim.measures.kpis import NETWORK_SERIES, KpiAccumulator, NodeTotals
 from sim.measures.trace import NODE_VARS, DayBlock, Trace
 
 __all__ = [
@@ -46,11 +45,11 @@ class TraceRecorder:
         self.trace = Trace(replicates, days, layout.n_nodes, layout.n_lanes, layout.n_inputs)
         self.series = {name: np.zeros((replicates, days)) for name in NETWORK_SERIES}
 
-    def record(self, day: int, block: DayBlock, series: dict[str, np.ndarray]) -> None:
-        """Store one day."""
+    def record(self, day: int, block: DayBlock, series: np.ndarray) -> None:
+        """Store one day (``series``: the network series, (series, replicate))."""
         self.trace.store(day, block)
-        for name, array in self.series.items():
-            array[:, day] = series[name]
+        for row, array in zip(series, self.series.values(), strict=True):
+            array[:, day] = row
 
 
 class _Moments:
@@ -76,6 +75,19 @@ class _Moments:
 
         rows = np.ascontiguousarray(values).reshape(-1, values.shape[-1])
         moments(rows, self.sums[day].reshape(-1), self.m2[day].reshape(-1))
+
+    def add_with_totals(self, day: int, values: np.ndarray) -> np.ndarray:
+        """Add one day of values (variable, node, replicate); their sums over nodes.
+
+        Returns (variable, replicate): what ``NodeTotals.nodes`` gives, from the same pass.
+        """
+        from sim.engines.kernels import moments_and_totals  # numba, compiled on first use
+
+        values = np.ascontiguousarray(values)
+        totals = np.empty((values.shape[0], values.shape[-1]))
+        moments_and_totals(values, self.sums[day].reshape(-1), self.m2[day].reshape(-1),
+                           totals)
+        return totals
 
     def merge(self, other: _Moments) -> None:
         """Combine with another chunk's moments."""
@@ -124,19 +136,25 @@ class SummaryAccumulator:
         self.nodes = _Moments((days, len(NODE_VARS), layout.n_nodes), count)
         self.inputs = _Moments((days, layout.n_inputs), count)
         self.series_sums = {name: np.zeros(days) for name in NETWORK_SERIES}
-        self.keep = np.flatnonzero(replicate_ids < quantile_replicates)
-        self.kept_ids = replicate_ids[self.keep]
+        keep = np.flatnonzero(replicate_ids < quantile_replicates)
+        # usually every replicate of the chunk, or its first ones: a slice, not a gather
+        whole = keep.size == 0 or (keep[0] == 0 and keep[-1] == keep.size - 1)
+        self.keep: slice | np.ndarray = slice(0, keep.size) if whole else keep
+        self.kept_ids = replicate_ids[keep]
         # (day, kept replicate): one contiguous row written per day
-        self.series = {name: np.zeros((days, self.keep.size)) for name in NETWORK_SERIES}
+        self.series = {name: np.zeros((days, keep.size)) for name in NETWORK_SERIES}
         self.count = count
 
-    def record(self, day: int, block: DayBlock, series: dict[str, np.ndarray]) -> None:
-        """Add one day."""
-        self.nodes.add(day, block.nodes)
+    def add_nodes(self, day: int, block: DayBlock) -> np.ndarray:
+        """Add one day's node variables; their sums over nodes, (variable, replicate)."""
+        return self.nodes.add_with_totals(day, block.nodes)
+
+    def record(self, day: int, block: DayBlock, series: np.ndarray) -> None:
+        """Add one day's inputs and network series (series, replicate), after :meth:`add_nodes`."""
         self.inputs.add(day, block.inputs)
-        for name, kept in self.series.items():
-            self.series_sums[name][day] += series[name].sum()
-            kept[day] = series[name][self.keep]
+        for row, name in zip(series, self.series, strict=True):
+            self.series_sums[name][day] += row.sum()
+            self.series[name][day] = row[self.keep]
 
     def merge(self, other: SummaryAccumulator) -> None:
         """Add another chunk's accumulator (chunks are merged in replicate order)."""
@@ -187,18 +205,22 @@ class Recording:
         self.replicate_ids = replicate_ids
         self.node_totals = NodeTotals(layout)
         self.kpis = KpiAccumulator(r, days, layout, self.node_totals)
-        for recorder in (self.node_totals, self.kpis):  # a day's sums without SciPy's overhead
-            compiled_products(recorder)
         self.trace = TraceRecorder(r, days, layout) if mode == "full" else None
         self.summary = (SummaryAccumulator(replicate_ids, days, layout, quantile_replicates)
                         if mode == "summary" else None)
         self.wants_lanes = mode == "full"
 
     def record(self, day: int, block: DayBlock) -> None:
-        """Hand one recorded day to every recorder."""
-        totals = self.node_totals.nodes(block)
-        series = network_series(block, totals, self.node_totals)
-        self.kpis.record(day, block, totals, series)
+        """Hand one recorded day to every recorder.
+
+        With summaries, the node variables' moments and their sums over nodes (which the KPIs
+        start from) come from one pass over the block.
+        """
+        if self.summary is not None:
+            totals = self.summary.add_nodes(day, block)
+        else:
+            totals = self.node_totals.nodes(block)
+        series = self.kpis.record(day, block, totals)
         if self.trace is not None:
             self.trace.record(day, block, series)
         if self.summary is not None:

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.compile.grouping import incidence, product, row_sums
+from sim.compile.grouping import incidence
 from sim.compile.layout import Layout
 from sim.measures.counterfactual import CALM_KPIS
 from sim.measures.trace import NODE, DayBlock, Trace, Var
@@ -134,42 +134,32 @@ NETWORK_SERIES: dict[str, Var] = {
 
 
 class NodeTotals:
-    """Per-replicate sums over nodes (and inputs) of a day block, in a fixed order.
+    """Per-replicate sums over nodes of a day block, in a fixed order.
 
-    Sparse products (:mod:`sim.compile.grouping`) add nodes in index order whatever the number of
-    replicates, so the KPIs of a replicate are the same bits in any chunk and in both engines.
+    Nodes are added in index order from 0.0 whatever the number of replicates, so the KPIs of a
+    replicate are the same bits in any chunk and in both engines.
     """
 
     def __init__(self, layout: Layout) -> None:
-        n, k = layout.n_nodes, layout.n_inputs
-        self.by_variable = row_sums(len(NODE), n)  # (variable, variable x node)
-        self.nodes_row = row_sums(1, n)
-        self.inputs = row_sums(1, k)
-        self.stock_value = row_sums(1, n, layout.unit_value)
-        self.input_value = row_sums(1, k, layout.input_value)
+        self.n_nodes = layout.n_nodes
 
     def nodes(self, block: DayBlock) -> np.ndarray:
         """Every node variable summed over nodes: (variable, replicate)."""
-        values = block.nodes.reshape(-1, block.nodes.shape[-1])
-        return self.by_variable @ values
+        from sim.measures.kpis_kernel import node_sums  # numba: compiled on first use
+
+        values = np.ascontiguousarray(block.nodes)
+        totals = np.empty((values.shape[0], values.shape[-1]))
+        node_sums(values, totals)
+        return totals
 
 
-def network_series(block: DayBlock, totals: np.ndarray,
-                   node_totals: NodeTotals) -> dict[str, np.ndarray]:
-    """Network totals of one day, per replicate (shape (replicate,)).
+def network_series(series: np.ndarray) -> dict[str, np.ndarray]:
+    """The day's network series by name (:data:`NETWORK_SERIES`), each (replicate,).
 
-    ``totals`` is ``node_totals.nodes(block)``: every node variable summed over nodes.
+    ``series`` is what :meth:`KpiAccumulator.record` returns, (series, replicate); the values
+    are its rows, not copies.
     """
-    demand, shortage = totals[NODE["demand"]], totals[NODE["shortage"]]
-    level = np.ones_like(demand)
-    np.subtract(1.0, shortage / np.where(demand > 0, demand, 1.0), out=level, where=demand > 0)
-    return {
-        "network_service_level": level,
-        "network_shortage": shortage,
-        "network_backlog": totals[NODE["backlog"]],
-        "network_stock": totals[NODE["stock"]] + (node_totals.inputs @ block.inputs)[0],
-        "network_cost": totals[NODE["cost"]],
-    }
+    return dict(zip(NETWORK_SERIES, series, strict=True))
 
 
 def order_tiers(layout: Layout) -> np.ndarray:
@@ -177,29 +167,14 @@ def order_tiers(layout: Layout) -> np.ndarray:
     return np.unique(layout.tier[layout.lane_target]).astype(np.int64)
 
 
-class _Variance:
-    """Streaming variance over days per (group, replicate), shifted by a nominal value.
+def _variance(sums: np.ndarray, squares: np.ndarray, count: int) -> np.ndarray:
+    """Variance over days from the sums of (x - shift) and of its square.
 
-    Sums of (x - shift) and its square; shifting by the nominal mean keeps the difference of
-    the two sums from cancelling digits.
+    Shifted by a nominal value, so that the difference of the two sums does not cancel digits.
     """
-
-    def __init__(self, shift: np.ndarray, replicates: int) -> None:
-        self.shift = np.asarray(shift, dtype=float)[:, None]
-        self.sums = np.zeros((self.shift.shape[0], replicates))
-        self.squares = np.zeros_like(self.sums)
-        self.count = 0
-
-    def add(self, values: np.ndarray) -> None:
-        centred = values - self.shift
-        self.sums += centred
-        self.squares += centred * centred
-        self.count += 1
-
-    def result(self) -> np.ndarray:
-        if self.count < 2:
-            return np.full(self.sums.shape, np.nan)
-        return (self.squares - self.sums * self.sums / self.count) / (self.count - 1)
+    if count < 2:
+        return np.full(sums.shape, np.nan)
+    return (squares - sums * sums / count) / (count - 1)
 
 
 class KpiAccumulator:
@@ -217,61 +192,63 @@ class KpiAccumulator:
 
     def __init__(self, replicates: int, days: int, layout: Layout,
                  node_totals: NodeTotals | None = None) -> None:
+        from sim.measures.kpis_kernel import KpiArrays  # numba: only when something records
+
         self.days = days
         self.node_totals = node_totals or NodeTotals(layout)
         self.serving = np.flatnonzero(layout.mean_zone_demand > 0)
-        self.totals = np.zeros((len(NODE), replicates))  # every node variable, summed
-        self.stock_units = np.zeros(replicates)
-        self.stock_value = np.zeros(replicates)
-        self.stockouts = np.zeros(replicates)
-        self.peak_shortage = np.zeros(replicates)
-        self.final_backlog = np.zeros(replicates)
-        self.node_demand = np.zeros((layout.n_nodes, replicates))
-        self.node_shortage = np.zeros((layout.n_nodes, replicates))
-        self.node_served = np.zeros((layout.n_nodes, replicates))
-        self.transferred = np.zeros(replicates)
-        self.lane_flow = np.zeros((layout.n_lanes, replicates))
         tiers = order_tiers(layout)
-        self.by_tier = incidence(np.searchsorted(tiers, layout.tier[layout.lane_target]),
-                                 tiers.size)
-        self.orders = np.empty((tiers.size, replicates))
-        self.order_variance = _Variance(self.by_tier @ layout.lane_mean_flow, replicates)
-        self.demand_variance = _Variance(np.array([layout.zone_mean.sum()]), replicates)
-        self.network_demand = np.zeros((days, replicates))  # for the resilience KPIs
-        self.network_shortage = np.zeros((days, replicates))
+        by_tier = incidence(np.searchsorted(tiers, layout.tier[layout.lane_target]),
+                            tiers.size).tocsr()
+        n, e, r = layout.n_nodes, layout.n_lanes, replicates
 
-    def record(self, day: int, block: DayBlock, totals: np.ndarray,
-               series: dict[str, np.ndarray]) -> None:
-        """Add one day (``totals``: node variables summed over nodes, (variable, replicate))."""
-        self.totals += totals
-        self.stock_units += series["network_stock"]
-        self.stock_value += ((self.node_totals.stock_value @ block.node("stock"))[0]
-                             + (self.node_totals.input_value @ block.inputs)[0])
-        demand, shortage = block.node("demand"), block.node("shortage")
-        self.node_demand += demand
-        self.node_shortage += shortage
-        self.node_served += block.node("served")
-        moved = block.node("transferred")
-        self.transferred += (self.node_totals.nodes_row @ np.maximum(moved, 0.0))[0]
-        if self.serving.size:
-            limit = STOCKOUT_TOLERANCE * np.maximum(demand[self.serving], 1.0)
-            self.stockouts += (shortage[self.serving] > limit).sum(axis=0)
-        np.maximum(self.peak_shortage, series["network_shortage"], out=self.peak_shortage)
-        self.final_backlog = series["network_backlog"].copy()
+        def zeros(*shape: int) -> np.ndarray:
+            return np.zeros(shape)
+
+        self.arrays = KpiArrays(
+            totals=zeros(len(NODE), r), stock_units=zeros(r), stock_value=zeros(r),
+            stockouts=zeros(r), peak_shortage=zeros(r), final_backlog=zeros(r),
+            node_demand=zeros(n, r), node_shortage=zeros(n, r), node_served=zeros(n, r),
+            transferred=zeros(r), lane_flow=zeros(e, r), order_sums=zeros(tiers.size, r),
+            order_squares=zeros(tiers.size, r), demand_sums=zeros(1, r),
+            demand_squares=zeros(1, r), network_demand=zeros(days, r),
+            network_shortage=zeros(days, r), counts=np.zeros(1, dtype=np.int64),
+            rows=np.array([NODE[name] for name in ("stock", "demand", "shortage", "served",
+                                                   "transferred", "backlog", "cost")],
+                          dtype=np.int64),
+            unit_value=np.array(layout.unit_value, dtype=np.float64),
+            input_value=np.array(layout.input_value, dtype=np.float64),
+            serving=self.serving.astype(np.int64),
+            tier_starts=by_tier.indptr.astype(np.int64),
+            tier_lanes=by_tier.indices.astype(np.int64),
+            tier_weights=by_tier.data.astype(np.float64),
+            order_shift=np.asarray(by_tier @ layout.lane_mean_flow, dtype=np.float64),
+            demand_shift=np.array([layout.zone_mean.sum()], dtype=np.float64),
+            stockout_tolerance=float(STOCKOUT_TOLERANCE))
+        self._series = np.empty((len(NETWORK_SERIES), r))
+
+    def record(self, day: int, block: DayBlock, totals: np.ndarray) -> np.ndarray:
+        """Add one day; its network series, (series, replicate) in :data:`NETWORK_SERIES` order.
+
+        ``totals`` are the day's node variables summed over nodes, (variable, replicate)
+        (:meth:`NodeTotals.nodes`). The series are overwritten by the next day's.
+        Compiled: :func:`sim.measures.kpis_kernel.record_day`.
+        """
+        from sim.measures.kpis_kernel import record_day  # numba: compiled on first use
+
         assert block.lane_shipped is not None  # every engine hands the lane flows over
-        self.lane_flow += block.lane_shipped
-        self.order_variance.add(product(self.by_tier, np.ascontiguousarray(block.lane_ordered),
-                                        self.orders))
-        network_demand = totals[NODE["demand"]]
-        self.demand_variance.add(network_demand[None])
-        self.network_demand[day] = network_demand
-        self.network_shortage[day] = series["network_shortage"]
+        assert block.lane_ordered is not None
+        record_day(self.arrays, day, block.nodes, block.inputs,
+                   np.ascontiguousarray(block.lane_shipped),
+                   np.ascontiguousarray(block.lane_ordered), totals, self._series)
+        return self._series
 
     def result(self) -> dict[str, np.ndarray]:
         """The KPIs: (replicate,) arrays, and (replicate, other) for :data:`KPI_ARRAYS`."""
-        t = {name: self.totals[i] for name, i in NODE.items()}
+        a = self.arrays
+        t = {name: a.totals[i] for name, i in NODE.items()}
         pairs = self.days * self.serving.size
-        csl = 1.0 - self.stockouts / pairs if pairs else np.full_like(self.stockouts, np.nan)
+        csl = 1.0 - a.stockouts / pairs if pairs else np.full_like(a.stockouts, np.nan)
         policy = t["premium_cost"] + t["reservation_cost"] + t["fixed_cost"]
         costs = (t["holding_cost"] + t["pipeline_holding_cost"] + t["transport_cost"]
                  + t["shortage_cost"] + policy)
@@ -283,13 +260,13 @@ class KpiAccumulator:
             "lost_sales": t["lost"],
             "shortage_units": t["shortage"],
             "backlog_unit_days": t["backlog"],
-            "final_backlog": self.final_backlog,
-            "peak_shortage": self.peak_shortage,
-            "mean_stock_units": self.stock_units / self.days,
-            "mean_inventory_value": self.stock_value / self.days,
+            "final_backlog": a.final_backlog.copy(),
+            "peak_shortage": a.peak_shortage,
+            "mean_stock_units": a.stock_units / self.days,
+            "mean_inventory_value": a.stock_value / self.days,
             "mean_pipeline_units": t["in_transit"] / self.days,
             "mean_pipeline_value": t["in_transit_value"] / self.days,
-            "mean_total_inventory_value": (self.stock_value + t["in_transit_value"]) / self.days,
+            "mean_total_inventory_value": (a.stock_value + t["in_transit_value"]) / self.days,
             "holding_cost_total": t["holding_cost"],
             "pipeline_holding_cost_total": t["pipeline_holding_cost"],
             "transport_cost_total": t["transport_cost"],
@@ -302,24 +279,26 @@ class KpiAccumulator:
             "public_cost_total": t["public_cost"],
             "co2e_kg": t["co2e"],
             "co2e_per_unit_served": _ratio(t["co2e"], t["served"]),
-            "transferred_units": self.transferred,
+            "transferred_units": a.transferred,
             "reserve_released_units": t["reserve_released"],
             "backup_units": t["backup_inflow"],
             "expedited_units": t["expedited_inflow"],
             "rerouted_units": t["rerouted"],
-            "node_fill_rate": (1.0 - _ratio(self.node_shortage, self.node_demand)).T,
-            "node_served": self.node_served.T.copy(),
-            "node_demand": self.node_demand.T.copy(),
-            "node_shortage": self.node_shortage.T.copy(),
-            "lane_flow": self.lane_flow.T.copy(),
-            "bullwhip": _ratio(self.order_variance.result(), self.demand_variance.result()).T,
+            "node_fill_rate": (1.0 - _ratio(a.node_shortage, a.node_demand)).T,
+            "node_served": a.node_served.T.copy(),
+            "node_demand": a.node_demand.T.copy(),
+            "node_shortage": a.node_shortage.T.copy(),
+            "lane_flow": a.lane_flow.T.copy(),
+            "bullwhip": _ratio(_variance(a.order_sums, a.order_squares, int(a.counts[0])),
+                               _variance(a.demand_sums, a.demand_squares,
+                                         int(a.counts[0]))).T,
         }
 
 
     def daily(self) -> tuple[np.ndarray, np.ndarray]:
         """Network demand and units served on the day, each (replicate, day)."""
-        demand = np.ascontiguousarray(self.network_demand.T)
-        return demand, demand - self.network_shortage.T
+        demand = np.ascontiguousarray(self.arrays.network_demand.T)
+        return demand, demand - self.arrays.network_shortage.T
 
 
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -340,6 +319,5 @@ def replicate_kpis(trace: Trace, layout: Layout) -> dict[str, np.ndarray]:
         block = trace.day(day)
         block = DayBlock(np.ascontiguousarray(block.nodes), np.ascontiguousarray(block.inputs),
                          np.ascontiguousarray(block.lanes))
-        totals = node_totals.nodes(block)
-        accumulator.record(day, block, totals, network_series(block, totals, node_totals))
+        accumulator.record(day, block, node_totals.nodes(block))
     return accumulator.result()
