@@ -253,8 +253,40 @@ class ArrayPolicySteps:
         return served, served_node + self.by_zone_node @ extra, outflow_left
 
 
-class ArrayAccount:
-    """``BatchEngine.account`` in numpy (before :mod:`sim.engines.kernels_account`)."""
+class ArrayPhases:
+    """Phases of ``BatchEngine`` in numpy, before they were compiled."""
+
+    def serve(self, s: Any, t: int) -> None:
+        """Serve end customers, after releasing reserves; then pool.
+
+        Mesa: ``DemandZone.arrive``, ``StockingPoint.release_reserve`` and ``serve``, then
+        ``offer_to_pool`` and ``pool``; the numpy lines :func:`sim.engines.kernels_phases.serve`
+        replaced.
+        """
+        from sim.engines.kernels import rationed, taken_from  # numba: compiled on first use
+
+        plan, full = self.plan, s.full
+        if plan.uses_reserves:
+            release = (s.reserve > 0) & (s.service_yesterday < full["reserve_threshold"])
+            np.copyto(s.released, np.where(release, np.minimum(full["reserve_release"],
+                                                               s.reserve), 0.0))
+            s.reserve -= s.released
+            s.stock += s.released
+        demand = s.demand = s.demand_days[t]
+        request = demand + s.backlog
+        request_node = self.by_zone_node @ request
+        rationed(s.stock, s.outflow, request_node, s.fraction)
+        served = request * product(self.node_of_zone, s.fraction, s.zone_fraction)
+        served_node = self.by_zone_node @ served
+        taken_from(s.stock, served_node)
+        outflow_left = s.outflow - served_node
+        if plan.uses_pooling:
+            served, served_node, outflow_left = self._pool(
+                request, served, served_node, s.stock, outflow_left, s.transferred)
+        s.served_node, s.outflow_left = served_node, outflow_left
+        s.shortage = demand - np.maximum(0.0, served - s.backlog)
+        if self.layout.backorder:  # else the shortage is lost (recorded below)
+            s.backlog = request - served
 
     def account(self, s: Any, t: int) -> None:
         """Yesterday's service for the reserves; costs and emissions of a recorded day.
@@ -333,5 +365,5 @@ class ArrayAccount:
             fixed += plan.switch_cost * (self.by_target @ switches)
 
 
-class ArrayEngine(ArrayPolicySteps, ArrayAccount, BatchEngine):
+class ArrayEngine(ArrayPolicySteps, ArrayPhases, BatchEngine):
     """The batch engine with the array form of dynamic sourcing and accounting."""

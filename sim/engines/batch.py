@@ -208,20 +208,28 @@ class BatchEngine(PolicySteps):
             "nominal": layout.mean_outflow,
             "expedite_cover": plan.expedite_cover,
         }
+        self.serve_arrays = self._serve_arrays()
+        self.serve_flags = np.array([plan.uses_reserves, plan.uses_pooling, layout.backorder])
         self.account_arrays = self._account_arrays()
         self.account_flags = np.array([plan.uses_reserves, plan.uses_pooling, layout.backorder,
                                        plan.dynamic, self.public_costs])
         self.account_scalars = np.array([float(plan.pool_cost), float(plan.switch_cost)])
         compiled_products(self)  # the day's products without SciPy's overhead per call
 
+    def _serve_arrays(self) -> Any:
+        """The constants of the compiled serve phase (``kernels_phases.ServeArrays``)."""
+        from sim.engines.kernels import csr  # numba: compiled on first use, not at import
+        from sim.engines.kernels_phases import ServeArrays
+
+        pool = self.pool if self.pooled.size else sparse.csr_matrix((0, 0))
+        return ServeArrays(by_zone_node=csr(self.by_zone_node),
+                           node_of_zone=csr(self.node_of_zone), pool=csr(pool),
+                           pooled=self.pooled.astype(np.int64))
+
     def _account_arrays(self) -> Any:
         """The constants of the compiled account phase (``kernels_account.AccountArrays``)."""
-        from sim.engines.kernels_account import CSR, ROWS, AccountArrays  # numba: on first use
-
-        def csr(matrix: sparse.csr_matrix) -> CSR:
-            matrix = matrix.tocsr()
-            return CSR(matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64),
-                       matrix.data.astype(np.float64))
+        from sim.engines.kernels import csr  # numba: compiled on first use, not at import
+        from sim.engines.kernels_account import ROWS, AccountArrays
 
         def rows(*names: str) -> np.ndarray:
             return np.array([NODE[name] for name in names], dtype=np.int64)
@@ -327,6 +335,8 @@ class BatchEngine(PolicySteps):
         s.pending_next = np.empty((e, r))
         s.used_now = np.empty((m, r))
         s.zone_fraction = np.empty((z, r))
+        s.served_node, s.outflow_left = np.empty((n, r)), np.empty((n, r))
+        s.shortage = np.empty((z, r))
         s.wants = s.owed if not s.capped else np.empty((e, r))
         s.shipped = np.empty((e, r))
         s.capacity = np.zeros((n, r))
@@ -433,32 +443,16 @@ class BatchEngine(PolicySteps):
         """Serve end customers, after releasing reserves; then pool.
 
         Mesa: ``DemandZone.arrive``, ``StockingPoint.release_reserve`` and ``serve``, then
-        ``offer_to_pool`` and ``pool``.
+        ``offer_to_pool`` and ``pool``; compiled: :func:`sim.engines.kernels_phases.serve`.
         """
-        from sim.engines.kernels import rationed, taken_from  # numba: compiled on first use
+        from sim.engines.kernels_phases import serve  # numba: compiled on first use
 
-        plan, full = self.plan, s.full
-        if plan.uses_reserves:
-            release = (s.reserve > 0) & (s.service_yesterday < full["reserve_threshold"])
-            np.copyto(s.released, np.where(release, np.minimum(full["reserve_release"],
-                                                               s.reserve), 0.0))
-            s.reserve -= s.released
-            s.stock += s.released
-        demand = s.demand = s.demand_days[t]
-        request = demand + s.backlog
-        request_node = self.by_zone_node @ request
-        rationed(s.stock, s.outflow, request_node, s.fraction)
-        served = request * product(self.node_of_zone, s.fraction, s.zone_fraction)
-        served_node = self.by_zone_node @ served
-        taken_from(s.stock, served_node)
-        outflow_left = s.outflow - served_node
-        if plan.uses_pooling:
-            served, served_node, outflow_left = self._pool(
-                request, served, served_node, s.stock, outflow_left, s.transferred)
-        s.served_node, s.outflow_left = served_node, outflow_left
-        s.shortage = demand - np.maximum(0.0, served - s.backlog)
-        if self.layout.backorder:  # else the shortage is lost (recorded below)
-            s.backlog = request - served
+        full = s.full
+        s.demand = s.demand_days[t]
+        serve(self.serve_arrays, self.serve_flags, s.demand, s.backlog, s.stock, s.outflow,
+              s.reserve, s.service_yesterday, full["reserve_threshold"],
+              full["reserve_release"], s.released, s.transferred, s.fraction, s.zone_fraction,
+              s.served_node, s.outflow_left, s.shortage)
 
     def ship(self, s: _Chunk, t: int) -> None:
         """Ship what is owed downstream, within lane capacity (``StockingPoint.ship``)."""

@@ -1,4 +1,4 @@
-"""The batch engine's policy steps: forecasts, dynamic sourcing, expediting and pooling.
+"""The batch engine's policy steps: forecasts, dynamic sourcing and expediting.
 
 Each method is the array form of the agents' step of the same name (its docstring names it);
 :class:`sim.engines.batch.BatchEngine` mixes them in and owns the attributes they read.
@@ -125,27 +125,3 @@ class PolicySteps:
         expedite_orders(self.expedite_arrays, known, self.expediting_in_choice, owed, forecast,
                         net, quantity, expedited, split)
         return expedited, split
-
-    def _pool(self, request: np.ndarray, served: np.ndarray, served_node: np.ndarray,
-              stock: np.ndarray, outflow_left: np.ndarray,
-              transferred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Lateral transshipment within pooling groups (see ``StockingPoint.pool``).
-
-        The members' transfers are compiled (:func:`sim.engines.kernels.pool_transfers`);
-        ``stock`` and ``outflow_left`` are updated in place, and the units taken are spread
-        over each taker's zones by their unmet demand.
-        """
-        from sim.engines.kernels import pool_transfers  # numba: compiled on first use
-
-        unmet_zone = request - served
-        unmet_node = self.by_zone_node @ unmet_zone
-        taken_node = np.empty_like(stock)
-        pool = self.pool
-        pool_transfers(pool.indptr, pool.indices, pool.data, self.pooled,
-                       unmet_node[self.pooled], stock, outflow_left,
-                       transferred, taken_node)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            extra = np.where(unmet_zone > 0, (self.node_of_zone @ taken_node) * unmet_zone
-                             / (self.node_of_zone @ unmet_node), 0.0)
-        served = served + extra
-        return served, served_node + self.by_zone_node @ extra, outflow_left

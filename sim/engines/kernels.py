@@ -15,13 +15,15 @@ first version of :func:`allocate` 2x slower than numpy instead of 3.7x faster.
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numba
 import numpy as np
 
-__all__ = ["allocate", "csr_product", "csr_product_added", "group_min", "maximum", "minimum",
-           "moments", "moments_and_totals", "node_costs", "order_up_to", "pool_transfers",
-           "production_room", "rationed", "scaled_capacity", "ship_stretched", "slot_sum",
-           "taken_from"]
+__all__ = ["CSR", "allocate", "csr", "csr_product", "csr_product_added", "csr_row", "csr_rows",
+           "group_min", "maximum", "minimum", "moments", "moments_and_totals", "node_costs",
+           "order_up_to", "pool_transfers", "production_room", "rationed", "scaled_capacity",
+           "ship_stretched", "slot_sum", "taken_from"]
 
 
 @numba.njit(cache=True)
@@ -252,6 +254,38 @@ def merge_moments(sums: np.ndarray, m2: np.ndarray, other_sums: np.ndarray, othe
         delta = flat_other_sums[i] / other_count - flat_sums[i] / count
         flat_m2[i] += flat_other_m2[i] + delta * delta * weight
         flat_sums[i] += flat_other_sums[i]
+
+
+class CSR(NamedTuple):
+    """A sparse matrix's CSR rows: ``indptr``, ``indices`` (columns) and ``data`` (weights)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+
+
+def csr(matrix: Any) -> CSR:
+    """The CSR rows of a scipy sparse matrix, in the types the compiled phases take."""
+    matrix = matrix.tocsr()
+    return CSR(matrix.indptr.astype(np.int64), matrix.indices.astype(np.int64),
+               matrix.data.astype(np.float64))
+
+
+@numba.njit(inline="always")
+def csr_row(matrix, i, x, out):  # pragma: no cover - compiled
+    """``out = (row i of the CSR matrix) @ x``: from 0.0, in stored order (scipy's sums)."""
+    out[:] = 0.0
+    for entry in range(matrix.indptr[i], matrix.indptr[i + 1]):
+        weight, source = matrix.data[entry], x[matrix.indices[entry]]
+        for k in range(out.size):
+            out[k] += weight * source[k]
+
+
+@numba.njit(cache=True)
+def csr_rows(matrix: CSR, x: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
+    """``out = matrix @ x`` for a :class:`CSR` (:func:`csr_product`'s sums)."""
+    for i in range(out.shape[0]):
+        csr_row(matrix, i, x, out[i])
 
 
 @numba.njit(inline="always")

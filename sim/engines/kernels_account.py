@@ -20,17 +20,9 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from sim.engines.kernels import node_costs
+from sim.engines.kernels import CSR, csr_row, csr_rows, node_costs
 
-__all__ = ["CSR", "ROWS", "AccountArrays", "account", "stacked_product"]
-
-
-class CSR(NamedTuple):
-    """A sparse matrix's CSR rows: ``indptr``, ``indices`` (columns) and ``data`` (weights)."""
-
-    indptr: np.ndarray
-    indices: np.ndarray
-    data: np.ndarray
+__all__ = ["ROWS", "AccountArrays", "account", "stacked_product"]
 
 
 class AccountArrays(NamedTuple):
@@ -69,16 +61,6 @@ ROWS = ("stock", "production", "received", "demand", "served", "shortage", "lost
  SHORTAGE_COST, FIXED_COST, REROUTED, TRANSFERRED, RELEASED, CO2E) = range(len(ROWS))
 
 
-@numba.njit(inline="always")
-def _row(csr, i, x, out):  # pragma: no cover - compiled
-    """``out = (row i of the CSR matrix) @ x``: from 0.0, in stored order (scipy's sums)."""
-    out[:] = 0.0
-    for entry in range(csr.indptr[i], csr.indptr[i + 1]):
-        weight, source = csr.data[entry], x[csr.indices[entry]]
-        for k in range(out.size):
-            out[k] += weight * source[k]
-
-
 @numba.njit(cache=True)
 def stacked_product(csr: CSR, x: np.ndarray, block: np.ndarray,
                     segments: np.ndarray) -> None:  # pragma: no cover - compiled
@@ -86,13 +68,7 @@ def stacked_product(csr: CSR, x: np.ndarray, block: np.ndarray,
     n = block.shape[1]
     for s in range(segments.size):
         for i in range(n):
-            _row(csr, s * n + i, x, block[segments[s], i])
-
-
-@numba.njit(cache=True)
-def _product(csr: CSR, x: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
-    for i in range(out.shape[0]):
-        _row(csr, i, x, out[i])
+            csr_row(csr, s * n + i, x, block[segments[s], i])
 
 
 @numba.njit(cache=True)
@@ -120,8 +96,8 @@ def account(a: AccountArrays, block: np.ndarray, recorded: bool, flags: np.ndarr
         if not (reserves or pooling):
             return
         node_demand, node_shortage = np.empty_like(stock), np.empty_like(stock)
-    _product(a.by_zone_node, demand, node_demand)
-    _product(a.by_zone_node, shortage, node_shortage)
+    csr_rows(a.by_zone_node, demand, node_demand)
+    csr_rows(a.by_zone_node, shortage, node_shortage)
     if reserves:
         for i in range(stock.shape[0]):
             for k in range(stock.shape[1]):
@@ -146,10 +122,10 @@ def _fill(a, block, flags, scalars, stock, production, served_node, shipped_node
     rows = a.rows
     block[rows[STOCK]] = stock
     block[rows[PRODUCTION]] = production
-    _product(a.by_target, delivered, block[rows[RECEIVED]])
+    csr_rows(a.by_target, delivered, block[rows[RECEIVED]])
     block[rows[SERVED]] = served_node
     if backorder:  # else nothing is backordered, and lost = shortage
-        _product(a.by_zone_node, backlog, block[rows[BACKLOG]])
+        csr_rows(a.by_zone_node, backlog, block[rows[BACKLOG]])
     else:
         block[rows[LOST]] = block[rows[SHORTAGE]]
     block[rows[SHIPPED]] = shipped_node
@@ -157,24 +133,24 @@ def _fill(a, block, flags, scalars, stock, production, served_node, shipped_node
     stacked_product(a.from_in_transit, in_transit, block, a.in_transit_rows)
     block[rows[FACTOR]] = factor
     held_inputs = np.empty_like(stock)
-    _product(a.input_value, inputs, held_inputs)
+    csr_rows(a.input_value, inputs, held_inputs)
     stacked_product(a.from_shipped, shipped, block, a.shipped_rows)  # freight and its CO2e
     penalties = block[rows[SHORTAGE_COST]]
-    _product(a.shortage_penalty, shortage, penalties)
+    csr_rows(a.shortage_penalty, shortage, penalties)
     if backorder:
         more = np.empty_like(penalties)
-        _product(a.backorder_penalty, backlog, more)
+        csr_rows(a.backorder_penalty, backlog, more)
         penalties += more
     if dynamic:
-        _product(a.activation_fee, activated, block[rows[FIXED_COST]])
-        _product(a.by_target, cancel, block[rows[REROUTED]])
+        csr_rows(a.activation_fee, activated, block[rows[FIXED_COST]])
+        csr_rows(a.by_target, cancel, block[rows[REROUTED]])
         if switch_cost > 0:
             switches = np.zeros_like(shipped)
             for j in range(a.choice_lanes.size):
                 for k in range(switches.shape[1]):
                     switches[a.choice_lanes[j], k] = 1.0 if first_reroute[j, k] else 0.0
             charged = np.empty_like(stock)
-            _product(a.by_target, switches, charged)
+            csr_rows(a.by_target, switches, charged)
             fixed = block[rows[FIXED_COST]]
             for i in range(fixed.shape[0]):
                 for k in range(fixed.shape[1]):
