@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.engines.batch import COST_VARS, BatchEngine, product
+from sim.engines.batch import COST_VARS, BatchEngine, added, product
 from sim.engines.batch_parts import Knowledge, SourcingState
 from sim.engines.day import scaled
 from sim.spec.units import SHORT_TOLERANCE, STALL_TOLERANCE
@@ -22,7 +22,30 @@ __all__ = ["ArrayEngine", "ArrayPolicySteps"]
 
 
 class ArrayPolicySteps:
-    """``PolicySteps``' dynamic-sourcing methods in numpy (before the kernels)."""
+    """``PolicySteps``' dynamic-sourcing methods and the forecasts in numpy (before the kernels)."""
+
+    def _update_forecast(self, t: int, demand: np.ndarray, orders_received: np.ndarray,
+                         demand_days: np.ndarray, forecast: np.ndarray,
+                         history: np.ndarray | None, nominal: np.ndarray) -> None:
+        """Update m(t) of forecasting nodes (``StockingPoint.update_forecast``)."""
+        plan = self.plan
+        signal = (self.by_zone_node @ demand) + orders_received
+        if self.pos is not None:
+            for delay, rows in self.pos_delays:
+                if t - delay < 0:
+                    signal[rows] = nominal[rows]
+                else:
+                    signal[rows] = (self.pos @ demand_days[t - delay])[rows]
+        if history is not None:  # the signals of the moving-average nodes only
+            from sim.engines.kernels import slot_sum  # numba: compiled on first use
+
+            moving = self.moving
+            history[t % plan.window] = signal[moving]
+            total = np.empty(history.shape[1:])
+            slot_sum(history, total)  # slot after slot: the same bits in any chunk
+            forecast[moving] = total / plan.window
+        smooth = self.smoothing
+        forecast[smooth] = plan.alpha * signal[smooth] + (1.0 - plan.alpha) * forecast[smooth]
 
     def _known_lanes(self, known: Knowledge) -> tuple[np.ndarray, np.ndarray]:
         """What buyers know of the lanes with a choice (``SupplyChainModel._known_capacity``).
@@ -287,6 +310,51 @@ class ArrayPhases:
         s.shortage = demand - np.maximum(0.0, served - s.backlog)
         if self.layout.backorder:  # else the shortage is lost (recorded below)
             s.backlog = request - served
+
+    def order(self, s: Any, t: int) -> None:
+        """Order inputs up to their levels, over the lanes that work.
+
+        Mesa: ``StockingPoint.update_forecast`` and ``order``; the numpy lines
+        :mod:`sim.engines.kernels_phases` replaced (forecasts, levels and positions).
+        """
+        from sim.engines.kernels import order_up_to  # numba: compiled on first use
+
+        plan, full = self.plan, s.full
+        s.owed_node = self.by_source @ s.owed
+        if self.layout.backorder:
+            s.backlog_node = self.by_zone_node @ s.backlog
+        net = s.stock - (s.owed_node + s.backlog_node)
+        if self.forecasting.size:
+            self._update_forecast(t, s.demand, s.orders_received, s.demand_days, s.forecast,
+                                  s.history if self.moving.size else None, full["nominal"])
+        level = added(full["level_base"], self.slope_of_node, s.forecast, s.level)
+        np.add(s.in_transit, s.owed, out=s.on_order)
+        position = added(s.inputs, self.by_input, s.on_order, s.position)
+        added(position, self.bom_of_node, net, position)
+        if plan.dynamic:  # what is known of the lanes of inputs with a choice, and what works
+            sourcing = s.sourcing
+            versions = s.foreseen.at(t) + (s.current.at(t) if s.current is not None else ())
+            if versions != s.known_versions:  # else as yesterday
+                s.known_versions = versions
+                s.known_lane, sourcing.foreseen_cap = self._known_lanes(s.foreseen)
+                sourcing.known_cap = sourcing.foreseen_cap if s.current is None else \
+                    self._known_lanes(s.current)[1]
+            self._review_lanes(sourcing, s.owed, s.shipped, position, level, s.forecast,
+                               s.ring, t, s.latest_arrival[self.choice.lanes] - t)
+        quantity = s.quantity
+        order_up_to(position, level, full["order_gap"], quantity)
+        s.pending, s.pending_next = product(self.share_of_input, quantity,
+                                            s.pending_next), s.pending
+        expedited = split = None
+        if plan.expedite:
+            expedited, split = self._expedited(quantity, s.known_lane, s.forecast, net, s.owed)
+            if not plan.dynamic:
+                x = self.expediting
+                s.pending[x.lanes] = (x.input_of_lane @ (quantity[x.inputs] - expedited)) * \
+                    x.static_share[:, None] + (x.input_of_lane @ expedited) * split
+        if plan.dynamic:
+            self._choose_sources(s.sourcing, quantity, expedited, split, s.pending,
+                                 s.activated, s.forecast)
 
     def account(self, s: Any, t: int) -> None:
         """Yesterday's service for the reserves; costs and emissions of a recorded day.

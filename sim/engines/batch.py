@@ -48,7 +48,7 @@ from sim.engines.batch_parts import (
     compiled_products,
 )
 from sim.engines.batch_policy import PolicySteps
-from sim.engines.day import PHASES, scaled
+from sim.engines.day import PHASES
 from sim.engines.recording import Recording
 from sim.measures.trace import LANE, NODE, DayBlock
 from sim.spec.units import DAYS_PER_YEAR, ROUNDING
@@ -160,6 +160,7 @@ class BatchEngine(PolicySteps):
         self.warehouses = np.flatnonzero(layout.kind == WAREHOUSE)
         self.warehouse_input = layout.input_first[self.warehouses]  # a warehouse has one input
         self.is_warehouse = layout.kind == WAREHOUSE
+        self.every_lane = np.ones(layout.n_lanes, dtype=bool)  # a lane's outflow: its capacity
         self.lanes_capped = bool(np.isfinite(layout.lane_capacity).any())
         self.public_costs = plan.public_costs  # a property of arrays: once, not every day
         # policy parts
@@ -208,13 +209,19 @@ class BatchEngine(PolicySteps):
             "nominal": layout.mean_outflow,
             "expedite_cover": plan.expedite_cover,
         }
+        self._compiled_phases()
+        compiled_products(self)  # the day's products without SciPy's overhead per call
+
+    def _compiled_phases(self) -> None:
+        """The constants the compiled phases read (:mod:`sim.engines.kernels_phases`, ...)."""
+        plan, layout = self.plan, self.layout
         self.serve_arrays = self._serve_arrays()
         self.serve_flags = np.array([plan.uses_reserves, plan.uses_pooling, layout.backorder])
+        self.order_arrays = self._order_arrays()
         self.account_arrays = self._account_arrays()
         self.account_flags = np.array([plan.uses_reserves, plan.uses_pooling, layout.backorder,
                                        plan.dynamic, self.public_costs])
         self.account_scalars = np.array([float(plan.pool_cost), float(plan.switch_cost)])
-        compiled_products(self)  # the day's products without SciPy's overhead per call
 
     def _serve_arrays(self) -> Any:
         """The constants of the compiled serve phase (``kernels_phases.ServeArrays``)."""
@@ -225,6 +232,24 @@ class BatchEngine(PolicySteps):
         return ServeArrays(by_zone_node=csr(self.by_zone_node),
                            node_of_zone=csr(self.node_of_zone), pool=csr(pool),
                            pooled=self.pooled.astype(np.int64))
+
+    def _order_arrays(self) -> Any:
+        """The constants of the compiled order phase (``kernels_phases.OrderArrays``)."""
+        from sim.engines.kernels import csr  # numba: compiled on first use, not at import
+        from sim.engines.kernels_phases import OrderArrays
+
+        rows = [rows for _, rows in self.pos_delays]
+        delays = [np.full(rows.size, delay) for delay, rows in self.pos_delays]
+        pos = self.pos if self.pos is not None else sparse.csr_matrix(
+            (self.layout.n_nodes, self.layout.n_zones))
+        index = np.int64
+        return OrderArrays(
+            by_source=csr(self.by_source), by_zone_node=csr(self.by_zone_node),
+            slope_of_node=csr(self.slope_of_node), by_input=csr(self.by_input),
+            bom_of_node=csr(self.bom_of_node), pos=csr(pos),
+            pos_rows=np.concatenate(rows).astype(index) if rows else np.zeros(0, index),
+            pos_delay=np.concatenate(delays).astype(index) if delays else np.zeros(0, index),
+            moving=self.moving.astype(index), smoothing=self.smoothing.astype(index))
 
     def _account_arrays(self) -> Any:
         """The constants of the compiled account phase (``kernels_account.AccountArrays``)."""
@@ -300,6 +325,7 @@ class BatchEngine(PolicySteps):
         s.ring_size = ring_size_of(layout.max_lead, events)
         s.capped = self.lanes_capped or s.lanes_closed is not None
         s.lane_cap = s.full["lane_capacity"]  # (lane, replicate) today; events scale it
+        s.lane_cap_closed = np.empty((e, r)) if s.lanes_closed is not None else None
         s.latest_arrival = lead.copy()  # (lane,): latest day a shipment in transit arrives
 
         # state, entity-major: (node | lane | input | zone, replicate)
@@ -319,7 +345,7 @@ class BatchEngine(PolicySteps):
         s.forecast = s.full["nominal"].copy()
         # the last `window` signals of the moving-average nodes only, (slot, node, replicate)
         s.history = np.repeat(s.full["nominal"][self.moving][None], plan.window, axis=0) if \
-            self.moving.size else None
+            self.moving.size else np.zeros((1, 0, r))
         s.reserve = np.repeat(plan.reserve_units[:, None], r, axis=1)
         s.service_yesterday = np.ones((n, r))
         s.released = np.zeros((n, r))
@@ -327,6 +353,7 @@ class BatchEngine(PolicySteps):
         s.activated = np.zeros((e, r))
         s.kit_ratio = np.full((m + 1, r), np.inf)  # last row: +inf, for padded minima
         s.on_order = np.empty((e, r))
+        s.owed_node, s.net = np.empty((n, r)), np.empty((n, r))
         s.received_input = np.empty((k, r))
         s.position = np.empty((k, r))
         s.level = np.empty((k, r))
@@ -395,9 +422,10 @@ class BatchEngine(PolicySteps):
         s.seen = versions
         full = s.full
         scaled_capacity(full["capacity"], s.factor, self.is_warehouse, s.capacity, s.outflow)
-        if s.capped:
-            s.lane_cap = full["lane_capacity"] if closed is None else \
-                scaled(full["lane_capacity"], closed)  # read only: no copy needed
+        if s.capped and closed is not None:  # else the lanes' own capacities, read only
+            s.lane_cap = s.lane_cap_closed
+            scaled_capacity(full["lane_capacity"], closed, self.every_lane, s.lane_cap,
+                            s.lane_cap)
 
     def receive(self, s: _Chunk, t: int) -> None:
         """Shipments due today, then yesterday's orders reach their sources.
@@ -489,19 +517,17 @@ class BatchEngine(PolicySteps):
         Mesa: ``StockingPoint.update_forecast`` and ``order``.
         """
         from sim.engines.kernels import order_up_to  # numba: compiled on first use
+        from sim.engines.kernels_phases import position_and_level, update_forecast
 
         plan, full = self.plan, s.full
-        s.owed_node = self.by_source @ s.owed
-        if self.layout.backorder:
-            s.backlog_node = self.by_zone_node @ s.backlog
-        net = s.stock - (s.owed_node + s.backlog_node)
         if self.forecasting.size:
-            self._update_forecast(t, s.demand, s.orders_received, s.demand_days, s.forecast,
-                                  s.history, full["nominal"])
-        level = added(full["level_base"], self.slope_of_node, s.forecast, s.level)
-        np.add(s.in_transit, s.owed, out=s.on_order)
-        position = added(s.inputs, self.by_input, s.on_order, s.position)
-        added(position, self.bom_of_node, net, position)
+            update_forecast(self.order_arrays, t, plan.window, plan.alpha, s.demand,
+                            s.orders_received, s.demand_days, s.forecast, s.history,
+                            full["nominal"])
+        position_and_level(self.order_arrays, self.layout.backorder, s.stock, s.owed, s.backlog,
+                           s.in_transit, s.inputs, s.forecast, full["level_base"], s.owed_node,
+                           s.backlog_node, s.net, s.level, s.on_order, s.position)
+        level, position, net = s.level, s.position, s.net
         if plan.dynamic:  # what is known of the lanes of inputs with a choice, and what works
             sourcing = s.sourcing
             versions = s.foreseen.at(t) + (s.current.at(t) if s.current is not None else ())

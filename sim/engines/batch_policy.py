@@ -1,4 +1,4 @@
-"""The batch engine's policy steps: forecasts, dynamic sourcing and expediting.
+"""The batch engine's policy steps: dynamic sourcing and expediting.
 
 Each method is the array form of the agents' step of the same name (its docstring names it);
 :class:`sim.engines.batch.BatchEngine` mixes them in and owns the attributes they read.
@@ -26,38 +26,6 @@ class PolicySteps:
         expediting_in_choice: np.ndarray
         expedite_arrays: Any  # kernels_sourcing.ChoiceArrays of `expediting`, if expediting
         expediting_inputs_in_choice: np.ndarray
-        forecasting: np.ndarray
-        moving: np.ndarray
-        smoothing: np.ndarray
-        by_zone_node: Any
-        node_of_zone: Any
-        pos: Any
-        pos_delays: list[tuple[int, np.ndarray]]
-        pool: Any
-        pooled: np.ndarray
-
-    def _update_forecast(self, t: int, demand: np.ndarray, orders_received: np.ndarray,
-                         demand_days: np.ndarray, forecast: np.ndarray,
-                         history: np.ndarray | None, nominal: np.ndarray) -> None:
-        """Update m(t) of forecasting nodes (``StockingPoint.update_forecast``)."""
-        plan = self.plan
-        signal = (self.by_zone_node @ demand) + orders_received
-        if self.pos is not None:
-            for delay, rows in self.pos_delays:
-                if t - delay < 0:
-                    signal[rows] = nominal[rows]
-                else:
-                    signal[rows] = (self.pos @ demand_days[t - delay])[rows]
-        if history is not None:  # the signals of the moving-average nodes only
-            from sim.engines.kernels import slot_sum  # numba: compiled on first use
-
-            moving = self.moving
-            history[t % plan.window] = signal[moving]
-            total = np.empty(history.shape[1:])
-            slot_sum(history, total)  # slot after slot: the same bits in any chunk
-            forecast[moving] = total / plan.window
-        smooth = self.smoothing
-        forecast[smooth] = plan.alpha * signal[smooth] + (1.0 - plan.alpha) * forecast[smooth]
 
     def _known_lanes(self, known: Knowledge) -> tuple[np.ndarray, np.ndarray]:
         """What buyers know of the lanes with a choice (``SupplyChainModel._known_capacity``).

@@ -17,15 +17,17 @@ import numpy as np
 
 from sim.engines.kernels import (
     CSR,
+    csr_row,
     csr_rows,
     maximum,
     minimum,
     pool_transfers,
     rationed,
+    slot_sum,
     taken_from,
 )
 
-__all__ = ["ServeArrays", "serve"]
+__all__ = ["OrderArrays", "ServeArrays", "position_and_level", "serve", "update_forecast"]
 
 
 class ServeArrays(NamedTuple):
@@ -123,3 +125,98 @@ def _pool(a, request, served, served_node, stock, outflow_left,
         for k in range(stock.shape[1]):
             served_node[i, k] += more[i, k]
     return served + extra
+
+
+class OrderArrays(NamedTuple):
+    """The engine's constants the order phase reads before sourcing.
+
+    ``by_source`` (node, lane) and ``by_zone_node`` (node, zone) sum a node's outgoing lanes and
+    zones; ``slope_of_node`` (input, node) weighs the forecasts in the levels; ``by_input``
+    (input, lane) sums an input's lanes; ``bom_of_node`` (input, node) turns net stock into
+    input units. Forecasts: ``pos`` (node, zone) weighs the zones' demand seen at the point of
+    sale, by the nodes ``pos_rows`` with information delays ``pos_delay``; ``moving`` and
+    ``smoothing`` are the nodes forecasting by moving average and exponential smoothing.
+    """
+
+    by_source: CSR
+    by_zone_node: CSR
+    slope_of_node: CSR
+    by_input: CSR
+    bom_of_node: CSR
+    pos: CSR
+    pos_rows: np.ndarray
+    pos_delay: np.ndarray
+    moving: np.ndarray
+    smoothing: np.ndarray
+
+
+@numba.njit(cache=True)
+def update_forecast(a: OrderArrays, t: int, window: int, alpha: float, demand: np.ndarray,
+                    orders_received: np.ndarray, demand_days: np.ndarray,
+                    forecast: np.ndarray, history: np.ndarray,
+                    nominal: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Update m(t) of forecasting nodes (``StockingPoint.update_forecast``).
+
+    Each node's signal is its zones' demand plus the orders it received; point-of-sale nodes
+    see their share of the zones' demand ``pos_delay`` days late (their nominal outflow before
+    that); moving averages keep the last ``window`` signals in ``history`` (slot, moving node,
+    replicate), summed slot after slot; smoothing weighs the signal by ``alpha``.
+    """
+    signal = np.empty_like(forecast)
+    csr_rows(a.by_zone_node, demand, signal)
+    signal += orders_received
+    for p in range(a.pos_rows.size):
+        i, day = a.pos_rows[p], t - a.pos_delay[p]
+        if day < 0:
+            signal[i] = nominal[i]
+        else:
+            csr_row(a.pos, i, demand_days[day], signal[i])
+    if a.moving.size:
+        slot = history[t % window]
+        for m in range(a.moving.size):
+            slot[m] = signal[a.moving[m]]
+        total = np.empty(history.shape[1:])
+        slot_sum(history, total)  # slot after slot: the same bits in any chunk
+        for m in range(a.moving.size):
+            forecast[a.moving[m]] = total[m] / window
+    kept = 1.0 - alpha
+    for i in a.smoothing:
+        forecast[i] = alpha * signal[i] + kept * forecast[i]
+
+
+@numba.njit(cache=True)
+def position_and_level(a: OrderArrays, backorder: bool, stock: np.ndarray, owed: np.ndarray,
+                       backlog: np.ndarray, in_transit: np.ndarray, inputs: np.ndarray,
+                       forecast: np.ndarray, level_base: np.ndarray, owed_node: np.ndarray,
+                       backlog_node: np.ndarray, net: np.ndarray, level: np.ndarray,
+                       on_order: np.ndarray,
+                       position: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Net stock, order-up-to levels and inventory positions (``StockingPoint.order``).
+
+    ``owed_node`` and (with backorders) ``backlog_node`` are what each node owes; ``net`` its
+    stock less that; ``level`` each input's base level plus its slope on the forecasts;
+    ``position`` its stock, plus what is on order over its lanes (in transit or owed), plus its
+    node's net stock in input units.
+    """
+    csr_rows(a.by_source, owed, owed_node)
+    if backorder:
+        csr_rows(a.by_zone_node, backlog, backlog_node)
+    for i in range(stock.shape[0]):
+        for k in range(stock.shape[1]):
+            net[i, k] = stock[i, k] - (owed_node[i, k] + backlog_node[i, k])
+    _added(a.slope_of_node, forecast, level_base, level)
+    for j in range(owed.shape[0]):
+        for k in range(owed.shape[1]):
+            on_order[j, k] = in_transit[j, k] + owed[j, k]
+    _added(a.by_input, on_order, inputs, position)
+    _added(a.bom_of_node, net, position, position)
+
+
+@numba.njit(inline="always")
+def _added(matrix, x, base, out):  # pragma: no cover - compiled
+    """``out = base + matrix @ x`` (``out`` may be ``base``), row by row."""
+    row = np.empty(x.shape[1])
+    for i in range(out.shape[0]):
+        csr_row(matrix, i, x, row)
+        for k in range(row.size):
+            out[i, k] = base[i, k] + row[k]
