@@ -70,10 +70,8 @@ class PolicySteps:
         if expedited is None or split is None:
             expedited, split = np.zeros((0, replicates)), np.zeros((0, replicates))
             inputs, lanes = inputs[:0], lanes[:0]
-        split = np.ascontiguousarray(np.broadcast_to(split, (lanes.size, replicates)))
         choose_sources(self.choice_arrays, sourcing_arrays(state), quantity, forecast,
-                       np.ascontiguousarray(expedited), split, inputs, lanes, pending,
-                       activated)
+                       expedited, split, inputs, lanes, pending, activated)
 
     def _expedited(self, quantity: np.ndarray, known_lane: np.ndarray | None,
                    forecast: np.ndarray, net: np.ndarray,

@@ -349,43 +349,62 @@ def choose_sources(c: ChoiceArrays, s: SourcingArrays, quantity: np.ndarray,
     """
     lanes, reps = s.works.shape
     inputs = c.inputs.size
-    urgent, urgent_split = np.zeros((inputs, reps)), np.zeros((lanes, reps))
-    for k in range(expedite_inputs.size):
-        urgent[expedite_inputs[k]] = expedited[k]
-    for k in range(expedite_lanes.size):
-        urgent_split[expedite_lanes[k]] = split[k]
     regular = np.empty((inputs, reps))
     short = np.empty((inputs, reps), dtype=np.bool_)
     active = np.empty((lanes, reps), dtype=np.bool_)
-    room, foreseen = np.zeros(reps), np.zeros(reps)
+    room, foreseen = np.empty(reps), np.empty(reps)
+    urgent_row = np.zeros(reps)
+    urgent_of = np.full(inputs, -1, dtype=np.int64)
+    for k in range(expedite_inputs.size):
+        urgent_of[expedite_inputs[k]] = k
     for g in range(inputs):
         room[:], foreseen[:] = 0.0, 0.0
         group = c.members[c.starts[g]:c.starts[g + 1]]
         for j in group:
+            if not c.primary[j]:
+                continue
+            works, lane_room, lane_foreseen = s.works[j], s.room[j], s.foreseen_cap[j]
             for r in range(reps):
-                working = c.primary[j] and s.works[j, r]
-                room[r] += s.room[j, r] if working else 0.0
-                foreseen[r] += s.foreseen_cap[j, r] if working else 0.0
+                working = works[r]
+                room[r] += lane_room[r] if working else 0.0
+                foreseen[r] += lane_foreseen[r] if working else 0.0
+        ordered, need_row = quantity[c.inputs[g]], forecast[c.nodes[g]]
+        urgent = expedited[urgent_of[g]] if urgent_of[g] >= 0 else urgent_row
+        bom = c.bom[g]
         for r in range(reps):
-            regular[g, r] = quantity[c.inputs[g], r] - urgent[g, r]
-            need = c.bom[g] * forecast[c.nodes[g], r]
-            short[g, r] = max(regular[g, r], need) - room[r] > SHORT_TOLERANCE or \
-                need - foreseen[r] > SHORT_TOLERANCE
+            units = ordered[r] - urgent[r]
+            regular[g, r] = units
+            need = bom * need_row[r]
+            short[g, r] = (max(units, need) - room[r] > SHORT_TOLERANCE) | \
+                (need - foreseen[r] > SHORT_TOLERANCE)
         for j in group:
+            backup, lag = c.backup[j], c.lag[j]
+            short_days, works, is_short = s.short_days[j], s.works[j], short[g]
             for r in range(reps):
-                counted = c.backup[j] and short[g, r]
-                s.short_days[j, r] = s.short_days[j, r] + 1.0 if counted else 0.0
-                active[j, r] = c.backup[j] and s.works[j, r] and s.short_days[j, r] > c.lag[j]
+                days = short_days[r] + 1.0 if backup & is_short[r] else 0.0
+                short_days[r] = days
+                active[j, r] = backup & works[r] & (days > lag)
     amounts = np.empty((lanes, reps))
     allocate(regular, active, s.room, s.works, s.known_cap, c.starts, c.members, c.primary,
              c.static_share, amounts)
+    split_of = np.full(lanes, -1, dtype=np.int64)
+    for k in range(expedite_lanes.size):
+        split_of[expedite_lanes[k]] = k
     for j in range(lanes):
         lane, g = c.lanes[j], c.input_of[j]
+        engaged, is_short, placed = s.engaged[j], short[g], amounts[j]
+        active_row, activated_row, pending_row = active[j], activated[lane], pending[lane]
         for r in range(reps):
-            first_use = active[j, r] and amounts[j, r] > 0 and not s.engaged[j, r]
-            s.engaged[j, r] = (s.engaged[j, r] or first_use) and short[g, r]
-            activated[lane, r] = 1.0 if first_use else 0.0
-            pending[lane, r] = amounts[j, r] + (0.0 + urgent[g, r]) * urgent_split[j, r]
+            first_use = active_row[r] & (placed[r] > 0) & (not engaged[r])
+            engaged[r] = (engaged[r] | first_use) & is_short[r]
+            activated_row[r] = 1.0 if first_use else 0.0
+        if urgent_of[g] >= 0 and split_of[j] >= 0:
+            urgent, share = expedited[urgent_of[g]], split[split_of[j]]
+            for r in range(reps):
+                pending_row[r] = placed[r] + (0.0 + urgent[r]) * share[r]
+        else:
+            for r in range(reps):
+                pending_row[r] = placed[r] + 0.0 * 0.0
 
 
 @numba.njit(cache=True)
