@@ -69,7 +69,7 @@ class ScheduleArrays(NamedTuple):
     counters: np.ndarray
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def advance(a: ScheduleArrays, day: int, factors: np.ndarray,
             touched: np.ndarray) -> None:  # pragma: no cover - compiled
     """Move every schedule of the set to ``day`` (later than the last) and update its cells.

@@ -26,7 +26,7 @@ __all__ = ["CSR", "allocate", "csr", "csr_product", "csr_product_added", "csr_ro
            "ship_stretched", "slot_sum", "taken_from"]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def allocate(quantity: np.ndarray, active: np.ndarray, room: np.ndarray, works: np.ndarray,
              known_cap: np.ndarray, starts: np.ndarray, lanes: np.ndarray, primary: np.ndarray,
              share: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
@@ -173,7 +173,7 @@ def _weight(cap, usable):  # pragma: no cover - compiled
     return (cap if np.isfinite(cap) else 1.0) * (1.0 if usable else 0.0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def moments(values: np.ndarray, sums: np.ndarray, m2: np.ndarray) -> None:  # pragma: no cover
     """Sum and centred sum of squares of each row of ``values`` (row, replicate).
 
@@ -186,7 +186,7 @@ def moments(values: np.ndarray, sums: np.ndarray, m2: np.ndarray) -> None:  # pr
         sums[i], m2[i] = _row_moments(values[i], partial)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def moments_and_totals(values: np.ndarray, sums: np.ndarray, m2: np.ndarray,
                        totals: np.ndarray) -> None:  # pragma: no cover - compiled
     """:func:`moments` of every row of ``values`` (variable, node, replicate), and its totals.
@@ -237,7 +237,7 @@ def _row_moments(row, partial):  # pragma: no cover - compiled
     return total, square
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def merge_moments(sums: np.ndarray, m2: np.ndarray, other_sums: np.ndarray, other_m2: np.ndarray,
                   count: int, other_count: int) -> None:  # pragma: no cover - compiled
     """Fold another chunk's (sums, m2) into these, in place (Chan et al.'s pairwise formula).
@@ -281,7 +281,7 @@ def csr_row(matrix, i, x, out):  # pragma: no cover - compiled
             out[k] += weight * source[k]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def csr_rows(matrix: CSR, x: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
     """``out = matrix @ x`` for a :class:`CSR` (:func:`csr_product`'s sums)."""
     for i in range(out.shape[0]):
@@ -299,7 +299,7 @@ def _row_product(starts, columns, weights, x, i, row):  # pragma: no cover - com
             row[k] += weight * source[k]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def csr_product(starts: np.ndarray, columns: np.ndarray, weights: np.ndarray, x: np.ndarray,
                 out: np.ndarray) -> None:  # pragma: no cover - compiled
     """``out = M @ x`` for a CSR matrix M (rows ``starts``, ``columns``, ``weights``).
@@ -313,7 +313,7 @@ def csr_product(starts: np.ndarray, columns: np.ndarray, weights: np.ndarray, x:
         _row_product(starts, columns, weights, x, i, out[i])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def csr_product_added(starts: np.ndarray, columns: np.ndarray, weights: np.ndarray,
                       x: np.ndarray, base: np.ndarray,
                       out: np.ndarray) -> None:  # pragma: no cover - compiled
@@ -330,7 +330,7 @@ def csr_product_added(starts: np.ndarray, columns: np.ndarray, weights: np.ndarr
             out[i, k] = base[i, k] + row[k]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def slot_sum(values: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
     """``out = values[0] + values[1] + ...``, added slot after slot, whatever the shape.
 
@@ -348,7 +348,7 @@ def slot_sum(values: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover -
                 out[i, k] += values[slot, i, k]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def taken_from(stock: np.ndarray, taken: np.ndarray) -> None:  # pragma: no cover - compiled
     """``stock = np.maximum(stock - taken, 0.0)`` in place, in one pass and no temporary."""
     rows, reps = stock.shape
@@ -357,7 +357,7 @@ def taken_from(stock: np.ndarray, taken: np.ndarray) -> None:  # pragma: no cove
             stock[i, k] = maximum(stock[i, k] - taken[i, k], 0.0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def production_room(level: np.ndarray, owed: np.ndarray, backlog: np.ndarray,
                     stock: np.ndarray, capacity: np.ndarray,
                     out: np.ndarray) -> None:  # pragma: no cover - compiled
@@ -373,7 +373,7 @@ def production_room(level: np.ndarray, owed: np.ndarray, backlog: np.ndarray,
             out[i, k] = minimum(capacity[i, k], room)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def group_min(values: np.ndarray, starts: np.ndarray,
               out: np.ndarray) -> None:  # pragma: no cover - compiled
     """Minimum over contiguous groups of rows, as ``np.minimum.reduceat(values, starts)``.
@@ -407,7 +407,7 @@ def maximum(a: float, b: float) -> float:  # pragma: no cover - compiled
     return a if (a > b or a != a) else b
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def rationed(stock: np.ndarray, outflow: np.ndarray, wanted: np.ndarray,
              out: np.ndarray) -> None:  # pragma: no cover - compiled
     """The fraction of what is wanted of each node that it can give, as the agents ration.
@@ -427,7 +427,7 @@ def rationed(stock: np.ndarray, outflow: np.ndarray, wanted: np.ndarray,
 
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def ship_stretched(ring: np.ndarray, lead: np.ndarray, stretch: np.ndarray, day: int,
                    rounding: float, shipped: np.ndarray,
                    latest: np.ndarray) -> None:  # pragma: no cover - compiled
@@ -456,7 +456,7 @@ def ship_stretched(ring: np.ndarray, lead: np.ndarray, stretch: np.ndarray, day:
             latest[j] = day + longest
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def pool_transfers(starts: np.ndarray, members: np.ndarray, weights: np.ndarray,
                    nodes: np.ndarray, unmet: np.ndarray, stock: np.ndarray,
                    outflow_left: np.ndarray, transferred: np.ndarray,
@@ -504,7 +504,7 @@ def pool_transfers(starts: np.ndarray, members: np.ndarray, weights: np.ndarray,
                 taken_node[node, k] = taken
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def node_costs(nodes: np.ndarray, at: np.ndarray, full: np.ndarray, held_inputs: np.ndarray,
                stock: np.ndarray, production: np.ndarray, released: np.ndarray,
                reserve: np.ndarray, transferred: np.ndarray, freight_co2e: np.ndarray,
@@ -554,7 +554,7 @@ def node_costs(nodes: np.ndarray, at: np.ndarray, full: np.ndarray, held_inputs:
             nodes[co2e_at, i, k] = production[i, k] * full[8, i, k] + freight_co2e[i, k]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def order_up_to(position: np.ndarray, level: np.ndarray, gap: np.ndarray,
                 out: np.ndarray) -> None:  # pragma: no cover - compiled
     """Units to order of each input, up to its level plus its order gap (``StockingPoint.order``).
@@ -571,7 +571,7 @@ def order_up_to(position: np.ndarray, level: np.ndarray, gap: np.ndarray,
             out[i, k] = maximum(units, 0.0)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def scaled_capacity(base: np.ndarray, factor: np.ndarray, warehouse: np.ndarray,
                     capacity: np.ndarray, outflow: np.ndarray) -> None:  # pragma: no cover
     """Today's capacity of each node or lane, and what may leave it today.

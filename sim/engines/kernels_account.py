@@ -61,7 +61,7 @@ ROWS = ("stock", "production", "received", "demand", "served", "shortage", "lost
  SHORTAGE_COST, FIXED_COST, REROUTED, TRANSFERRED, RELEASED, CO2E) = range(len(ROWS))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def stacked_product(csr: CSR, x: np.ndarray, block: np.ndarray,
                     segments: np.ndarray) -> None:  # pragma: no cover - compiled
     """Rows ``s x n .. s x n + n - 1`` of ``csr @ x`` into ``block[segments[s]]`` (node, rep)."""
@@ -71,7 +71,7 @@ def stacked_product(csr: CSR, x: np.ndarray, block: np.ndarray,
             csr_row(csr, s * n + i, x, block[segments[s], i])
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def account(a: AccountArrays, block: np.ndarray, recorded: bool, flags: np.ndarray,
             scalars: np.ndarray, stock: np.ndarray, production: np.ndarray,
             served_node: np.ndarray, shipped_node: np.ndarray, owed_node: np.ndarray,
@@ -111,7 +111,7 @@ def account(a: AccountArrays, block: np.ndarray, recorded: bool, flags: np.ndarr
               cost_constants)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _fill(a, block, flags, scalars, stock, production, served_node, shipped_node, owed_node,
           factor, inputs, shortage, backlog, delivered, in_transit, shipped, activated, cancel,
           first_reroute, transferred, released, reserve, cost_constants):  # pragma: no cover

@@ -44,7 +44,7 @@ class ServeArrays(NamedTuple):
     pooled: np.ndarray
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def serve(a: ServeArrays, flags: np.ndarray, demand: np.ndarray, backlog: np.ndarray,
           stock: np.ndarray, outflow: np.ndarray, reserve: np.ndarray,
           service_yesterday: np.ndarray, threshold: np.ndarray, release: np.ndarray,
@@ -93,7 +93,7 @@ def serve(a: ServeArrays, flags: np.ndarray, demand: np.ndarray, backlog: np.nda
                 backlog[z, k] = request[z, k] - served[z, k]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _pool(a, request, served, served_node, stock, outflow_left,
           transferred):  # pragma: no cover - compiled
     """Lateral transshipment within pooling groups (``StockingPoint.pool``).
@@ -150,7 +150,7 @@ class OrderArrays(NamedTuple):
     smoothing: np.ndarray
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def update_forecast(a: OrderArrays, t: int, window: int, alpha: float, demand: np.ndarray,
                     orders_received: np.ndarray, demand_days: np.ndarray,
                     forecast: np.ndarray, history: np.ndarray,
@@ -184,7 +184,7 @@ def update_forecast(a: OrderArrays, t: int, window: int, alpha: float, demand: n
         forecast[i] = alpha * signal[i] + kept * forecast[i]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def position_and_level(a: OrderArrays, backorder: bool, stock: np.ndarray, owed: np.ndarray,
                        backlog: np.ndarray, in_transit: np.ndarray, inputs: np.ndarray,
                        forecast: np.ndarray, level_base: np.ndarray, owed_node: np.ndarray,

@@ -127,7 +127,7 @@ def sourcing_arrays(state: SourcingState) -> SourcingArrays:
     return SourcingArrays(*(getattr(state, name) for name in SourcingArrays._fields))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def known_lanes(c: ChoiceArrays, node_factor: np.ndarray, closed_factor: np.ndarray,
                 slowed_factor: np.ndarray, stretch_tolerance: float,
                 known_lane: np.ndarray, known_cap: np.ndarray) -> None:  # pragma: no cover
@@ -147,7 +147,7 @@ def known_lanes(c: ChoiceArrays, node_factor: np.ndarray, closed_factor: np.ndar
             known_cap[j, r] = min(lane_cap, source_cap) if usable else 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def review_lanes(c: ChoiceArrays, s: SourcingArrays, owed: np.ndarray, shipped: np.ndarray,
                  forecast: np.ndarray, reroute_after: float, t: int, ring: np.ndarray,
                  last_arrival: np.ndarray, position: np.ndarray,
@@ -208,7 +208,7 @@ def _review_lane(j, c, s, owed, shipped, reroute_after, changed, stuck):  # prag
         stuck[r] |= (regular & (not works) & (owed_r > 0)) | rerouting[r] | first_reroute[r]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _move_stuck_orders(c, s, owed, forecast, position, columns):  # pragma: no cover
     """Owed orders on lanes that do not work: uncounted, cancelled within spare room.
 
@@ -241,7 +241,7 @@ def _move_stuck_orders(c, s, owed, forecast, position, columns):  # pragma: no c
             position[c.inputs[g], r] -= stuck if ready_room > 0 else 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _split_protection(c, s, cols):  # pragma: no cover - compiled
     """The split of a nominal day's order in the replicates ``cols`` and its protection.
 
@@ -297,7 +297,7 @@ def _split_protection(c, s, cols):  # pragma: no cover - compiled
                 s.horizon_lane[j, r] = 0.0 + horizon
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _subtract_late_pipeline(c, horizon_lane, t, ring, last_arrival,
                             position):  # pragma: no cover - compiled
     """Take from ``position`` the units in transit that land after the split's horizon.
@@ -334,7 +334,7 @@ def _subtract_late_pipeline(c, horizon_lane, t, ring, last_arrival,
             position[c.inputs[g], r] -= total[r]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def choose_sources(c: ChoiceArrays, s: SourcingArrays, quantity: np.ndarray,
                    forecast: np.ndarray, expedited: np.ndarray, split: np.ndarray,
                    expedite_inputs: np.ndarray, expedite_lanes: np.ndarray,
@@ -407,7 +407,7 @@ def choose_sources(c: ChoiceArrays, s: SourcingArrays, quantity: np.ndarray,
                 pending_row[r] = placed[r] + 0.0 * 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def expedite_orders(c: ChoiceArrays, known: np.ndarray, known_row: np.ndarray,
                     owed: np.ndarray, forecast: np.ndarray, net: np.ndarray,
                     quantity: np.ndarray, expedited: np.ndarray,

@@ -69,7 +69,7 @@ STOCK, DEMAND, SHORTAGE, SERVED, TRANSFERRED, BACKLOG, COST = range(7)
 """Positions in ``KpiArrays.rows``."""
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def node_sums(nodes: np.ndarray, totals: np.ndarray) -> None:  # pragma: no cover - compiled
     """Every node variable summed over nodes: ``totals`` (variable, replicate).
 
@@ -91,7 +91,7 @@ def _maximum(a, b):  # pragma: no cover - compiled
     return a if (a > b or a != a) else b
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def record_day(a: KpiArrays, day: int, nodes: np.ndarray, inputs: np.ndarray,
                lane_shipped: np.ndarray, lane_ordered: np.ndarray, totals: np.ndarray,
                series: np.ndarray) -> None:  # pragma: no cover - compiled

@@ -20,7 +20,7 @@ PAIRWISE_BLOCK = 128
 """numpy's ``PW_BLOCKSIZE``: rows up to this length are added with eight accumulators."""
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def resilience_rows(gap: np.ndarray, demand: np.ndarray, rows: np.ndarray, start: np.ndarray,
                     until: np.ndarray, tolerance: float, hold_days: int,
                     out: np.ndarray) -> None:  # pragma: no cover - compiled
@@ -59,7 +59,7 @@ def resilience_rows(gap: np.ndarray, demand: np.ndarray, rows: np.ndarray, start
         out[4, i] = 0.0 + _pairwise_sum(terms, days, frames, sums)  # a reduction starts at 0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _first_calm_run(short, first_short, hold_days):  # pragma: no cover - compiled
     """First day from ``first_short`` on that begins ``hold_days`` days not short (else days)."""
     days = short.size
@@ -76,7 +76,7 @@ def _first_calm_run(short, first_short, hold_days):  # pragma: no cover - compil
     return days
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _pairwise_sum(values, count, frames, sums):  # pragma: no cover - compiled
     """``values[:count].sum()`` as numpy adds it (``pairwise_sum`` in its loops).
 
@@ -108,7 +108,7 @@ def _pairwise_sum(values, count, frames, sums):  # pragma: no cover - compiled
     return sums[0]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _block_sum(values, first, count):  # pragma: no cover - compiled
     """A block of at most :data:`PAIRWISE_BLOCK` values added as numpy adds it."""
     if count < 8:
