@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-all lint bench app docs-images clean
+.PHONY: install demo test test-all lint bench app docs-images clean clean-kernels
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,5 +41,10 @@ bench: $(STAMP)
 docs-images: $(STAMP)
 	$(BIN)/python docs/make_images.py
 
-clean:
+clean: clean-kernels
 	rm -rf $(VENV) outputs multirun .pytest_cache .ruff_cache .hypothesis
+
+# numba's cache of the compiled kernels: it does not notice when a kernel another kernel calls
+# changes in another module, so after editing one, clear them (they recompile on first use)
+clean-kernels:
+	find sim -name '*.nbi' -delete -o -name '*.nbc' -delete
