@@ -311,15 +311,12 @@ class ArrayPhases:
         if self.layout.backorder:  # else the shortage is lost (recorded below)
             s.backlog = request - served
 
-    def order(self, s: Any, t: int) -> None:
-        """Order inputs up to their levels, over the lanes that work.
+    def _positions(self, s: Any, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Forecasts updated; each input's level and position, each node's net stock.
 
-        Mesa: ``StockingPoint.update_forecast`` and ``order``; the numpy lines
-        :mod:`sim.engines.kernels_phases` replaced (forecasts, levels and positions).
+        The numpy lines :mod:`sim.engines.kernels_phases` replaced (``BatchEngine.order``).
         """
-        from sim.engines.kernels import order_up_to  # numba: compiled on first use
-
-        plan, full = self.plan, s.full
+        full = s.full
         s.owed_node = self.by_source @ s.owed
         if self.layout.backorder:
             s.backlog_node = self.by_zone_node @ s.backlog
@@ -331,30 +328,7 @@ class ArrayPhases:
         np.add(s.in_transit, s.owed, out=s.on_order)
         position = added(s.inputs, self.by_input, s.on_order, s.position)
         added(position, self.bom_of_node, net, position)
-        if plan.dynamic:  # what is known of the lanes of inputs with a choice, and what works
-            sourcing = s.sourcing
-            versions = s.foreseen.at(t) + (s.current.at(t) if s.current is not None else ())
-            if versions != s.known_versions:  # else as yesterday
-                s.known_versions = versions
-                s.known_lane, sourcing.foreseen_cap = self._known_lanes(s.foreseen)
-                sourcing.known_cap = sourcing.foreseen_cap if s.current is None else \
-                    self._known_lanes(s.current)[1]
-            self._review_lanes(sourcing, s.owed, s.shipped, position, level, s.forecast,
-                               s.ring, t, s.latest_arrival[self.choice.lanes] - t)
-        quantity = s.quantity
-        order_up_to(position, level, full["order_gap"], quantity)
-        s.pending, s.pending_next = product(self.share_of_input, quantity,
-                                            s.pending_next), s.pending
-        expedited = split = None
-        if plan.expedite:
-            expedited, split = self._expedited(quantity, s.known_lane, s.forecast, net, s.owed)
-            if not plan.dynamic:
-                x = self.expediting
-                s.pending[x.lanes] = (x.input_of_lane @ (quantity[x.inputs] - expedited)) * \
-                    x.static_share[:, None] + (x.input_of_lane @ expedited) * split
-        if plan.dynamic:
-            self._choose_sources(s.sourcing, quantity, expedited, split, s.pending,
-                                 s.activated, s.forecast)
+        return level, position, net
 
     def account(self, s: Any, t: int) -> None:
         """Yesterday's service for the reserves; costs and emissions of a recorded day.

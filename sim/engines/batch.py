@@ -516,7 +516,15 @@ class BatchEngine(PolicySteps):
 
         Mesa: ``StockingPoint.update_forecast`` and ``order``.
         """
-        from sim.engines.kernels import order_up_to  # numba: compiled on first use
+        level, position, net = self._positions(s, t)
+        self._place_orders(s, t, level, position, net)
+
+    def _positions(self, s: _Chunk, t: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Forecasts updated; each input's level and position, each node's net stock.
+
+        Compiled: :func:`sim.engines.kernels_phases.update_forecast` and
+        :func:`~sim.engines.kernels_phases.position_and_level`.
+        """
         from sim.engines.kernels_phases import position_and_level, update_forecast
 
         plan, full = self.plan, s.full
@@ -527,7 +535,14 @@ class BatchEngine(PolicySteps):
         position_and_level(self.order_arrays, self.layout.backorder, s.stock, s.owed, s.backlog,
                            s.in_transit, s.inputs, s.forecast, full["level_base"], s.owed_node,
                            s.backlog_node, s.net, s.level, s.on_order, s.position)
-        level, position, net = s.level, s.position, s.net
+        return s.level, s.position, s.net
+
+    def _place_orders(self, s: _Chunk, t: int, level: np.ndarray, position: np.ndarray,
+                      net: np.ndarray) -> None:
+        """Quantities up to the levels, split over lanes: statically, or by what works."""
+        from sim.engines.kernels import order_up_to  # numba: compiled on first use
+
+        plan, full = self.plan, s.full
         if plan.dynamic:  # what is known of the lanes of inputs with a choice, and what works
             sourcing = s.sourcing
             versions = s.foreseen.at(t) + (s.current.at(t) if s.current is not None else ())
